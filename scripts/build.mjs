@@ -1,0 +1,23 @@
+// Bundles src/cli.ts into dist/ with esbuild: one fast-starting file per entry, lazy chunks for S3 and watch.
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+rmSync(`${root}/dist`, { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: { cli: 'src/cli.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  // Native addon and heavy SDKs stay in node_modules; they are imported only on the paths that need them.
+  external: ['better-sqlite3', '@aws-sdk/*', '@smithy/*', 'chokidar'],
+  // Bundled CommonJS dependencies (io-ts, fp-ts) call require(); give ESM chunks one.
+  banner: { js: "import { createRequire as __btCreateRequire } from 'node:module'; const require = __btCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});

@@ -1,0 +1,104 @@
+// The events of bt, past tense, each with the io-ts codec of its current schema version.
+// Names and field names are persisted forever (they go to the vault): see docs/adr/0003-event-catalogue.md.
+import * as t from 'io-ts';
+import { Decimal, IsoTime, NonNegInt, Sha256, Ulid } from '../core/decode.js';
+
+/** What stat said about a file or symlink when it was staged; enough to restore it and to spot changes. */
+export const FileMeta = t.type({
+  kind: t.keyof({ file: null, symlink: null }),
+  size: NonNegInt,
+  /** Permission bits (st_mode & 0o7777). */
+  mode: NonNegInt,
+  uid: NonNegInt,
+  gid: NonNegInt,
+  atime_ns: Decimal,
+  mtime_ns: Decimal,
+  ctime_ns: Decimal,
+  birthtime_ns: t.union([Decimal, t.null]),
+  dev: Decimal,
+  ino: Decimal,
+  /** The target of a symlink, recorded instead of following it. */
+  link_target: t.union([t.string, t.null]),
+});
+export type FileMeta = t.TypeOf<typeof FileMeta>;
+
+export const DirectoryTracked = t.type({
+  directory_id: Ulid,
+  /** Absolute path on the host. */
+  path: t.string,
+});
+
+/** A newly tracked parent takes over a tracked directory below it: its files move under `prefix/`. */
+export const DirectoryAbsorbed = t.type({
+  directory_id: Ulid,
+  into_directory_id: Ulid,
+  prefix: t.string,
+});
+
+/** A file's content and metadata were captured into the staging area, waiting for `bt backup`. */
+export const FileStaged = t.type({
+  stage_id: Ulid,
+  file_id: Ulid,
+  directory_id: Ulid,
+  /** Path relative to the directory, '/'-separated. */
+  name: t.string,
+  /** SHA-256 of the staged bytes; null for a symlink (its target is in meta). */
+  content_id: t.union([Sha256, t.null]),
+  meta: FileMeta,
+});
+
+/** A vault confirmed it holds the content's bytes. */
+export const ContentStored = t.type({
+  content_id: Sha256,
+  vault: t.string,
+  size: NonNegInt,
+  /** Bytes sent to the vault for it: 0 when the vault already had the content. */
+  sent: NonNegInt,
+});
+
+/** A staged version became a snapshot of its file, its content safe in at least one vault. */
+export const SnapshotCommitted = t.type({
+  snapshot_id: Ulid,
+  stage_id: Ulid,
+  file_id: Ulid,
+  content_id: t.union([Sha256, t.null]),
+  meta: FileMeta,
+  /** When the version was captured (the FileStaged event's time). */
+  staged_at: IsoTime,
+});
+
+/** A file with history disappeared from its directory. */
+export const FileDeleted = t.type({
+  file_id: Ulid,
+  directory_id: Ulid,
+  name: t.string,
+});
+
+/** A staged version was dropped before backup: superseded by a newer one or its file was deleted. */
+export const StageDropped = t.type({
+  stage_id: Ulid,
+  file_id: Ulid,
+  reason: t.keyof({ superseded: null, deleted: null }),
+});
+
+export const eventCodecs = {
+  DirectoryTracked,
+  DirectoryAbsorbed,
+  FileStaged,
+  ContentStored,
+  SnapshotCommitted,
+  FileDeleted,
+  StageDropped,
+} as const;
+
+export type EventType = keyof typeof eventCodecs;
+export const eventTypes = Object.keys(eventCodecs) as EventType[];
+export const isEventType = (s: string): s is EventType => Object.prototype.hasOwnProperty.call(eventCodecs, s);
+
+/** A domain event before it is recorded: its type and its payload. */
+export type DomainEvent = {
+  [K in EventType]: { readonly type: K; readonly data: t.TypeOf<(typeof eventCodecs)[K]> };
+}[EventType];
+
+export type EventOf<K extends EventType> = Extract<DomainEvent, { type: K }>;
+export type PayloadOf<K extends EventType> = EventOf<K>['data'];

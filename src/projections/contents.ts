@@ -1,0 +1,31 @@
+// Projection: contents known to be stored, and which vault holds each.
+import type { Projection } from './projection.js';
+
+export const contentsProjection: Projection = {
+  name: 'contents',
+  tables: ['contents', 'content_locations'],
+  ddl: `
+CREATE TABLE IF NOT EXISTS contents (
+  id         TEXT    PRIMARY KEY,
+  size       INTEGER NOT NULL,
+  created_at TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS content_locations (
+  content_id TEXT NOT NULL,
+  vault      TEXT NOT NULL,
+  stored_at  TEXT NOT NULL,
+  PRIMARY KEY (content_id, vault)
+) WITHOUT ROWID;`,
+  bind(db) {
+    const content = db.prepare('INSERT INTO contents (id, size, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING');
+    const location = db.prepare(
+      'INSERT INTO content_locations (content_id, vault, stored_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    return (rec) => {
+      const e = rec.event;
+      if (e.type !== 'ContentStored') return;
+      content.run(e.data.content_id, e.data.size, rec.time);
+      location.run(e.data.content_id, e.data.vault, rec.time);
+    };
+  },
+};

@@ -1,0 +1,37 @@
+// All projections of the journal, and the step that applies an event to each of them.
+import type BetterSqlite3 from 'better-sqlite3';
+import type { ApplyEvent } from '../events/journal.js';
+import { contentsProjection } from './contents.js';
+import { directoriesProjection } from './directories.js';
+import { filesProjection } from './files.js';
+import type { Projection } from './projection.js';
+import { snapshotsProjection } from './snapshots.js';
+import { stagingProjection } from './staging.js';
+
+export const projections: readonly Projection[] = [
+  directoriesProjection,
+  filesProjection,
+  snapshotsProjection,
+  contentsProjection,
+  stagingProjection,
+];
+
+/** Bump when a projection's tables or apply step change: opening an older database rebuilds by replay. */
+export const PROJECTION_SCHEMA_VERSION = 1;
+
+export const projectionTables = (): string[] => projections.flatMap((p) => p.tables);
+
+export function createProjectionTables(db: BetterSqlite3.Database): void {
+  for (const p of projections) db.exec(p.ddl);
+}
+
+export function dropProjectionTables(db: BetterSqlite3.Database): void {
+  for (const table of projectionTables()) db.exec(`DROP TABLE IF EXISTS ${table}`);
+}
+
+export function bindProjector(db: BetterSqlite3.Database): ApplyEvent {
+  const steps = projections.map((p) => p.bind(db));
+  return (rec) => {
+    for (const step of steps) step(rec);
+  };
+}

@@ -1,0 +1,179 @@
+// Read-only queries over the projections (the seed's Database class). Nothing here touches the journal.
+import type BetterSqlite3 from 'better-sqlite3';
+import type { FileMeta } from '../events/codecs.js';
+
+export interface Directory {
+  readonly id: string;
+  readonly path: string;
+  readonly created_at: string;
+}
+
+export interface FileRecord {
+  readonly id: string;
+  readonly directory_id: string;
+  readonly name: string;
+  readonly current_snapshot_id: string | null;
+  readonly deleted: boolean;
+  readonly deleted_at: string | null;
+  readonly created_at: string;
+}
+
+export interface Snapshot extends FileMeta {
+  readonly id: string;
+  readonly file_id: string;
+  readonly content_id: string | null;
+  readonly staged_at: string;
+  readonly created_at: string;
+  readonly seq: number;
+}
+
+export interface StagedOperation extends FileMeta {
+  readonly stage_id: string;
+  readonly file_id: string;
+  readonly content_id: string | null;
+  readonly staged_at: string;
+  readonly seq: number;
+  readonly directory_id: string;
+  readonly name: string;
+}
+
+/** A file of a directory with what a scan compares against: its current snapshot and its pending stage. */
+export interface TrackedFile {
+  readonly file: FileRecord;
+  readonly current: Snapshot | null;
+  readonly staged: StagedOperation | null;
+}
+
+type FileRow = Omit<FileRecord, 'deleted'> & { deleted: number };
+const toFile = (r: FileRow): FileRecord => ({ ...r, deleted: r.deleted !== 0 });
+
+const isUnder = (path: string, dir: string): boolean =>
+  path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+
+export class Queries {
+  private readonly stmts;
+
+  constructor(private readonly db: BetterSqlite3.Database) {
+    this.stmts = {
+      directories: db.prepare('SELECT * FROM directories ORDER BY path'),
+      directoryById: db.prepare('SELECT * FROM directories WHERE id = ?'),
+      fileByName: db.prepare('SELECT * FROM files WHERE directory_id = ? AND name = ?'),
+      fileById: db.prepare('SELECT * FROM files WHERE id = ?'),
+      snapshotsForFile: db.prepare('SELECT * FROM file_snapshots WHERE file_id = ? ORDER BY seq'),
+      snapshotById: db.prepare('SELECT * FROM file_snapshots WHERE id = ?'),
+      stagedForFile: db.prepare(
+        `SELECT s.*, f.directory_id, f.name FROM staging s JOIN files f ON f.id = s.file_id WHERE s.file_id = ?`,
+      ),
+      staged: db.prepare(
+        `SELECT s.*, f.directory_id, f.name FROM staging s JOIN files f ON f.id = s.file_id ORDER BY s.seq`,
+      ),
+      stagedCount: db.prepare('SELECT COUNT(*) AS n FROM staging'),
+      locations: db.prepare('SELECT vault FROM content_locations WHERE content_id = ? ORDER BY stored_at, vault'),
+      filesInDir: db.prepare(`
+        SELECT f.id AS f_id, f.directory_id AS f_directory_id, f.name AS f_name,
+               f.current_snapshot_id AS f_current_snapshot_id, f.deleted AS f_deleted,
+               f.deleted_at AS f_deleted_at, f.created_at AS f_created_at,
+               c.*
+        FROM files f
+        LEFT JOIN file_snapshots c ON c.id = f.current_snapshot_id
+        WHERE f.directory_id = ? AND (? = '' OR f.name = ? OR (f.name >= ? AND f.name < ?))`),
+      stagedInDir: db.prepare(
+        `SELECT s.*, f.directory_id, f.name FROM staging s JOIN files f ON f.id = s.file_id WHERE f.directory_id = ?`,
+      ),
+    };
+  }
+
+  listDirectories(): Directory[] {
+    return this.stmts.directories.all() as Directory[];
+  }
+
+  findDirectoryById(id: string): Directory | undefined {
+    return this.stmts.directoryById.get(id) as Directory | undefined;
+  }
+
+  /** The tracked directory whose path is exactly `path`. */
+  findDirectoryByPath(path: string): Directory | undefined {
+    return this.listDirectories().find((d) => d.path === path);
+  }
+
+  /** The tracked directory that contains `path` (itself or the nearest ancestor). */
+  searchDirectoryForPath(path: string): Directory | undefined {
+    let best: Directory | undefined;
+    for (const d of this.listDirectories()) {
+      if (isUnder(path, d.path) && (!best || d.path.length > best.path.length)) best = d;
+    }
+    return best;
+  }
+
+  /** Tracked directories strictly below `prefix`. */
+  findDirectoriesByPathPrefix(prefix: string): Directory[] {
+    return this.listDirectories().filter((d) => d.path !== prefix && isUnder(d.path, prefix));
+  }
+
+  findFileByPath(directory: Directory, name: string): FileRecord | undefined {
+    const row = this.stmts.fileByName.get(directory.id, name) as FileRow | undefined;
+    return row && toFile(row);
+  }
+
+  findFileById(id: string): FileRecord | undefined {
+    const row = this.stmts.fileById.get(id) as FileRow | undefined;
+    return row && toFile(row);
+  }
+
+  /** Versions of a file, oldest first (version N is the Nth element). */
+  findFileSnapshotsForFile(file: FileRecord): Snapshot[] {
+    return this.stmts.snapshotsForFile.all(file.id) as Snapshot[];
+  }
+
+  findFileSnapshotByChecksum(file: FileRecord, checksumPrefix: string): Snapshot[] {
+    return this.findFileSnapshotsForFile(file).filter((s) => s.content_id?.startsWith(checksumPrefix));
+  }
+
+  findSnapshotById(id: string): Snapshot | undefined {
+    return this.stmts.snapshotById.get(id) as Snapshot | undefined;
+  }
+
+  findStagedForFile(fileId: string): StagedOperation | undefined {
+    return this.stmts.stagedForFile.get(fileId) as StagedOperation | undefined;
+  }
+
+  /** The staging queue in the order things were staged. */
+  stagedOperations(): StagedOperation[] {
+    return this.stmts.staged.all() as StagedOperation[];
+  }
+
+  stagedCount(): number {
+    return (this.stmts.stagedCount.get() as { n: number }).n;
+  }
+
+  /** Vaults known to hold a content, in the order they got it. */
+  contentLocations(contentId: string): string[] {
+    return (this.stmts.locations.all(contentId) as { vault: string }[]).map((r) => r.vault);
+  }
+
+  /**
+   * Every file of a directory (or of the subtree `under`, a relative path; '' for all), with its current
+   * snapshot and pending stage: one query for a whole scan instead of one per file.
+   */
+  trackedFiles(directory: Directory, under = ''): Map<string, TrackedFile> {
+    const lo = under === '' ? '' : `${under}/`;
+    const hi = under === '' ? '' : `${under}0`; // '0' sorts right after '/'
+    const staged = new Map<string, StagedOperation>();
+    for (const s of this.stmts.stagedInDir.all(directory.id) as StagedOperation[]) staged.set(s.file_id, s);
+    const out = new Map<string, TrackedFile>();
+    for (const raw of this.stmts.filesInDir.all(directory.id, under, under, lo, hi) as Record<string, unknown>[]) {
+      const file = toFile({
+        id: raw.f_id as string,
+        directory_id: raw.f_directory_id as string,
+        name: raw.f_name as string,
+        current_snapshot_id: raw.f_current_snapshot_id as string | null,
+        deleted: raw.f_deleted as number,
+        deleted_at: raw.f_deleted_at as string | null,
+        created_at: raw.f_created_at as string,
+      });
+      const current = file.current_snapshot_id === null ? null : (raw as unknown as Snapshot);
+      out.set(file.name, { file, current, staged: staged.get(file.id) ?? null });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,25 @@
+// Rebuild: drop every projection and replay the journal into fresh tables, in one transaction.
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Journal } from '../events/journal.js';
+import { PROJECTION_SCHEMA_VERSION, bindProjector, createProjectionTables, dropProjectionTables } from './index.js';
+
+export interface RebuildResult {
+  readonly events: number;
+}
+
+/** Replays events up to `toSeq` (all by default). Either every projection is rebuilt or none is touched. */
+export function rebuildProjections(db: BetterSqlite3.Database, journal: Journal, toSeq?: number): RebuildResult {
+  const run = db.transaction(() => {
+    dropProjectionTables(db);
+    createProjectionTables(db);
+    const apply = bindProjector(db);
+    let events = 0;
+    for (const rec of journal.read(toSeq === undefined ? {} : { to: toSeq })) {
+      apply(rec);
+      events++;
+    }
+    db.pragma(`user_version = ${PROJECTION_SCHEMA_VERSION}`);
+    return events;
+  });
+  return { events: run() };
+}

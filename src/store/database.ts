@@ -1,0 +1,50 @@
+// Opens the host's SQLite database: WAL, durable commits, deliberate busy waits, schema in place.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import { errnoCode, integrityError, userError } from '../core/errors.js';
+import { journalSchema } from '../events/journal.js';
+import { PROJECTION_SCHEMA_VERSION, createProjectionTables } from '../projections/index.js';
+
+/** How long a writer waits for another bt process's transaction before giving up (see ADR 0005). */
+export const BUSY_TIMEOUT_MS = 15_000;
+
+export interface OpenedDatabase {
+  readonly db: BetterSqlite3.Database;
+  /** True when the projections were made by an older bt and must be rebuilt by replay. */
+  readonly projectionsStale: boolean;
+}
+
+export function openDatabase(file: string): OpenedDatabase {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  let db: BetterSqlite3.Database;
+  try {
+    db = new Database(file);
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    // FULL: a commit survives power loss, so nothing the journal says happened can be forgotten.
+    db.pragma('synchronous = FULL');
+    db.exec(journalSchema);
+    createProjectionTables(db);
+  } catch (err) {
+    throw databaseOpenError(file, err);
+  }
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const hasEvents = db.prepare('SELECT 1 FROM journal LIMIT 1').get() !== undefined;
+  if (!hasEvents && version !== PROJECTION_SCHEMA_VERSION) db.pragma(`user_version = ${PROJECTION_SCHEMA_VERSION}`);
+  return { db, projectionsStale: hasEvents && version !== PROJECTION_SCHEMA_VERSION };
+}
+
+export function databaseOpenError(file: string, err: unknown): Error {
+  const code = errnoCode(err);
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
+    return integrityError(
+      `the database ${file} is damaged (${code})`,
+      'move it aside and run `bt recover` to rebuild it from a vault',
+    );
+  }
+  if (code === 'SQLITE_CANTOPEN' || code === 'EACCES') return userError(`cannot open the database ${file} (${code})`, 'check that its directory exists and is yours');
+  if (code === 'SQLITE_BUSY') return new Error(`the database ${file} is busy`);
+  return err instanceof Error ? err : new Error(String(err));
+}
