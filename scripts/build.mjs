@@ -1,6 +1,6 @@
 // Bundles src/cli.ts into dist/ with esbuild: one fast-starting file per entry, lazy chunks for S3 and watch.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -19,5 +19,6 @@ await build({
   external: ['better-sqlite3', '@aws-sdk/*', '@smithy/*', 'chokidar'],
   // Bundled CommonJS dependencies (io-ts, fp-ts) call require(); give ESM chunks one.
   banner: { js: "import { createRequire as __btCreateRequire } from 'node:module'; const require = __btCreateRequire(import.meta.url);" },
+  define: { __BT_VERSION__: JSON.stringify(JSON.parse(readFileSync(`${root}/package.json`, 'utf8')).version) },
   logLevel: 'warning',
 });

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { errnoCode, integrityError, userError } from '../core/errors.js';
 import { journalSchema } from '../events/journal.js';
+import { syncStateSchema } from './sync-state.js';
 import { PROJECTION_SCHEMA_VERSION, createProjectionTables } from '../projections/index.js';
 
 /** How long a writer waits for another bt process's transaction before giving up (see ADR 0005). */
@@ -26,6 +27,7 @@ export function openDatabase(file: string): OpenedDatabase {
     // FULL: a commit survives power loss, so nothing the journal says happened can be forgotten.
     db.pragma('synchronous = FULL');
     db.exec(journalSchema);
+    db.exec(syncStateSchema);
     createProjectionTables(db);
   } catch (err) {
     throw databaseOpenError(file, err);

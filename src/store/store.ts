@@ -8,10 +8,12 @@ import { bindProjector } from '../projections/index.js';
 import { Queries } from '../projections/queries.js';
 import { type RebuildResult, rebuildProjections } from '../projections/rebuild.js';
 import { openDatabase } from './database.js';
+import { SyncState } from './sync-state.js';
 
 export class Store {
   readonly journal: Journal;
   readonly queries: Queries;
+  readonly syncState: SyncState;
 
   private constructor(
     readonly db: BetterSqlite3.Database,
@@ -21,6 +23,7 @@ export class Store {
   ) {
     this.journal = new Journal(db, hostId, clock, ids, bindProjector(db));
     this.queries = new Queries(db);
+    this.syncState = new SyncState(db);
   }
 
   static open(file: string, hostId: string, clock: Clock, ids: IdSource): Store {

@@ -1,0 +1,16 @@
+// bt's process entry: answers --version without loading anything, else runs main and sets the exit code.
+import { BT_VERSION } from './version.js';
+
+// `bt log x | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
+  process.stdout.write(`bt ${BT_VERSION}\n`);
+} else {
+  const { main } = await import('./main.js');
+  process.exitCode = await main(process.argv);
+}

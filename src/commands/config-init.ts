@@ -1,0 +1,21 @@
+// bt config init [--force]
+import * as t from 'io-ts';
+import { ExitCode } from '../core/errors.js';
+import { initConfig } from '../service/config-init.js';
+import { CliFlag, JsonOption, command } from './command.js';
+
+export const configInit = command({
+  name: 'config init',
+  description: 'Create the config (~/.config/bt.toml, or $BT_CONFIG) with a new host id and a local vault',
+  options: [{ flags: '--force', description: 'Replace an existing config (keeps its host id)' }, JsonOption],
+  optionsCodec: t.type({ force: CliFlag }),
+  async run(_args, opts, io) {
+    const r = await initConfig(opts.force);
+    io.json({ config: r.path, host_id: r.config.host_id, base_dir: r.config.base_dir, vault: r.config.vaults[0], steps: r.vault.steps });
+    io.line(`wrote ${r.path}`);
+    io.line(`host id ${r.config.host_id}${r.keptHostId ? ' (kept from the previous config)' : ''}`);
+    for (const step of r.vault.steps) io.line(`vault "${r.config.vaults[0]!.name}": ${step}`);
+    io.line('next: `bt dir init` in a directory to back up, then `bt add` and `bt backup`');
+    return ExitCode.ok;
+  },
+});

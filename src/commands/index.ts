@@ -1,0 +1,25 @@
+// Every command bt has, in the order `bt --help` lists them.
+import { add } from './add.js';
+import { backupCommand } from './backup.js';
+import type { CommandSpec } from './command.js';
+import { configInit } from './config-init.js';
+import { configList } from './config-list.js';
+import { configVaultInit } from './config-vault-init.js';
+import { dirInit } from './dir-init.js';
+import { dirStatus } from './dir-status.js';
+import { log } from './log.js';
+import { rebuild } from './rebuild.js';
+import { restore } from './restore.js';
+
+export const commands: readonly CommandSpec<unknown>[] = [
+  configInit,
+  configList,
+  configVaultInit,
+  dirInit,
+  dirStatus,
+  add,
+  backupCommand,
+  log,
+  restore,
+  rebuild,
+];

@@ -1,0 +1,29 @@
+// Where command output goes: results on stdout (text or JSON), notices and progress on stderr.
+import type { Reporter } from '../service/context.js';
+import { createProgressReporter } from './progress.js';
+
+export interface Io {
+  readonly jsonMode: boolean;
+  /** A line of the text result (ignored in JSON mode). */
+  line(text: string): void;
+  /** The JSON result (printed only in JSON mode). */
+  json(value: unknown): void;
+  /** A notice on stderr, in both modes. */
+  notice(text: string): void;
+  /** A reporter for long-running use cases: notices on stderr, progress bar when stderr is a TTY. */
+  reporter(label: string): Reporter;
+}
+
+export function consoleIo(jsonMode: boolean): Io {
+  return {
+    jsonMode,
+    line: (text) => {
+      if (!jsonMode) process.stdout.write(`${text}\n`);
+    },
+    json: (value) => {
+      if (jsonMode) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    },
+    notice: (text) => process.stderr.write(`bt: ${text}\n`),
+    reporter: (label) => createProgressReporter(label, (text) => process.stderr.write(`bt: ${text}\n`)),
+  };
+}

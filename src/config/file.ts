@@ -1,0 +1,53 @@
+// Reads and writes bt.toml: where it is, parse errors with line and column, decode errors with the key.
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { TomlError, parse, stringify } from 'smol-toml';
+import { decodeWith } from '../core/decode.js';
+import { errnoCode, userError } from '../core/errors.js';
+import { Config } from './schema.js';
+
+export const configPath = (): string => resolve(process.env.BT_CONFIG ?? `${homedir()}/.config/bt.toml`);
+
+export const defaultBaseDir = (): string => resolve(process.env.BT_BASE_DIR ?? `${homedir()}/data/bt`);
+
+export function readConfig(path = configPath()): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw userError(`no config at ${path}`, 'run `bt config init` first');
+    throw userError(`cannot read the config ${path} (${errnoCode(err) ?? String(err)})`);
+  }
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const what = err.message.split('\n')[0] ?? 'syntax error';
+      throw userError(`config ${path} line ${err.line}, column ${err.column}: ${what}`, 'fix the file or re-create it with `bt config init --force`');
+    }
+    throw err;
+  }
+  const decoded = decodeWith(Config, raw);
+  if (!decoded.ok) throw userError(`config ${path}: ${decoded.reason}`, 'fix that key in the file');
+  const names = new Set<string>();
+  for (const v of decoded.value.vaults) {
+    if (names.has(v.name)) throw userError(`config ${path}: vault name "${v.name}" is used twice`, 'give each vault its own name');
+    names.add(v.name);
+  }
+  return decoded.value;
+}
+
+const HEADER = '# bt configuration. Written by `bt config init`; safe to edit (bt checks it on every run).\n\n';
+
+/** Atomic write, owner-only (0600): the file may hold S3 keys. */
+export function writeConfig(config: Config, path = configPath()): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, HEADER + stringify(Config.encode(config)) + '\n', { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+}
+
+export const configExists = (path = configPath()): boolean => existsSync(path);

@@ -1,0 +1,68 @@
+// Journal segments: the form the journal takes in a vault. Gzipped NDJSON of rows exactly as stored,
+// one immutable object per sync, named by its first and last sequence numbers (docs/adr/0008).
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { integrityError } from '../core/errors.js';
+import { decodeWith } from '../core/decode.js';
+import { JournalRow } from './envelope.js';
+
+export const journalPrefix = (hostId: string): string => `hosts/${hostId}/journal/`;
+
+const pad = (n: number): string => String(n).padStart(12, '0');
+
+export const segmentKey = (hostId: string, first: number, last: number): string =>
+  `${journalPrefix(hostId)}${pad(first)}-${pad(last)}.ndjson.gz`;
+
+export interface SegmentName {
+  readonly key: string;
+  readonly first: number;
+  readonly last: number;
+}
+
+/** Parses keys under a host's journal prefix; keys of another shape are not segments and are ignored. */
+export function parseSegmentKeys(keys: readonly string[]): SegmentName[] {
+  const out: SegmentName[] = [];
+  for (const key of keys) {
+    const m = /\/(\d{12})-(\d{12})\.ndjson\.gz$/.exec(key);
+    if (!m) continue;
+    out.push({ key, first: Number(m[1]), last: Number(m[2]) });
+  }
+  return out.sort((a, b) => a.first - b.first);
+}
+
+export function encodeSegment(rows: readonly JournalRow[]): Buffer {
+  const lines = rows.map((r) =>
+    JSON.stringify({
+      seq: r.seq, id: r.id, type: r.type, version: r.version, host_id: r.host_id,
+      time: r.time, payload: r.payload, prev_hash: r.prev_hash, hash: r.hash,
+    }),
+  );
+  return gzipSync(Buffer.from(`${lines.join('\n')}\n`), { level: 6 });
+}
+
+/** Decodes every line; a damaged object or row is an error naming the segment (and line). */
+export function decodeSegment(segment: SegmentName, data: Buffer): JournalRow[] {
+  let text: string;
+  try {
+    text = gunzipSync(data).toString('utf8');
+  } catch {
+    throw integrityError(`journal segment ${segment.key} is damaged (not valid gzip)`);
+  }
+  const lines = text.split('\n').filter((l) => l !== '');
+  const rows = lines.map((line, i) => {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      throw integrityError(`journal segment ${segment.key} line ${i + 1} is not JSON`);
+    }
+    const decoded = decodeWith(JournalRow, raw);
+    if (!decoded.ok) throw integrityError(`journal segment ${segment.key} line ${i + 1}: ${decoded.reason}`);
+    return decoded.value;
+  });
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  if (!first || !last || first.seq !== segment.first || last.seq !== segment.last || rows.length !== segment.last - segment.first + 1) {
+    throw integrityError(`journal segment ${segment.key} does not hold events ${segment.first} to ${segment.last}`);
+  }
+  return rows;
+}

@@ -1,0 +1,40 @@
+// From stat to snapshot metadata, and the stat-only test of whether a file changed.
+import type { BigIntStats } from 'node:fs';
+import type { FileMeta } from '../events/codecs.js';
+
+export function metaFromStat(stat: BigIntStats, linkTarget: string | null): FileMeta {
+  return {
+    kind: stat.isSymbolicLink() ? 'symlink' : 'file',
+    size: Number(stat.size),
+    mode: Number(stat.mode & 0o7777n),
+    uid: Number(stat.uid),
+    gid: Number(stat.gid),
+    atime_ns: stat.atimeNs.toString(),
+    mtime_ns: stat.mtimeNs.toString(),
+    ctime_ns: stat.ctimeNs.toString(),
+    // Linux reports 0 when the filesystem keeps no birth time.
+    birthtime_ns: stat.birthtimeNs > 0n ? stat.birthtimeNs.toString() : null,
+    dev: stat.dev.toString(),
+    ino: stat.ino.toString(),
+    link_target: linkTarget,
+  };
+}
+
+/** The fields whose equality means "unchanged, do not even open it": size, mtime, ctime, inode, mode. */
+export type StatKey = Pick<FileMeta, 'kind' | 'size' | 'mtime_ns' | 'ctime_ns' | 'ino' | 'mode'>;
+
+export function sameStat(stat: BigIntStats, known: StatKey): boolean {
+  return (
+    Number(stat.size) === known.size &&
+    stat.mtimeNs.toString() === known.mtime_ns &&
+    stat.ctimeNs.toString() === known.ctime_ns &&
+    stat.ino.toString() === known.ino &&
+    Number(stat.mode & 0o7777n) === known.mode &&
+    (stat.isSymbolicLink() ? 'symlink' : 'file') === known.kind
+  );
+}
+
+/** True when the bytes may differ: the file was written during a read (size or times moved). */
+export function contentMayDiffer(before: BigIntStats, after: BigIntStats): boolean {
+  return before.size !== after.size || before.mtimeNs !== after.mtimeNs || before.ctimeNs !== after.ctimeNs || before.ino !== after.ino;
+}

@@ -1,0 +1,40 @@
+// Turning what the user typed into absolute host paths, and tracked paths into directory-relative names.
+import { lstatSync, realpathSync } from 'node:fs';
+import { basename, dirname, relative, resolve, sep } from 'node:path';
+
+/**
+ * The absolute path of `input` (relative to `cwd`), with symlinks in its parent resolved so it matches how
+ * tracked directories are stored. The last component is kept as is: a symlink is recorded, not followed.
+ */
+export function resolveUserPath(input: string, cwd = process.cwd()): string {
+  const abs = resolve(cwd, input);
+  if (abs === '/') return abs;
+  try {
+    return resolve(realpathSync(dirname(abs)), basename(abs));
+  } catch {
+    return abs;
+  }
+}
+
+/** A directory path with symlinks resolved (tracked directories are stored this way). */
+export function realDirectory(input: string, cwd = process.cwd()): string {
+  return realpathSync(resolve(cwd, input));
+}
+
+/** The '/'-separated name of `abs` inside `root` ('' for root itself). */
+export function nameWithin(root: string, abs: string): string {
+  const rel = relative(root, abs);
+  return sep === '/' ? rel : rel.split(sep).join('/');
+}
+
+export const joinName = (root: string, name: string): string => (name === '' ? root : root === '/' ? `/${name}` : `${root}/${name}`);
+
+/** Whether anything (file, link, directory) is at `path`, without following a final symlink. */
+export function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,114 @@
+// Walks a tracked tree: regular files and symlinks (never followed), honouring ignore rules and exclusions.
+import { type BigIntStats, type Dirent, lstatSync, readdirSync } from 'node:fs';
+import { errnoCode } from '../core/errors.js';
+import type { IgnoreRules } from './ignore-rules.js';
+
+export interface WalkEntry {
+  /** Path relative to the tracked root, '/'-separated. */
+  readonly name: string;
+  readonly abs: string;
+  readonly stat: BigIntStats;
+}
+
+export interface WalkNotice {
+  readonly path: string;
+  readonly reason: string;
+  /** True when something that should be backed up could not be read (the run ends "partial"). */
+  readonly skipped: boolean;
+}
+
+export interface WalkOptions {
+  readonly root: string;
+  /** Where to start, relative to root ('' for the whole tree). */
+  readonly start: string;
+  readonly rules: IgnoreRules;
+  /** Absolute paths never entered (bt's own base dir, vault directories under a tracked tree). */
+  readonly exclude: ReadonlySet<string>;
+  readonly notice: (n: WalkNotice) => void;
+}
+
+const join = (a: string, b: string): string => (a === '' ? b : `${a}/${b}`);
+const absOf = (root: string, rel: string): string => (rel === '' ? root : root === '/' ? `/${rel}` : `${root}/${rel}`);
+
+function kindOf(stat: BigIntStats): 'file' | 'symlink' | 'dir' | 'special' {
+  if (stat.isFile()) return 'file';
+  if (stat.isSymbolicLink()) return 'symlink';
+  if (stat.isDirectory()) return 'dir';
+  return 'special';
+}
+
+function specialName(stat: BigIntStats): string {
+  if (stat.isSocket()) return 'socket';
+  if (stat.isFIFO()) return 'FIFO';
+  if (stat.isBlockDevice()) return 'block device';
+  if (stat.isCharacterDevice()) return 'character device';
+  return 'special file';
+}
+
+/**
+ * Yields files and symlinks under `start`, depth first, names sorted for a stable order.
+ * Ignored directories are not entered; unreadable ones are reported and skipped.
+ */
+export function* walk(opts: WalkOptions): Generator<WalkEntry> {
+  const startAbs = absOf(opts.root, opts.start);
+  let top: BigIntStats;
+  try {
+    top = lstatSync(startAbs, { bigint: true });
+  } catch (err) {
+    opts.notice({ path: startAbs, reason: `cannot read (${errnoCode(err) ?? 'error'})`, skipped: true });
+    return;
+  }
+  const topKind = kindOf(top);
+  if (topKind !== 'dir') {
+    if (topKind === 'special') opts.notice({ path: startAbs, reason: `skipped: a ${specialName(top)}`, skipped: false });
+    else yield { name: opts.start, abs: startAbs, stat: top };
+    return;
+  }
+  // Rules of every directory from the root down to the start apply to it.
+  let rules = opts.rules.enter('', opts.root);
+  if (opts.start !== '') {
+    const parts = opts.start.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const rel = parts.slice(0, i).join('/');
+      rules = rules.enter(rel, absOf(opts.root, rel));
+    }
+  }
+  yield* walkDir(opts, opts.start, startAbs, rules);
+}
+
+function* walkDir(opts: WalkOptions, rel: string, abs: string, rules: IgnoreRules): Generator<WalkEntry> {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(abs, { withFileTypes: true });
+  } catch (err) {
+    opts.notice({ path: abs, reason: `cannot read directory (${errnoCode(err) ?? 'error'})`, skipped: true });
+    return;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const childRel = join(rel, entry.name);
+    const childAbs = abs === '/' ? `/${entry.name}` : `${abs}/${entry.name}`;
+    if (entry.isDirectory()) {
+      if (opts.exclude.has(childAbs) || rules.ignores(childRel, true)) continue;
+      yield* walkDir(opts, childRel, childAbs, rules.enter(childRel, childAbs));
+      continue;
+    }
+    if (rules.ignores(childRel, false)) continue;
+    let stat: BigIntStats;
+    try {
+      stat = lstatSync(childAbs, { bigint: true });
+    } catch (err) {
+      // Gone between readdir and lstat: it is simply not there any more.
+      if (errnoCode(err) === 'ENOENT') continue;
+      opts.notice({ path: childAbs, reason: `cannot stat (${errnoCode(err) ?? 'error'})`, skipped: true });
+      continue;
+    }
+    const kind = kindOf(stat);
+    if (kind === 'special') {
+      opts.notice({ path: childAbs, reason: `skipped: a ${specialName(stat)}`, skipped: false });
+      continue;
+    }
+    if (kind === 'dir') continue; // replaced by a directory since readdir; the next scan sees it
+    yield { name: childRel, abs: childAbs, stat };
+  }
+}

@@ -1,0 +1,111 @@
+// The one entry that wires the commands: folds multi-word names, parses with cac, runs, decides the exit code.
+import { cac } from 'cac';
+import type { CommandSpec } from './commands/command.js';
+import { commands } from './commands/index.js';
+import { consoleIo } from './commands/io.js';
+import { decodeWith } from './core/decode.js';
+import { BtError, ExitCode, describeError, errnoCode, exitCodeFor, integrityError, usageError, userError } from './core/errors.js';
+import { makeOwnFilesPrivate } from './core/umask.js';
+import { BT_VERSION } from './version.js';
+
+/** cac matches one word: the longest run of leading words that names a command becomes one argument. */
+function foldCommandWords(words: readonly string[]): { spec: CommandSpec<unknown> | undefined; argv: string[] } {
+  for (let n = Math.min(3, words.length); n >= 1; n--) {
+    const name = words.slice(0, n).join(' ');
+    const spec = commands.find((c) => c.name === name);
+    if (spec) return { spec, argv: [name, ...words.slice(n)] };
+  }
+  return { spec: undefined, argv: [...words] };
+}
+
+/** Marks option values so the parser keeps them as text ("0123" must not become 123); codecs unmark them. */
+function protectValues(spec: CommandSpec<unknown>, argv: string[]): string[] {
+  const valued = new Set<string>();
+  for (const o of spec.options ?? []) {
+    if (!o.flags.includes('<') && !o.flags.includes('[')) continue;
+    for (const m of o.flags.matchAll(/(--?[A-Za-z][\w-]*)/g)) valued.add(m[1]!);
+  }
+  const out = [...argv];
+  for (let i = 1; i < out.length; i++) {
+    const token = out[i]!;
+    if (token === '--') break;
+    const eq = token.indexOf('=');
+    if (eq > 0 && valued.has(token.slice(0, eq))) out[i] = `${token.slice(0, eq + 1)}\u0000${token.slice(eq + 1)}`;
+    else if (valued.has(token) && i + 1 < out.length) {
+      out[i + 1] = `\u0000${out[i + 1]}`;
+      i++;
+    }
+  }
+  return out;
+}
+
+function unknownCommand(words: readonly string[]): BtError {
+  const first = words[0] ?? '';
+  const related = commands.filter((c) => c.name.split(' ')[0] === first).map((c) => `bt ${c.name}`);
+  const hint = related.length > 0 ? `did you mean ${related.join(', ')}?` : 'see `bt --help`';
+  return usageError(`unknown command "${words.join(' ')}"`, hint);
+}
+
+/** Errors from the platform, in the user's terms. */
+function translate(err: unknown): unknown {
+  if (err instanceof BtError) return err;
+  if (err instanceof Error && err.name === 'CACError') return usageError(err.message.replace(/`/g, "'"), 'see `bt <command> --help`');
+  const code = errnoCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (code?.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return integrityError(`the database is damaged (${code})`, 'run `bt rebuild`, or move it aside and `bt recover` from a vault');
+  }
+  if (code === 'SQLITE_BUSY') return new BtError('busy', 'the database is busy with another bt process', 'try again when it finishes');
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL') return userError(`no space left on the device (${message})`, 'free some space; staged work is kept');
+  if (code === 'EACCES' || code === 'EPERM') return userError(`permission denied: ${message}`);
+  if (code === 'ENOENT') return userError(`not found: ${message}`);
+  return err;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  makeOwnFilesPrivate();
+  const words = argv.slice(2);
+  if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {
+    process.stdout.write(`bt ${BT_VERSION}\n`);
+    return ExitCode.ok;
+  }
+  const jsonMode = words.includes('--json');
+  const io = consoleIo(jsonMode);
+  try {
+    const { spec, argv: folded } = foldCommandWords(words);
+    const cli = cac('bt');
+    cli.help();
+    let exit: ExitCode = ExitCode.ok;
+    for (const s of commands) {
+      const c = cli.command(s.args ? `${s.name} ${s.args}` : s.name, s.description);
+      for (const o of s.options ?? []) c.option(o.flags, o.description);
+      c.action(async () => {
+        const { '--': _rest, json: _json, ...raw } = cli.options;
+        const decoded = decodeWith(s.optionsCodec, raw);
+        if (!decoded.ok) throw usageError(`bt ${s.name}: option ${decoded.reason.replace(/\u0000/g, '')}`, `see \`bt ${s.name} --help\``);
+        exit = await s.run(cli.args.map((a) => String(a).replace(/^\u0000/, '')), decoded.value, io);
+      });
+    }
+    cli.parse(['node', 'bt', ...(spec ? protectValues(spec, folded) : folded)], { run: false });
+    if (cli.options.help) return ExitCode.ok;
+    if (!cli.matchedCommand) {
+      if (words.length === 0) {
+        cli.outputHelp();
+        return ExitCode.usage;
+      }
+      throw unknownCommand(words);
+    }
+    await cli.runMatchedCommand();
+    return exit;
+  } catch (caught: unknown) {
+    const err: unknown = translate(caught);
+    const code = exitCodeFor(err);
+    if (jsonMode) {
+      const e = err instanceof BtError ? { kind: err.kind, message: err.message, hint: err.hint ?? null } : { kind: 'internal', message: describeError(err), hint: null };
+      process.stdout.write(`${JSON.stringify({ error: { ...e, exit_code: code } }, null, 2)}\n`);
+    }
+    process.stderr.write(`bt: error: ${describeError(err)}\n`);
+    if (code === ExitCode.internal && err instanceof Error && process.env.BT_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return code;
+  }
+}

@@ -1,0 +1,79 @@
+// What every use case works with: the config, the host's store, its vaults, and how to tell the user things.
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { readConfig } from '../config/file.js';
+import { type Clock, type IdSource, systemClock, ulidSource } from '../core/ids.js';
+import { Store } from '../store/store.js';
+import { openVaults } from '../vaults/registry.js';
+import type { Vault } from '../vaults/vault.js';
+import { type HostLock, acquireHostLock } from './host-lock.js';
+
+/** How a use case reports as it goes; commands decide where it is shown (stderr, log file, nowhere). */
+export interface Reporter {
+  /** A one-line notice: something skipped, something to know. */
+  notice(message: string): void;
+  /** Progress of long work; called often, so implementations throttle. */
+  progress?(p: Progress): void;
+  done?(): void;
+}
+
+export interface Progress {
+  readonly phase: string;
+  readonly files: number;
+  readonly totalFiles?: number;
+  readonly bytes: number;
+  readonly totalBytes?: number;
+}
+
+export const silentReporter: Reporter = { notice: () => {} };
+
+export class Context {
+  private vaultList: Vault[] | undefined;
+  private lock: HostLock | undefined;
+
+  private constructor(
+    readonly config: Config,
+    readonly store: Store,
+    readonly clock: Clock,
+    readonly ids: IdSource,
+    readonly reporter: Reporter,
+  ) {}
+
+  static open(reporter: Reporter = silentReporter, config: Config = readConfig()): Context {
+    const clock = systemClock;
+    const ids = ulidSource();
+    const store = Store.open(databaseFile(config), config.host_id, clock, ids);
+    return new Context(config, store, clock, ids, reporter);
+  }
+
+  get stagingDir(): string {
+    return this.config.staging.staging_dir;
+  }
+
+  stagedPath(stageId: string): string {
+    return join(this.stagingDir, stageId);
+  }
+
+  newId(): string {
+    return this.ids(this.clock.now());
+  }
+
+  /** Vaults in config order, created on first use (the S3 SDK loads only if an S3 vault is configured). */
+  async vaults(): Promise<Vault[]> {
+    this.vaultList ??= await openVaults(this.config);
+    return this.vaultList;
+  }
+
+  /** Takes the host lock for a command that changes state; held until close(). */
+  async lockHost(command: string): Promise<void> {
+    this.lock ??= await acquireHostLock(this.config.database.data_dir, command);
+  }
+
+  close(): void {
+    for (const v of this.vaultList ?? []) v.close();
+    this.store.close();
+    this.lock?.release();
+  }
+}
+
+export const databaseFile = (config: Config): string => join(config.database.data_dir, 'bt.db');

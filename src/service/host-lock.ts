@@ -1,0 +1,84 @@
+// One writer per host: a lock file naming its holder, waited on (bounded), broken only when its holder is dead.
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { BtError, errnoCode } from '../core/errors.js';
+
+export interface HostLock {
+  release(): void;
+}
+
+interface Holder {
+  pid: number;
+  command: string;
+  since: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function readHolder(file: string): Holder | undefined {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as Holder).pid === 'number') return parsed as Holder;
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
+  }
+}
+
+export const defaultLockWaitMs = (): number => Number(process.env.BT_LOCK_WAIT_MS ?? 10_000);
+
+/**
+ * Takes `${dataDir}/lock` for `command`. Waits up to `waitMs` for a live holder; a lock left by a dead
+ * process (bt was killed) is broken. Released on exit, whatever the exit path.
+ */
+export async function acquireHostLock(dataDir: string, command: string, waitMs = defaultLockWaitMs()): Promise<HostLock> {
+  const file = `${dataDir}/lock`;
+  const me: Holder = { pid: process.pid, command, since: new Date().toISOString() };
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      writeFileSync(file, JSON.stringify(me), { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw err;
+    }
+    const holder = readHolder(file);
+    if (holder && holder.pid === process.pid) break;
+    if (!holder || !alive(holder.pid)) {
+      // Stale (or half-written by a killed process): move it aside atomically, then race for a fresh one.
+      const aside = `${file}.stale-${process.pid}`;
+      try {
+        renameSync(file, aside);
+        rmSync(aside, { force: true });
+      } catch {
+        /* another process broke it first */
+      }
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new BtError(
+        'busy',
+        `another bt is working on this host (${holder.command}, pid ${holder.pid}, since ${holder.since})`,
+        'wait for it to finish and try again',
+      );
+    }
+    await sleep(100);
+  }
+  let held = true;
+  const release = (): void => {
+    if (!held) return;
+    held = false;
+    process.off('exit', release);
+    if (readHolder(file)?.pid === process.pid) rmSync(file, { force: true });
+  };
+  process.on('exit', release);
+  return { release };
+}

@@ -1,0 +1,95 @@
+// Incremental journal sync: each vault gets, as new immutable segments, only the events it does not have.
+import { describeError, integrityError, userError } from '../core/errors.js';
+import type { JournalRow } from '../events/envelope.js';
+import { type SegmentName, decodeSegment, encodeSegment, journalPrefix, parseSegmentKeys, segmentKey } from '../events/segment.js';
+import type { Vault } from '../vaults/vault.js';
+import type { Context } from './context.js';
+
+export interface SyncResult {
+  readonly vault: string;
+  readonly events: number;
+  readonly segments: number;
+  readonly bytes: number;
+  /** Set when this vault could not be synced; the others still were. */
+  readonly error?: string;
+}
+
+/** At most this many events per segment, so no single object (or its memory) grows without bound. */
+export const EVENTS_PER_SEGMENT = 20_000;
+
+export async function syncJournal(ctx: Context, vaults: readonly Vault[]): Promise<SyncResult[]> {
+  const results: SyncResult[] = [];
+  for (const vault of vaults) {
+    try {
+      results.push(await syncOne(ctx, vault));
+    } catch (err) {
+      results.push({ vault: vault.name, events: 0, segments: 0, bytes: 0, error: describeError(err) });
+    }
+  }
+  return results;
+}
+
+/** The vault's segments for a host, checked to be contiguous from event 1. */
+export async function listSegments(vault: Vault, hostId: string): Promise<SegmentName[]> {
+  const segments = parseSegmentKeys(await vault.listMetadata(journalPrefix(hostId)));
+  let expected = 1;
+  for (const s of segments) {
+    if (s.first !== expected) {
+      throw integrityError(
+        `vault "${vault.name}": journal segment with events ${expected}..${s.first - 1} of host ${hostId} is missing (next is ${s.key})`,
+      );
+    }
+    expected = s.last + 1;
+  }
+  return segments;
+}
+
+async function syncOne(ctx: Context, vault: Vault): Promise<SyncResult> {
+  const journal = ctx.store.journal;
+  const hostId = ctx.config.host_id;
+  const local = journal.head();
+  const segments = await listSegments(vault, hostId);
+  const lastSegment = segments[segments.length - 1];
+  const vaultSeq = lastSegment?.last ?? 0;
+  if (vaultSeq > local.seq) {
+    throw userError(
+      `vault "${vault.name}" holds ${vaultSeq} events for host ${hostId} but this journal has only ${local.seq}`,
+      'another machine may be using this host id, or this database is older than the vault; use `bt recover` to adopt the vault copy',
+    );
+  }
+  if (lastSegment) {
+    const known = ctx.store.syncState.get(vault.name);
+    const vaultHash =
+      known && known.key === lastSegment.key && known.seq === vaultSeq
+        ? known.hash
+        : lastRow(decodeSegment(lastSegment, await vault.getMetadata(lastSegment.key))).hash;
+    const mine = [...journal.rows({ from: vaultSeq, to: vaultSeq })][0];
+    if (!mine || mine.hash !== vaultHash) {
+      throw integrityError(
+        `vault "${vault.name}": the journal of host ${hostId} diverges from this one at or before event ${vaultSeq}`,
+        'refusing to overwrite it; run `bt journal verify` to find where',
+      );
+    }
+  }
+  let events = 0;
+  let bytes = 0;
+  let count = 0;
+  for (let from = vaultSeq + 1; from <= local.seq; from += EVENTS_PER_SEGMENT) {
+    const to = Math.min(local.seq, from + EVENTS_PER_SEGMENT - 1);
+    const rows = [...journal.rows({ from, to })];
+    const data = encodeSegment(rows);
+    const key = segmentKey(hostId, from, to);
+    await vault.putMetadata(key, data);
+    ctx.store.syncState.set({ vault: vault.name, seq: to, hash: lastRow(rows).hash, key });
+    events += rows.length;
+    bytes += data.length;
+    count++;
+  }
+  return { vault: vault.name, events, segments: count, bytes };
+}
+
+function lastRow(rows: readonly JournalRow[]): JournalRow {
+  const row = rows[rows.length - 1];
+  if (!row) throw new Error('empty journal segment');
+  return row;
+}

@@ -1,0 +1,18 @@
+// From a path the user typed to the tracked directory and file record it names.
+import { userError } from '../core/errors.js';
+import { nameWithin } from '../fs/paths.js';
+import type { Directory, FileRecord } from '../projections/queries.js';
+import type { Context } from './context.js';
+
+export function locateDirectory(ctx: Context, abs: string): { directory: Directory; name: string } {
+  const directory = ctx.store.queries.searchDirectoryForPath(abs);
+  if (!directory) throw userError(`${abs} is not inside a tracked directory`, 'run `bt dir init` in the directory you want to back up');
+  return { directory, name: nameWithin(directory.path, abs) };
+}
+
+export function locateFile(ctx: Context, abs: string): { directory: Directory; name: string; file: FileRecord } {
+  const { directory, name } = locateDirectory(ctx, abs);
+  const file = name === '' ? undefined : ctx.store.queries.findFileByPath(directory, name);
+  if (!file) throw userError(`${abs} has no backup history`, 'stage it with `bt add` and store it with `bt backup`');
+  return { directory, name, file };
+}

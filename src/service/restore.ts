@@ -1,0 +1,145 @@
+// `bt restore FILE`: writes a chosen version beside the original (or elsewhere), verified, with its metadata.
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, lchownSync, lutimesSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { BtError, errnoCode, userError, usageError, vaultError } from '../core/errors.js';
+import { nsToSeconds, parseUserTime } from '../core/time.js';
+import { defaultFileMode } from '../core/umask.js';
+import { pathExists } from '../fs/paths.js';
+import type { Snapshot } from '../projections/queries.js';
+import type { Vault } from '../vaults/vault.js';
+import type { Context } from './context.js';
+import { locateFile } from './locate.js';
+
+export interface VersionChoice {
+  readonly version?: number;
+  readonly checksum?: string;
+  readonly at?: string;
+}
+
+export interface RestoreOptions extends VersionChoice {
+  readonly output?: string;
+  readonly force: boolean;
+  readonly contentOnly: boolean;
+}
+
+export interface RestoreResult {
+  readonly output: string;
+  readonly version: number;
+  readonly contentId: string | null;
+  readonly size: number;
+  readonly vault: string | null;
+  /** Metadata that could not be restored (e.g. owner without privileges). */
+  readonly warnings: readonly string[];
+}
+
+export async function restoreFile(ctx: Context, abs: string, opts: RestoreOptions): Promise<RestoreResult> {
+  const { file } = locateFile(ctx, abs);
+  const snapshots = ctx.store.queries.findFileSnapshotsForFile(file);
+  if (snapshots.length === 0) throw userError(`${abs} has no backed-up version yet`, 'run `bt backup` first');
+  const { snapshot, number } = chooseVersion(abs, snapshots, opts);
+  let output = opts.output ?? `${abs}.${snapshot.content_id ?? linkChecksum(snapshot)}`;
+  if (opts.output && isDirectory(output)) output = join(output, basename(abs));
+  if (pathExists(output) && !opts.force) {
+    throw userError(`${output} already exists`, 'use --force to overwrite it, or --output to write elsewhere');
+  }
+  mkdirSync(dirname(output), { recursive: true });
+  const written = await materialize(ctx, snapshot, output, opts.contentOnly);
+  return { output, version: number, contentId: snapshot.content_id, size: snapshot.size, ...written };
+}
+
+export function chooseVersion(path: string, snapshots: readonly Snapshot[], choice: VersionChoice): { snapshot: Snapshot; number: number } {
+  const given = [choice.version !== undefined, choice.checksum !== undefined, choice.at !== undefined].filter(Boolean).length;
+  if (given > 1) throw usageError('choose a version with only one of --version, --checksum and --at');
+  const pick = (i: number): { snapshot: Snapshot; number: number } => ({ snapshot: snapshots[i]!, number: i + 1 });
+  if (choice.version !== undefined) {
+    const n = choice.version;
+    if (!Number.isInteger(n) || n < 1 || n > snapshots.length) {
+      throw userError(`${path} has no version ${choice.version}`, `it has versions 1 to ${snapshots.length}; see \`bt log\``);
+    }
+    return pick(n - 1);
+  }
+  if (choice.checksum !== undefined) {
+    const prefix = choice.checksum.toLowerCase();
+    if (!/^[0-9a-f]{4,64}$/.test(prefix)) throw usageError(`--checksum: "${choice.checksum}" is not a hex prefix of at least 4 digits`);
+    const matches = new Set(snapshots.filter((s) => s.content_id?.startsWith(prefix)).map((s) => s.content_id));
+    if (matches.size === 0) throw userError(`${path} has no version with checksum ${prefix}`, 'see `bt log` for its checksums');
+    if (matches.size > 1) throw userError(`checksum prefix ${prefix} matches ${matches.size} versions of ${path}`, 'give more digits');
+    // The newest version with that content (same bytes, maybe newer metadata).
+    for (let i = snapshots.length - 1; i >= 0; i--) if (snapshots[i]!.content_id?.startsWith(prefix)) return pick(i);
+  }
+  if (choice.at !== undefined) {
+    const at = parseUserTime(choice.at, '--at');
+    for (let i = snapshots.length - 1; i >= 0; i--) if (Date.parse(snapshots[i]!.staged_at) <= at) return pick(i);
+    throw userError(`${path} has no version as old as ${choice.at}`, `its first version is from ${snapshots[0]!.staged_at}`);
+  }
+  return pick(snapshots.length - 1);
+}
+
+const linkChecksum = (s: Snapshot): string => createHash('sha256').update(s.link_target ?? '').digest('hex');
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes a snapshot at `output`: fetched into a temporary file beside it (verified by the vault), given its
+ * metadata, then renamed into place, so `output` never holds unverified or partial bytes.
+ */
+export async function materialize(ctx: Context, snapshot: Snapshot, output: string, contentOnly: boolean): Promise<{ vault: string | null; warnings: string[] }> {
+  const warnings: string[] = [];
+  const tmp = join(dirname(output), `.${basename(output)}.bt-restore`);
+  rmSync(tmp, { force: true });
+  let vault: string | null = null;
+  try {
+    if (snapshot.kind === 'symlink') {
+      symlinkSync(snapshot.link_target ?? '', tmp);
+    } else {
+      vault = await fetchContent(ctx, snapshot.content_id!, tmp);
+      chmodSync(tmp, contentOnly ? defaultFileMode() : snapshot.mode);
+    }
+    if (!contentOnly) applyMetadata(snapshot, tmp, warnings);
+    renameSync(tmp, output);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  return { vault, warnings };
+}
+
+function applyMetadata(s: Snapshot, path: string, warnings: string[]): void {
+  const link = s.kind === 'symlink';
+  try {
+    (link ? lchownSync : chownSync)(path, s.uid, s.gid);
+  } catch (err) {
+    if (errnoCode(err) !== 'EPERM') throw err;
+    warnings.push(`owner ${s.uid}:${s.gid} not restored (needs privileges)`);
+  }
+  if (!link) chmodSync(path, s.mode); // chown may clear setuid/setgid bits
+  (link ? lutimesSync : utimesSync)(path, nsToSeconds(s.atime_ns), nsToSeconds(s.mtime_ns));
+}
+
+/** Tries the vaults that hold the content first, then every other vault; returns the one that served it. */
+export async function fetchContent(ctx: Context, contentId: string, output: string): Promise<string> {
+  const vaults = await ctx.vaults();
+  const holders = ctx.store.queries.contentLocations(contentId);
+  const ordered: Vault[] = [
+    ...holders.flatMap((name) => vaults.filter((v) => v.name === name)),
+    ...vaults.filter((v) => !holders.includes(v.name)),
+  ];
+  const failures: string[] = [];
+  for (const vault of ordered) {
+    try {
+      await vault.getContent(contentId, output);
+      return vault.name;
+    } catch (err) {
+      failures.push(err instanceof BtError ? err.message : `vault "${vault.name}": ${String(err)}`);
+    }
+  }
+  if (ordered.length === 0) throw vaultError('no vault is configured', 'add one with `bt config vault add`');
+  throw vaultError(`content ${contentId.slice(0, 12)} could not be read from any vault: ${failures.join('; ')}`);
+}

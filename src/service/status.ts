@@ -1,0 +1,72 @@
+// `bt dir status`: how each file under a path compares with its last snapshot and its staged version.
+import { IgnoreRules } from '../fs/ignore-rules.js';
+import { sameStat } from '../fs/meta.js';
+import { joinName, pathExists } from '../fs/paths.js';
+import { walk } from '../fs/walk.js';
+import type { Context } from './context.js';
+import { locateDirectory } from './locate.js';
+import { btOwnPaths } from './own-paths.js';
+
+export type FileState =
+  /** Unchanged since its last snapshot. */
+  | 'backed-up'
+  /** A version is staged and the file has not changed since. */
+  | 'staged'
+  /** Changed since its last snapshot or staged version: `bt add` would stage it. */
+  | 'modified'
+  /** Never staged. */
+  | 'untracked'
+  /** Gone from disk, not yet recorded: `bt add` would record the deletion. */
+  | 'missing'
+  /** Recorded as deleted; its versions stay restorable. */
+  | 'deleted';
+
+export interface FileStatus {
+  readonly name: string;
+  readonly state: FileState;
+  /** A version waits in the staging area for `bt backup`. */
+  readonly pending: boolean;
+  readonly backedUp: boolean;
+}
+
+export interface StatusResult {
+  readonly directory: string;
+  readonly files: readonly FileStatus[];
+}
+
+export function directoryStatus(ctx: Context, abs: string, opts: { deleted: boolean }): StatusResult {
+  const { directory, name: start } = locateDirectory(ctx, abs);
+  const known = ctx.store.queries.trackedFiles(directory, start);
+  const files: FileStatus[] = [];
+  const seen = new Set<string>();
+  for (const entry of walk({
+    root: directory.path,
+    start,
+    rules: IgnoreRules.global(ctx.config.fs.ignore),
+    exclude: new Set(btOwnPaths(ctx.config)),
+    notice: () => {},
+  })) {
+    seen.add(entry.name);
+    const k = known.get(entry.name);
+    const backedUp = k?.current != null;
+    const pending = k?.staged != null;
+    let state: FileState;
+    if (!k || (!k.current && !k.staged)) state = 'untracked';
+    else if (k.staged) state = sameStat(entry.stat, k.staged) ? 'staged' : 'modified';
+    else state = !k.file.deleted && k.current && sameStat(entry.stat, k.current) ? 'backed-up' : 'modified';
+    files.push({ name: entry.name, state, pending, backedUp });
+  }
+  for (const [name, k] of known) {
+    if (seen.has(name) || (!k.current && !k.staged)) continue;
+    const pending = k.staged != null;
+    const backedUp = k.current != null;
+    if (k.file.deleted) {
+      if (opts.deleted) files.push({ name, state: 'deleted', pending, backedUp });
+      continue;
+    }
+    if (!pathExists(joinName(directory.path, name))) files.push({ name, state: 'missing', pending, backedUp });
+  }
+  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { directory: directory.path, files };
+}
+

@@ -1,0 +1,188 @@
+// A vault in a local directory (a second disk, a NAS mount). Layout: docs/adr/0007-vault-layout.md.
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { chmod, link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { errnoCode, vaultError } from '../core/errors.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { flushFilesystem } from '../fs/durable.js';
+import { copyHashing } from '../fs/hash-copy.js';
+import { type PutResult, type SetupReport, type Vault, VaultObjectError, checkMetadataKey, isSha256 } from './vault.js';
+
+const MARKER = 'bt-vault.json';
+
+export class FileSystemVault implements Vault {
+  readonly kind = 'fs' as const;
+  private ready = false;
+  private unflushed: string[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly root: string,
+  ) {}
+
+  contentPath(checksum: string): string {
+    if (!isSha256(checksum)) throw new Error(`not a SHA-256: ${checksum}`);
+    return join(this.root, 'content', checksum.slice(0, 2), checksum);
+  }
+
+  private metadataPath(key: string): string {
+    checkMetadataKey(key);
+    return join(this.root, 'metadata', key);
+  }
+
+  /** A vault that was never set up (or whose disk is not mounted) is an error, not a place to create files. */
+  private ensureReady(): void {
+    if (this.ready) return;
+    try {
+      readFileSync(join(this.root, MARKER));
+    } catch {
+      throw vaultError(
+        `vault "${this.name}" at ${this.root} is not set up (no ${MARKER})`,
+        'mount the disk it lives on, or run `bt config vault init`',
+      );
+    }
+    this.ready = true;
+  }
+
+  async hasContent(checksum: string): Promise<boolean> {
+    this.ensureReady();
+    try {
+      await stat(this.contentPath(checksum));
+      return true;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async putContent(checksum: string, sourcePath: string, size: number): Promise<PutResult> {
+    this.ensureReady();
+    const final = this.contentPath(checksum);
+    if (await this.hasContent(checksum)) return { sent: 0 };
+    await mkdir(dirname(final), { recursive: true });
+    try {
+      // Same filesystem: the staged copy becomes the object, no second copy of the bytes.
+      await link(sourcePath, final);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'EEXIST') return { sent: 0 };
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw err;
+      await this.copyIn(checksum, sourcePath, final);
+    }
+    await chmod(final, 0o400);
+    this.unflushed.push(final);
+    return { sent: size };
+  }
+
+  private async copyIn(checksum: string, sourcePath: string, final: string): Promise<void> {
+    const tmp = join(this.root, 'tmp', `${checksum}.${randomBytes(6).toString('hex')}`);
+    const { sha256 } = await copyHashing(sourcePath, tmp);
+    if (sha256 !== checksum) {
+      await rm(tmp, { force: true });
+      throw new Error(`staged copy ${sourcePath} no longer has checksum ${checksum}`);
+    }
+    this.unflushed.push(tmp);
+    await rename(tmp, final);
+  }
+
+  async flush(): Promise<void> {
+    const files = this.unflushed;
+    this.unflushed = [];
+    await flushFilesystem(this.root, files);
+  }
+
+  async getContent(checksum: string, outputPath: string): Promise<void> {
+    this.ensureReady();
+    const src = this.contentPath(checksum);
+    const tmp = join(dirname(outputPath), `.bt-restore-${randomBytes(6).toString('hex')}`);
+    let sha256: string;
+    try {
+      ({ sha256 } = await copyHashing(src, tmp));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' && !(await this.hasContent(checksum))) {
+        throw new VaultObjectError('missing', this.name, `content/${checksum}`);
+      }
+      throw err;
+    }
+    if (sha256 !== checksum) {
+      await rm(tmp, { force: true });
+      throw new VaultObjectError('corrupt', this.name, `content/${checksum}`);
+    }
+    await rename(tmp, outputPath);
+  }
+
+  async putMetadata(key: string, data: Buffer): Promise<void> {
+    this.ensureReady();
+    const path = this.metadataPath(key);
+    const existing = await readFile(path).catch((err: unknown) => {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (existing) {
+      if (existing.equals(data)) return;
+      throw vaultError(`vault "${this.name}": metadata ${key} exists with other bytes; refusing to overwrite it`);
+    }
+    await mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, data, 0o400);
+  }
+
+  async getMetadata(key: string): Promise<Buffer> {
+    this.ensureReady();
+    try {
+      return await readFile(this.metadataPath(key));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new VaultObjectError('missing', this.name, `metadata/${key}`);
+      throw err;
+    }
+  }
+
+  async listMetadata(prefix: string): Promise<string[]> {
+    this.ensureReady();
+    const base = join(this.root, 'metadata');
+    const out: string[] = [];
+    const visit = async (rel: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(rel === '' ? base : join(base, rel), { withFileTypes: true });
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') return;
+        throw err;
+      }
+      for (const e of entries) {
+        if (e.name.startsWith('.')) continue;
+        const key = rel === '' ? e.name : `${rel}/${e.name}`;
+        if (e.isDirectory()) {
+          if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || `${key}/`.startsWith(prefix)) await visit(key);
+        } else if (key.startsWith(prefix)) out.push(key);
+      }
+    };
+    await visit('');
+    return out.sort();
+  }
+
+  async validateSetup(): Promise<SetupReport> {
+    const steps: string[] = [];
+    const existed = await stat(join(this.root, MARKER)).then(() => true, () => false);
+    for (const dir of ['', 'content', 'metadata', 'tmp']) await mkdir(join(this.root, dir), { recursive: true, mode: 0o700 });
+    if (!existed) {
+      await writeFileAtomic(join(this.root, MARKER), Buffer.from(`${JSON.stringify({ format: 1, kind: 'bt-vault' })}\n`), 0o600);
+      steps.push(`created the vault layout at ${this.root}`);
+    } else {
+      steps.push(`found the vault at ${this.root}`);
+    }
+    this.ready = true;
+    const probe = join(this.root, 'tmp', `probe-${randomBytes(8).toString('hex')}`);
+    const bytes = randomBytes(4096);
+    await writeFile(probe, bytes);
+    const back = await readFile(probe);
+    await rm(probe);
+    if (!back.equals(bytes)) throw vaultError(`vault "${this.name}" at ${this.root}: a probe read back different bytes`);
+    steps.push('write, read-back and delete of a probe object: ok');
+    return { steps };
+  }
+
+  close(): void {}
+}
+
+export const sha256Of = (data: Buffer): string => createHash('sha256').update(data).digest('hex');

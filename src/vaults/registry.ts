@@ -1,0 +1,24 @@
+// Makes Vault objects from the config; the S3 implementation (and the AWS SDK) is imported only when used.
+import type { Config, VaultConfig } from '../config/schema.js';
+import { userError } from '../core/errors.js';
+import { FileSystemVault } from './fs-vault.js';
+import type { Vault } from './vault.js';
+
+export async function openVault(config: VaultConfig): Promise<Vault> {
+  if (config.type === 'fs') return new FileSystemVault(config.name, config.path);
+  const { S3Vault } = await import('./s3-vault.js');
+  return new S3Vault(config);
+}
+
+export async function openVaults(config: Config): Promise<Vault[]> {
+  return Promise.all(config.vaults.map(openVault));
+}
+
+export function findVaultConfig(config: Config, name: string): VaultConfig {
+  const found = config.vaults.find((v) => v.name === name);
+  if (!found) {
+    const known = config.vaults.map((v) => v.name).join(', ') || 'none';
+    throw userError(`no vault named "${name}" (configured: ${known})`, 'see `bt config list`');
+  }
+  return found;
+}
