@@ -1,4 +1,4 @@
-// bt dir init: track the current directory
+// bt dir init [PATH]: track the current directory (or PATH)
 import * as t from 'io-ts';
 import { ExitCode } from '../core/errors.js';
 import { realDirectory } from '../fs/paths.js';
@@ -8,11 +8,12 @@ import { withContext } from './run-context.js';
 
 export const dirInit = command({
   name: 'dir init',
-  description: 'Track the current directory (a parent of tracked directories absorbs them)',
+  args: '[path]',
+  description: 'Track the current directory, or PATH (a parent of tracked directories absorbs them)',
   options: [JsonOption],
   optionsCodec: t.type({}),
-  async run(_args, _opts, io) {
-    const path = realDirectory('.');
+  async run(args, _opts, io) {
+    const path = realDirectory(args[0] ?? '.');
     const r = await withContext(io.reporter('dir init'), 'dir init', (ctx) => trackDirectory(ctx, path));
     io.json({ status: r.status, directory: r.directory.path, id: r.directory.id, absorbed: r.status === 'tracked' ? r.absorbed : [] });
     if (r.status === 'tracked') {

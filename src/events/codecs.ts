@@ -47,13 +47,13 @@ export const FileStaged = t.type({
   meta: FileMeta,
 });
 
-/** A vault confirmed it holds the content's bytes. */
+/** A vault confirmed it holds the content's bytes. v2 added `sent` (v1 events read as sent: null, unknown). */
 export const ContentStored = t.type({
   content_id: Sha256,
   vault: t.string,
   size: NonNegInt,
-  /** Bytes sent to the vault for it: 0 when the vault already had the content. */
-  sent: NonNegInt,
+  /** Bytes sent to the vault for it: 0 when the vault already had the content; null when not recorded. */
+  sent: t.union([NonNegInt, t.null]),
 });
 
 /** A staged version became a snapshot of its file, its content safe in at least one vault. */

@@ -7,7 +7,7 @@ export const currentVersion: Readonly<Record<EventType, number>> = {
   DirectoryTracked: 1,
   DirectoryAbsorbed: 1,
   FileStaged: 1,
-  ContentStored: 1,
+  ContentStored: 2,
   SnapshotCommitted: 1,
   FileDeleted: 1,
   StageDropped: 1,
@@ -16,7 +16,10 @@ export const currentVersion: Readonly<Record<EventType, number>> = {
 /** Turns a payload of version v into version v + 1. Pure: old events are never rewritten, only read anew. */
 export type Upcaster = (payload: Record<string, unknown>) => Record<string, unknown>;
 
-export const upcasters: Partial<Record<EventType, Readonly<Record<number, Upcaster>>>> = {};
+export const upcasters: Partial<Record<EventType, Readonly<Record<number, Upcaster>>>> = {
+  // v1 did not record how many bytes went over the wire; that is unknown, not zero.
+  ContentStored: { 1: (p) => ({ ...p, sent: null }) },
+};
 
 export type UpcastResult = { ok: true; payload: Record<string, unknown> } | { ok: false; reason: string };
 

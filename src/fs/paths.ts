@@ -1,6 +1,7 @@
 // Turning what the user typed into absolute host paths, and tracked paths into directory-relative names.
 import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { userError } from '../core/errors.js';
 
 /**
  * The absolute path of `input` (relative to `cwd`), with symlinks in its parent resolved so it matches how
@@ -18,7 +19,12 @@ export function resolveUserPath(input: string, cwd = process.cwd()): string {
 
 /** A directory path with symlinks resolved (tracked directories are stored this way). */
 export function realDirectory(input: string, cwd = process.cwd()): string {
-  return realpathSync(resolve(cwd, input));
+  const abs = resolve(cwd, input);
+  try {
+    return realpathSync(abs);
+  } catch {
+    throw userError(`no such directory: ${abs}`);
+  }
 }
 
 /** The '/'-separated name of `abs` inside `root` ('' for root itself). */

@@ -1,0 +1,47 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import Database from 'better-sqlite3';
+import { canonicalJson } from '../../src/events/canonical.js';
+import { eventHash } from '../../src/events/envelope.js';
+import { currentVersion, upcast } from '../../src/events/versions.js';
+import { HOST, reopen, tempStore } from '../support/store.js';
+import { sha, tracked } from '../support/events.js';
+
+test('a v1 ContentStored written before `sent` existed is read through the current codec', () => {
+  const { store, file } = tempStore();
+  store.append([tracked('/a')]);
+  const head = store.journal.head();
+  store.close();
+  // Write the v1 row as an older bt did: its payload has no `sent`, its hash covers exactly that payload.
+  const content = sha('old');
+  const row = {
+    seq: head.seq + 1,
+    id: '01J0000000000000000000000A',
+    type: 'ContentStored',
+    version: 1,
+    host_id: HOST,
+    time: '2025-06-01T00:00:00.000Z',
+    payload: canonicalJson({ content_id: content, size: 3, vault: 'local' }),
+    prev_hash: head.hash,
+  };
+  const raw = new Database(file);
+  raw
+    .prepare('INSERT INTO journal (seq, id, type, version, host_id, time, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    .run(row.seq, row.id, row.type, row.version, row.host_id, row.time, row.payload, row.prev_hash, eventHash(row));
+  raw.close();
+
+  const again = reopen(file);
+  assert.ok(again.journal.verifyChain().ok, 'the old row verifies: its stored bytes are hashed as stored');
+  const [, old] = [...again.journal.read()];
+  assert.is(old!.version, 1);
+  assert.equal(old!.event, { type: 'ContentStored', data: { content_id: content, size: 3, vault: 'local', sent: null } });
+  again.rebuild();
+  assert.equal(again.queries.contentLocations(content), ['local']);
+});
+
+test('an event newer than this bt is refused with a clear reason', () => {
+  const r = upcast('FileDeleted', currentVersion.FileDeleted + 1, {});
+  assert.equal(r, { ok: false, reason: `FileDeleted v${currentVersion.FileDeleted + 1} is newer than this bt understands (v${currentVersion.FileDeleted}); upgrade bt` });
+});
+
+test.run();
