@@ -46,8 +46,12 @@ export function formatDecodeErrors(errors: t.Errors): string {
   return `${where}: expected ${expected}, got ${describeValue(first.value)}`;
 }
 
-/** Decodes or returns the one-line reason; callers add where the data came from. */
+/**
+ * Decodes or returns the one-line reason; callers add where the data came from. Values that already have
+ * the codec's shape pass through `is` without being copied (most of a replay's events).
+ */
 export function decodeWith<A, O>(codec: t.Type<A, O, unknown>, value: unknown): { ok: true; value: A } | { ok: false; reason: string } {
+  if (codec.is(value)) return { ok: true, value };
   const result = codec.decode(value);
   if (isLeft(result)) return { ok: false, reason: formatDecodeErrors(result.left) };
   return { ok: true, value: result.right };

@@ -6,13 +6,17 @@ import type { DomainEvent } from './codecs.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-export interface RecordedEvent {
+/** What a projection needs of an event: its place in the journal, its time, and the event. */
+export interface ReplayedEvent {
   readonly seq: number;
+  readonly time: string;
+  readonly event: DomainEvent;
+}
+
+export interface RecordedEvent extends ReplayedEvent {
   readonly id: string;
   readonly version: number;
   readonly host_id: string;
-  readonly time: string;
-  readonly event: DomainEvent;
   readonly prev_hash: string;
   readonly hash: string;
 }

@@ -9,13 +9,14 @@ CREATE TABLE IF NOT EXISTS contents (
   id         TEXT    PRIMARY KEY,
   size       INTEGER NOT NULL,
   created_at TEXT    NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS content_locations (
   content_id TEXT NOT NULL,
   vault      TEXT NOT NULL,
   stored_at  TEXT NOT NULL,
   PRIMARY KEY (content_id, vault)
 ) WITHOUT ROWID;`,
+  indexes: '',
   bind(db) {
     const content = db.prepare('INSERT INTO contents (id, size, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING');
     const location = db.prepare(

@@ -7,9 +7,10 @@ export const directoriesProjection: Projection = {
   ddl: `
 CREATE TABLE IF NOT EXISTS directories (
   id         TEXT PRIMARY KEY,
-  path       TEXT NOT NULL UNIQUE,
+  path       TEXT NOT NULL,
   created_at TEXT NOT NULL
-);`,
+) WITHOUT ROWID;`,
+  indexes: 'CREATE UNIQUE INDEX IF NOT EXISTS directories_by_path ON directories (path);',
   bind(db) {
     const insert = db.prepare('INSERT INTO directories (id, path, created_at) VALUES (?, ?, ?)');
     const remove = db.prepare('DELETE FROM directories WHERE id = ?');

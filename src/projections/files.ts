@@ -12,9 +12,9 @@ CREATE TABLE IF NOT EXISTS files (
   current_snapshot_id TEXT,
   deleted             INTEGER NOT NULL DEFAULT 0,
   deleted_at          TEXT,
-  created_at          TEXT    NOT NULL,
-  UNIQUE (directory_id, name)
-);`,
+  created_at          TEXT    NOT NULL
+) WITHOUT ROWID;`,
+  indexes: 'CREATE UNIQUE INDEX IF NOT EXISTS files_by_name ON files (directory_id, name);',
   bind(db) {
     // A staged file exists at that moment: it is (again) not deleted.
     const staged = db.prepare(`

@@ -23,6 +23,15 @@ export const projectionTables = (): string[] => projections.flatMap((p) => p.tab
 
 export function createProjectionTables(db: BetterSqlite3.Database): void {
   for (const p of projections) db.exec(p.ddl);
+  createProjectionIndexes(db);
+}
+
+export function createProjectionTablesWithoutIndexes(db: BetterSqlite3.Database): void {
+  for (const p of projections) db.exec(p.ddl);
+}
+
+export function createProjectionIndexes(db: BetterSqlite3.Database): void {
+  for (const p of projections) db.exec(p.indexes);
 }
 
 export function dropProjectionTables(db: BetterSqlite3.Database): void {

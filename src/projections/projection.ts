@@ -1,14 +1,17 @@
 // What a projection is: its tables and a pure apply step, run in the journal's append transaction.
 import type BetterSqlite3 from 'better-sqlite3';
-import type { RecordedEvent } from '../events/envelope.js';
+import type { ReplayedEvent } from '../events/envelope.js';
 
 export interface Projection {
   readonly name: string;
   /** The tables it owns, in the order they are created (rebuild empties them all). */
   readonly tables: readonly string[];
+  /** Tables only: replay fills them before `indexes` are built. */
   readonly ddl: string;
+  /** Secondary and unique indexes; built after a rebuild's replay (faster), checked then. */
+  readonly indexes: string;
   /** Prepares statements once; the returned step reads only the event and the projection's own tables. */
-  bind(db: BetterSqlite3.Database): (rec: RecordedEvent) => void;
+  bind(db: BetterSqlite3.Database): (rec: ReplayedEvent) => void;
 }
 
 /** Columns of a snapshot's file metadata, shared by the staging queue and file_snapshots. */

@@ -14,7 +14,8 @@ CREATE TABLE IF NOT EXISTS file_snapshots (
   staged_at  TEXT    NOT NULL,
   created_at TEXT    NOT NULL,
   seq        INTEGER NOT NULL
-);
+) WITHOUT ROWID;`,
+  indexes: `
 CREATE INDEX IF NOT EXISTS file_snapshots_by_file ON file_snapshots (file_id, seq);
 CREATE INDEX IF NOT EXISTS file_snapshots_by_content ON file_snapshots (content_id);`,
   bind(db) {

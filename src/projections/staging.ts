@@ -8,14 +8,15 @@ export const stagingProjection: Projection = {
   ddl: `
 CREATE TABLE IF NOT EXISTS staging (
   stage_id   TEXT    PRIMARY KEY,
-  file_id    TEXT    NOT NULL UNIQUE,
+  file_id    TEXT    NOT NULL,
   content_id TEXT,
   ${metaColumnsDdl},
   staged_at  TEXT    NOT NULL,
   seq        INTEGER NOT NULL
-);`,
+) WITHOUT ROWID;`,
+  // One pending version per file: a second may only be staged after the first was dropped or committed.
+  indexes: 'CREATE UNIQUE INDEX IF NOT EXISTS staging_by_file ON staging (file_id);',
   bind(db) {
-    // UNIQUE (file_id): a second version of a file may only be staged after the first was dropped or committed.
     const insert = db.prepare(
       `INSERT INTO staging (stage_id, file_id, content_id, ${metaColumns.join(', ')}, staged_at, seq)
        VALUES (?, ?, ?, ${metaColumns.map(() => '?').join(', ')}, ?, ?)`,
