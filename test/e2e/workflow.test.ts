@@ -1,0 +1,304 @@
+// The whole workflow on the default filesystem vault, through the real binary in a temporary HOME.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BtHome } from '../support/cli.js';
+import { modeOf, vaultObjects } from '../support/files.js';
+
+const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
+test('the story: two versions of a file come back with their bytes, mode and mtime', () => {
+  const bt = new BtHome();
+  const out = bt.ok(['config', 'init']);
+  assert.match(out, /host id [0-9A-Z]{26}/);
+  assert.match(bt.ok(['config', 'vault', 'init']), /vault "local": write, read-back and delete of a probe object: ok/);
+  const docs = join(bt.work, 'docs');
+  mkdirSync(docs);
+  assert.match(bt.ok(['dir', 'init'], { cwd: docs }), new RegExp(`tracking ${docs}`));
+
+  const file = join(docs, 'notes.txt');
+  const v1 = Buffer.from('first version\n');
+  writeFileSync(file, v1);
+  chmodSync(file, 0o644);
+  utimesSync(file, new Date('2024-01-02T03:04:05.678Z'), new Date('2024-01-02T03:04:05.678Z'));
+  const mtime1 = statSync(file, { bigint: true }).mtimeNs;
+  const add1 = bt.json<{ staged: number; unchanged: number }>(['add'], { cwd: docs });
+  assert.is(add1.staged, 1);
+  const b1 = bt.json<{ files: number; bytes_sent: number }>(['backup']);
+  assert.is(b1.files, 1);
+  assert.is(b1.bytes_sent, v1.length);
+
+  const v2 = Buffer.from('second version, longer\n');
+  writeFileSync(file, v2);
+  chmodSync(file, 0o600);
+  utimesSync(file, new Date('2025-05-06T07:08:09.123Z'), new Date('2025-05-06T07:08:09.123Z'));
+  const mtime2 = statSync(file, { bigint: true }).mtimeNs;
+  assert.is(bt.json<{ staged: number }>(['add', 'notes.txt'], { cwd: docs }).staged, 1);
+  assert.is(bt.json<{ files: number }>(['backup']).files, 1);
+
+  const log = bt.json<{ versions: { version: number; checksum: string; size: number; mode: string; mtime: string; changes: string[]; vaults: string[] }[] }>(['log', 'notes.txt'], { cwd: docs });
+  assert.equal(log.versions.map((v) => v.version), [2, 1]);
+  assert.equal(log.versions.map((v) => v.checksum), [sha(v2), sha(v1)]);
+  assert.equal(log.versions.map((v) => v.mode), ['0600', '0644']);
+  const iso = (ns: bigint): string => new Date(Number(ns / 1_000_000n)).toISOString();
+  assert.equal(log.versions.map((v) => v.mtime), [iso(mtime2), iso(mtime1)]);
+  assert.equal(log.versions.map((v) => v.mtime.slice(0, 19)), ['2025-05-06T07:08:09', '2024-01-02T03:04:05']);
+  assert.ok(log.versions[0]!.changes.includes('content'));
+  assert.ok(log.versions[0]!.changes.includes('mode 644 -> 600'));
+  assert.equal(log.versions[1]!.changes, ['first version']);
+  assert.equal(log.versions[0]!.vaults, ['local']);
+  const text = bt.ok(['log', 'notes.txt'], { cwd: docs });
+  assert.match(text, /version 2 .* [0-9a-f]{64}/);
+
+  for (const [n, bytes, mode, mtime] of [[1, v1, 0o644, mtime1], [2, v2, 0o600, mtime2]] as const) {
+    const target = join(bt.home, `restored-v${n}`);
+    bt.ok(['restore', 'notes.txt', '--version', String(n), '--output', target], { cwd: docs });
+    assert.equal(readFileSync(target), bytes);
+    assert.is(modeOf(target), mode);
+    // utimes takes seconds as a double: the restored time is the original to the microsecond.
+    const restored = statSync(target, { bigint: true }).mtimeNs;
+    const diff = restored > mtime ? restored - mtime : mtime - restored;
+    assert.ok(diff <= 1000n, `mtime of v${n}: ${restored} vs ${mtime}`);
+  }
+
+  // Default target: beside the original, named by checksum; never overwritten without --force.
+  const beside = bt.json<{ output: string; version: number }>(['restore', 'notes.txt', '--version', '1'], { cwd: docs });
+  assert.is(beside.output, `${file}.${sha(v1)}`);
+  assert.equal(readFileSync(beside.output), v1);
+  const again = bt.run(['restore', 'notes.txt', '--version', '1'], { cwd: docs });
+  assert.is(again.code, 1);
+  assert.match(again.stderr, /already exists; use --force to overwrite it, or --output to write elsewhere/);
+  writeFileSync(beside.output, 'scribbled');
+  bt.ok(['restore', 'notes.txt', '--version', '1', '--force'], { cwd: docs });
+  assert.equal(readFileSync(beside.output), v1);
+
+  // --checksum prefix and --content-only.
+  const co = join(bt.home, 'content-only');
+  bt.ok(['restore', 'notes.txt', '--checksum', sha(v1).slice(0, 8), '--content-only', '--output', co], { cwd: docs });
+  assert.equal(readFileSync(co), v1);
+  assert.ok(statSync(co, { bigint: true }).mtimeNs > mtime2, 'content-only keeps the time of writing');
+  assert.is(modeOf(co), 0o644 & ~process.umask());
+});
+
+test('identical bytes are stored once, also across two tracked directories', () => {
+  const bt = new BtHome().init();
+  for (const d of ['a', 'b']) {
+    mkdirSync(join(bt.work, d, 'sub'), { recursive: true });
+    bt.ok(['dir', 'init'], { cwd: join(bt.work, d) });
+  }
+  const same = Buffer.alloc(10_000, 7);
+  writeFileSync(join(bt.work, 'a/one.bin'), same);
+  writeFileSync(join(bt.work, 'a/sub/two.bin'), same);
+  writeFileSync(join(bt.work, 'b/three.bin'), same);
+  writeFileSync(join(bt.work, 'b/other.bin'), 'different');
+  bt.ok(['add'], { cwd: join(bt.work, 'a') });
+  bt.ok(['add', join(bt.work, 'b')]);
+  const r = bt.json<{ files: number; bytes_sent: number; bytes_deduped: number }>(['backup']);
+  assert.is(r.files, 4);
+  assert.is(r.bytes_sent, same.length + 'different'.length);
+  assert.is(r.bytes_deduped, 2 * same.length);
+  assert.equal(vaultObjects(bt.vault).sort(), [sha(same), sha('different')].sort());
+});
+
+test('dir init: a parent absorbs tracked children with their history; inside a tracked dir it says which', () => {
+  const bt = new BtHome().init();
+  const child = join(bt.work, 'p/child');
+  mkdirSync(join(child, 'deep'), { recursive: true });
+  writeFileSync(join(child, 'deep/f.txt'), 'v1');
+  bt.ok(['dir', 'init'], { cwd: child });
+  bt.ok(['add'], { cwd: child });
+  bt.ok(['backup']);
+
+  const inside = bt.json<{ status: string; directory: string }>(['dir', 'init'], { cwd: join(child, 'deep') });
+  assert.equal(inside, { status: 'inside-tracked', directory: child, id: inside.id as never, absorbed: [] } as never);
+  assert.match(bt.ok(['dir', 'init'], { cwd: join(child, 'deep') }), new RegExp(`already tracked as part of ${child}`));
+  assert.match(bt.ok(['dir', 'init'], { cwd: child }), /is already tracked/);
+
+  const parent = join(bt.work, 'p');
+  const out = bt.ok(['dir', 'init'], { cwd: parent });
+  assert.match(out, new RegExp(`absorbed ${child}`));
+  writeFileSync(join(child, 'deep/f.txt'), 'v2!');
+  bt.ok(['add'], { cwd: parent });
+  bt.ok(['backup']);
+  const log = bt.json<{ versions: { version: number; checksum: string }[] }>(['log', 'child/deep/f.txt'], { cwd: parent });
+  assert.equal(log.versions.map((v) => v.checksum), [sha('v2!'), sha('v1')]);
+  const status = bt.json<{ directory: string; files: { path: string; state: string }[] }>(['dir', 'status'], { cwd: parent });
+  assert.is(status.directory, parent);
+  assert.equal(status.files, [{ path: 'child/deep/f.txt', state: 'backed-up', pending: false, backed_up: true }] as never);
+});
+
+test('ignore rules: the config list and .btignore files (gitignore syntax, deeper files win)', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 'proj');
+  mkdirSync(join(d, 'node_modules/x'), { recursive: true });
+  mkdirSync(join(d, 'logs'), { recursive: true });
+  mkdirSync(join(d, 'src/gen'), { recursive: true });
+  writeFileSync(join(d, 'node_modules/x/index.js'), 'dep');
+  writeFileSync(join(d, 'notes.swp'), 'swap');
+  writeFileSync(join(d, '.btignore'), 'logs/\n*.log\nsrc/gen/*\n!src/gen/keep.txt\n');
+  writeFileSync(join(d, 'logs/a.txt'), 'log dir');
+  writeFileSync(join(d, 'top.log'), 'log');
+  writeFileSync(join(d, 'src/gen/out.js'), 'generated');
+  writeFileSync(join(d, 'src/gen/keep.txt'), 'keep');
+  writeFileSync(join(d, 'src/main.ts'), 'code');
+  mkdirSync(join(d, 'src/sub'));
+  writeFileSync(join(d, 'src/sub/.btignore'), '!important.log\n');
+  writeFileSync(join(d, 'src/sub/important.log'), 'kept by a deeper rule');
+  bt.ok(['dir', 'init'], { cwd: d });
+  const status = bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status'], { cwd: d });
+  assert.equal(status.files.map((f) => f.path), ['.btignore', 'src/gen/keep.txt', 'src/main.ts', 'src/sub/.btignore', 'src/sub/important.log']);
+  assert.ok(status.files.every((f) => f.state === 'untracked'));
+  assert.is(bt.json<{ staged: number }>(['add'], { cwd: d }).staged, 5);
+});
+
+test('symlinks are recorded as links and restored as links; special files are skipped with a notice', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 'links');
+  mkdirSync(d);
+  mkdirSync(join(bt.work, 'outside'));
+  writeFileSync(join(bt.work, 'outside/secret.txt'), 'not to be followed');
+  writeFileSync(join(d, 'target.txt'), 'data');
+  symlinkSync('target.txt', join(d, 'rel-link'));
+  symlinkSync(join(bt.work, 'outside'), join(d, 'dir-link'));
+  execFileSync('mkfifo', [join(d, 'pipe')]);
+  bt.ok(['dir', 'init'], { cwd: d });
+  const add = bt.run(['add', '--json'], { cwd: d });
+  assert.is(add.code, 0);
+  assert.is(JSON.parse(add.stdout).staged, 3);
+  assert.match(add.stderr, /pipe: skipped: a FIFO/);
+  bt.ok(['backup']);
+  const log = bt.json<{ versions: { kind: string; link_target: string; checksum: string | null }[] }>(['log', 'dir-link'], { cwd: d });
+  assert.equal(log.versions.map((v) => [v.kind, v.link_target, v.checksum]), [['symlink', join(bt.work, 'outside'), null]]);
+  const out = join(bt.home, 'restored-link');
+  bt.ok(['restore', 'rel-link', '--output', out], { cwd: d });
+  assert.ok(lstatSync(out).isSymbolicLink());
+  assert.is(readlinkSync(out), 'target.txt');
+  // Nothing under the linked directory was staged.
+  const status = bt.json<{ files: { path: string }[] }>(['dir', 'status'], { cwd: d });
+  assert.equal(status.files.map((f) => f.path), ['dir-link', 'rel-link', 'target.txt']);
+});
+
+test('status in each state, deletions recorded by add, deleted files shown and restorable', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 's');
+  mkdirSync(d);
+  for (const n of ['kept', 'changed', 'gone', 'staged-only']) writeFileSync(join(d, n), `${n} v1`);
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add', 'kept'], { cwd: d });
+  bt.ok(['add', 'changed'], { cwd: d });
+  bt.ok(['add', 'gone'], { cwd: d });
+  bt.ok(['backup']);
+  bt.ok(['add', 'staged-only'], { cwd: d });
+  writeFileSync(join(d, 'changed'), 'changed v2');
+  writeFileSync(join(d, 'new'), 'new');
+  rmSync(join(d, 'gone'));
+  const states = (extra: string[] = []) =>
+    Object.fromEntries(bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status', ...extra], { cwd: d }).files.map((f) => [f.path, f.state]));
+  assert.equal(states(), { changed: 'modified', gone: 'missing', kept: 'backed-up', new: 'untracked', 'staged-only': 'staged' });
+  const text = bt.ok(['dir', 'status'], { cwd: d });
+  assert.match(text, /staged \(1\):\n  staged-only\nmodified \(1\):\n  changed\nmissing \(1\):\n  gone\nuntracked \(1\):\n  new\nbacked up \(1\):\n  kept/);
+
+  const add = bt.json<{ staged: number; deleted: number }>(['add'], { cwd: d });
+  assert.is(add.deleted, 1);
+  assert.is(add.staged, 2);
+  assert.equal(states(), { changed: 'staged', kept: 'backed-up', new: 'staged', 'staged-only': 'staged' });
+  assert.equal(states(['--deleted']), { changed: 'staged', gone: 'deleted', kept: 'backed-up', new: 'staged', 'staged-only': 'staged' });
+  bt.ok(['backup']);
+  const log = bt.json<{ deleted: boolean; versions: unknown[] }>(['log', 'gone'], { cwd: d });
+  assert.is(log.deleted, true);
+  assert.is(log.versions.length, 1);
+  const out = join(bt.home, 'gone-restored');
+  bt.ok(['restore', 'gone', '--output', out], { cwd: d });
+  assert.is(readFileSync(out, 'utf8'), 'gone v1');
+});
+
+test('errors: each says what was wrong and what to do, with its exit code', () => {
+  const bt = new BtHome();
+  let r = bt.run(['dir', 'init']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /^bt: error: no config at .*bt\.toml; run `bt config init` first\n$/);
+  bt.init();
+  r = bt.run(['config', 'init']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /a config already exists at .*; use --force to replace it \(the host id is kept\)/);
+  const before = bt.json<{ host_id: string }>(['config', 'list']).host_id;
+  bt.ok(['config', 'init', '--force']);
+  assert.is(bt.json<{ host_id: string }>(['config', 'list']).host_id, before);
+
+  const d = join(bt.work, 'e');
+  mkdirSync(d);
+  writeFileSync(join(d, 'f'), 'x');
+  r = bt.run(['add'], { cwd: d });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, new RegExp(`${d} is not inside a tracked directory; run \`bt dir init\``));
+  bt.ok(['dir', 'init'], { cwd: d });
+  r = bt.run(['add', 'nope'], { cwd: d });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /no such file or directory: .*\/nope/);
+  r = bt.run(['log', 'f'], { cwd: d });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /f has no backup history; stage it with `bt add`/);
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  r = bt.run(['restore', 'f', '--version', '3'], { cwd: d });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /has no version 3; it has versions 1 to 1/);
+  r = bt.run(['restore', 'f', '--version', 'two'], { cwd: d });
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /option version: expected a whole number/);
+  r = bt.run(['restore', 'f', '--version', '1', '--at', '2020-01-01'], { cwd: d });
+  assert.is(r.code, 2);
+  r = bt.run(['restore', 'f', '--at', '2001-01-01'], { cwd: d });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /has no version as old as 2001-01-01/);
+  r = bt.run(['restore', 'f', '--checksum', '0000'], { cwd: d });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /has no version with checksum 0000/);
+  r = bt.run(['frobnicate']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /unknown command "frobnicate"/);
+  r = bt.run(['add', '--bogus'], { cwd: d });
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /Unknown option '--bogus'/);
+  r = bt.run(['restore', 'f', '--json', '--version', '9'], { cwd: d });
+  assert.is(r.code, 1);
+  assert.equal(JSON.parse(r.stdout).error.exit_code, 1);
+
+  // A malformed config names the file and the line; a wrong type names the key.
+  const cfg = join(bt.home, '.config/bt.toml');
+  const good = readFileSync(cfg, 'utf8');
+  writeFileSync(cfg, `${good}\n[broken\n`);
+  r = bt.run(['config', 'list']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /config .*bt\.toml line \d+, column \d+: /);
+  writeFileSync(cfg, good.replace(/concurrency = \d+/, 'concurrency = "many"'));
+  r = bt.run(['config', 'list']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /config .*bt\.toml: backup\.concurrency: expected non-negative integer, got "many"/);
+  assert.ok(existsSync(cfg));
+});
+
+test('a second add stages nothing unchanged; a chmod alone is a change (mode and ctime)', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 'u');
+  mkdirSync(d);
+  for (let i = 0; i < 20; i++) writeFileSync(join(d, `f${i}`), `file ${i}`);
+  bt.ok(['dir', 'init'], { cwd: d });
+  assert.is(bt.json<{ staged: number }>(['add'], { cwd: d }).staged, 20);
+  bt.ok(['backup']);
+  assert.equal(bt.json<{ staged: number; unchanged: number }>(['add'], { cwd: d }), { directory: d, staged: 0, staged_bytes: 0, unchanged: 20, deleted: 0, skipped: [] } as never);
+  chmodSync(join(d, 'f3'), 0o640);
+  const again = bt.json<{ staged: number; unchanged: number }>(['add'], { cwd: d });
+  assert.is(again.staged, 1);
+  assert.is(again.unchanged, 19);
+  bt.ok(['backup']);
+  const log = bt.json<{ versions: { changes: string[] }[] }>(['log', 'f3'], { cwd: d });
+  assert.ok(log.versions[0]!.changes.includes('mode 644 -> 640'));
+  assert.not.ok(log.versions[0]!.changes.includes('content'));
+  assert.is(vaultObjects(bt.vault).length, 20);
+});
+
+test.run();
