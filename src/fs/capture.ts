@@ -1,7 +1,8 @@
 // Captures a file into the staging area in one pass: every byte read once, hashed and written together.
 import { createHash } from 'node:crypto';
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { copyFile, lstat, open } from 'node:fs/promises';
+import { errnoCode } from '../core/errors.js';
 import { contentMayDiffer } from './meta.js';
 
 export type CaptureResult =
@@ -19,7 +20,45 @@ const CHUNK = 1 << 20;
 export async function captureFile(src: string, dest: string, expected: BigIntStats): Promise<CaptureResult> {
   const before = expected;
   if (before.size <= BigInt(SMALL)) return captureSmall(src, dest, before);
+  const cloned = await captureByClone(src, dest, before);
+  if (cloned) return cloned;
   return captureLarge(src, dest, before);
+}
+
+/** Whether copy-on-write clones worked here; after the first refusal they are not tried again. */
+let clonesWork = true;
+
+/**
+ * On filesystems with reflinks (btrfs, XFS, APFS) the staged copy is a clone: no bytes are written,
+ * and the clone is read once to hash it. Returns undefined where cloning is not available.
+ */
+async function captureByClone(src: string, dest: string, before: BigIntStats): Promise<CaptureResult | undefined> {
+  if (!clonesWork) return undefined;
+  try {
+    await copyFile(src, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV' || code === 'EINVAL' || code === 'ENOSYS' || code === 'ENOTTY') {
+      clonesWork = false;
+      return undefined;
+    }
+    throw err;
+  }
+  const after = await lstat(src, { bigint: true });
+  if (contentMayDiffer(before, after)) return { ok: false, reason: 'changed' };
+  const hash = createHash('sha256');
+  const input = await open(dest, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const { bytesRead } = await input.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await input.close();
+  }
+  return { ok: true, contentId: hash.digest('hex'), stat: after };
 }
 
 function captureSmall(src: string, dest: string, before: BigIntStats): CaptureResult {
