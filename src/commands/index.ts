@@ -7,9 +7,13 @@ import { configList } from './config-list.js';
 import { configVaultInit } from './config-vault-init.js';
 import { dirInit } from './dir-init.js';
 import { dirStatus } from './dir-status.js';
+import { hosts } from './hosts.js';
+import { journal, journalVerify } from './journal.js';
 import { log } from './log.js';
 import { rebuild } from './rebuild.js';
+import { recoverCommand } from './recover.js';
 import { restore } from './restore.js';
+import { sync } from './sync.js';
 
 export const commands: readonly CommandSpec<unknown>[] = [
   configInit,
@@ -21,5 +25,10 @@ export const commands: readonly CommandSpec<unknown>[] = [
   backupCommand,
   log,
   restore,
+  sync,
+  recoverCommand,
+  hosts,
+  journal,
+  journalVerify,
   rebuild,
 ];

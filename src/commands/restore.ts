@@ -1,8 +1,9 @@
-// bt restore FILE [--version N | --checksum PREFIX | --at TIME] [--content-only] [--output PATH] [--force]
+// bt restore FILE [--version N | --checksum PREFIX | --at TIME] [...]; bt restore DIR --output OUT [--at TIME] [--deleted]
 import * as t from 'io-ts';
-import { ExitCode } from '../core/errors.js';
+import { ExitCode, usageError } from '../core/errors.js';
 import { resolveUserPath } from '../fs/paths.js';
 import { restoreFile } from '../service/restore.js';
+import { isTreeRestore, restoreTree } from '../service/restore-tree.js';
 import { CliFlag, CliInt, CliString, JsonOption, command, optional } from './command.js';
 import { formatBytes } from './format.js';
 import { withContext } from './run-context.js';
@@ -10,7 +11,7 @@ import { withContext } from './run-context.js';
 export const restore = command({
   name: 'restore',
   args: '<path>',
-  description: 'Restore a version of a file beside it as FILE.<checksum> (or to --output)',
+  description: 'Restore a version of a file beside it as FILE.<checksum>, or a whole directory into --output',
   options: [
     { flags: '--version <n>', description: 'Version number from `bt log` (1 = oldest)' },
     { flags: '--checksum <prefix>', description: 'The version with this checksum (prefix)' },
@@ -18,6 +19,7 @@ export const restore = command({
     { flags: '--content-only', description: 'Restore the bytes only, not mode, owner and times' },
     { flags: '--output <path>', description: 'Where to write it (a file, or an existing directory)' },
     { flags: '--force', description: 'Overwrite the output if it exists' },
+    { flags: '--deleted', description: 'Directory restore: include files deleted as of that time' },
     JsonOption,
   ],
   optionsCodec: t.type({
@@ -27,13 +29,27 @@ export const restore = command({
     contentOnly: CliFlag,
     output: optional(CliString),
     force: CliFlag,
+    deleted: CliFlag,
   }),
   async run(args, opts, io) {
     const abs = resolveUserPath(args[0]!);
     const output = opts.output === undefined ? undefined : resolveUserPath(opts.output);
-    const r = await withContext(io.reporter('restore'), null, (ctx) =>
-      restoreFile(ctx, abs, { ...opts, output }),
-    );
+    const result = await withContext(io.reporter('restore'), null, async (ctx) => {
+      if (!isTreeRestore(ctx, abs)) return { file: await restoreFile(ctx, abs, { ...opts, output }), tree: undefined };
+      if (output === undefined) throw usageError(`${abs} is a directory: restoring it needs --output DIR`, 'e.g. `bt restore . --output ~/restored`');
+      if (opts.version !== undefined || opts.checksum !== undefined) throw usageError('a directory restore takes --at, not --version or --checksum');
+      return { file: undefined, tree: await restoreTree(ctx, abs, { output, at: opts.at, deleted: opts.deleted, force: opts.force, contentOnly: opts.contentOnly }) };
+    });
+    const tree = result.tree;
+    if (tree) {
+      io.json(tree);
+      io.line(`restored ${tree.files} file(s), ${formatBytes(tree.bytes)}, from ${tree.source} as of ${tree.at} into ${tree.output}`);
+      if (tree.deletedSkipped > 0) io.line(`${tree.deletedSkipped} file(s) deleted by then were left out (--deleted includes them)`);
+      for (const w of tree.warnings) io.notice(w);
+      if (tree.failed.length > 0) io.line(`${tree.failed.length} file(s) could not be restored (listed above)`);
+      return tree.failed.length > 0 ? ExitCode.error : ExitCode.ok;
+    }
+    const r = result.file!;
     io.json({ output: r.output, version: r.version, checksum: r.contentId, size: r.size, vault: r.vault, warnings: r.warnings });
     io.line(`restored version ${r.version} (${formatBytes(r.size)}) to ${r.output}${r.vault ? ` from vault "${r.vault}"` : ''}`);
     for (const w of r.warnings) io.notice(w);

@@ -1,3 +1,6 @@
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
 // bt runs with umask 077 so its own files are owner-only; files it restores for the user use the user's umask.
 let userUmask = 0o022;
 
@@ -8,3 +11,13 @@ export function makeOwnFilesPrivate(): void {
 
 /** The mode a new file would get from the user's own umask. */
 export const defaultFileMode = (): number => 0o666 & ~userUmask;
+
+/** Creates a directory (and parents) with the mode the user's umask gives, not bt's private one. */
+export function mkdirForUser(path: string): void {
+  const first = mkdirSync(path, { recursive: true });
+  if (first === undefined) return;
+  for (let dir = path; ; dir = dirname(dir)) {
+    chmodSync(dir, 0o777 & ~userUmask);
+    if (dir === first || dir === dirname(dir)) break;
+  }
+}

@@ -74,11 +74,14 @@ export const FileDeleted = t.type({
   name: t.string,
 });
 
-/** A staged version was dropped before backup: superseded by a newer one or its file was deleted. */
+/**
+ * A staged version was dropped before backup: superseded by a newer version of the file, or (v2) lost:
+ * its staged copy was on a machine this journal was recovered from.
+ */
 export const StageDropped = t.type({
   stage_id: Ulid,
   file_id: Ulid,
-  reason: t.keyof({ superseded: null, deleted: null }),
+  reason: t.keyof({ superseded: null, lost: null }),
 });
 
 export const eventCodecs = {

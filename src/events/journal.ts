@@ -128,6 +128,21 @@ export class Journal {
   }
 
   /**
+   * Appends rows recorded elsewhere (a vault's copy of this host's journal), as they are: same seq, ids,
+   * times and hashes. The caller verified them; the chain trigger refuses any that would not extend it.
+   * Projections are not applied: the caller rebuilds them.
+   */
+  importRows(rows: readonly JournalRow[]): void {
+    for (const r of rows) this.insert.run(r.seq, r.id, r.type, r.version, r.host_id, r.time, r.payload, r.prev_hash, r.hash);
+  }
+
+  /** The first event's host id: whose journal this is (undefined while it is empty). */
+  owner(): string | undefined {
+    const row = this.db.prepare('SELECT host_id FROM journal WHERE seq = 1').get() as { host_id: string } | undefined;
+    return row?.host_id;
+  }
+
+  /**
    * Raw rows in sequence order, as stored (for hashing, sync and verification). Read in pages, not with an
    * open cursor, so the caller may write (e.g. apply projections) between rows on the same connection.
    */

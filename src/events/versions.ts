@@ -10,7 +10,7 @@ export const currentVersion: Readonly<Record<EventType, number>> = {
   ContentStored: 2,
   SnapshotCommitted: 1,
   FileDeleted: 1,
-  StageDropped: 1,
+  StageDropped: 2,
 };
 
 /** Turns a payload of version v into version v + 1. Pure: old events are never rewritten, only read anew. */
@@ -19,6 +19,8 @@ export type Upcaster = (payload: Record<string, unknown>) => Record<string, unkn
 export const upcasters: Partial<Record<EventType, Readonly<Record<number, Upcaster>>>> = {
   // v1 did not record how many bytes went over the wire; that is unknown, not zero.
   ContentStored: { 1: (p) => ({ ...p, sent: null }) },
+  // v2 added the reason 'lost'; every v1 event is already valid v2.
+  StageDropped: { 1: (p) => p },
 };
 
 export type UpcastResult = { ok: true; payload: Record<string, unknown> } | { ok: false; reason: string };

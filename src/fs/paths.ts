@@ -1,7 +1,7 @@
 // Turning what the user typed into absolute host paths, and tracked paths into directory-relative names.
 import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
-import { userError } from '../core/errors.js';
+import { integrityError, userError } from '../core/errors.js';
 
 /**
  * The absolute path of `input` (relative to `cwd`), with symlinks in its parent resolved so it matches how
@@ -43,4 +43,16 @@ export function pathExists(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * `root/name` for a name that came from the journal (which a tampered vault could have written): refuses
+ * absolute names, empty, '.' and '..' components and NUL, so a restore never writes outside `root`.
+ */
+export function safeJoin(root: string, name: string): string {
+  const parts = name.split('/');
+  if (name.startsWith('/') || name.includes('\u0000') || parts.some((p) => p === '' || p === '.' || p === '..')) {
+    throw integrityError(`refusing to restore "${name}": it would leave the target directory`, 'the journal holds a path it should not; run `bt journal verify`');
+  }
+  return joinName(root, name);
 }

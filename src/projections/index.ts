@@ -2,6 +2,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ApplyEvent } from '../events/journal.js';
 import { contentsProjection } from './contents.js';
+import { deletionsProjection } from './deletions.js';
 import { directoriesProjection } from './directories.js';
 import { filesProjection } from './files.js';
 import type { Projection } from './projection.js';
@@ -14,10 +15,11 @@ export const projections: readonly Projection[] = [
   snapshotsProjection,
   contentsProjection,
   stagingProjection,
+  deletionsProjection,
 ];
 
 /** Bump when a projection's tables or apply step change: opening an older database rebuilds by replay. */
-export const PROJECTION_SCHEMA_VERSION = 1;
+export const PROJECTION_SCHEMA_VERSION = 2;
 
 export const projectionTables = (): string[] => projections.flatMap((p) => p.tables);
 

@@ -77,6 +77,7 @@ export class Queries {
         FROM files f
         LEFT JOIN file_snapshots c ON c.id = f.current_snapshot_id
         WHERE f.directory_id = ? AND (? = '' OR f.name = ? OR (f.name >= ? AND f.name < ?))`),
+      lastDeletion: db.prepare('SELECT deleted_at FROM file_deletions WHERE file_id = ? AND deleted_at <= ? ORDER BY seq DESC LIMIT 1'),
       stagedInDir: db.prepare(
         `SELECT s.*, f.directory_id, f.name FROM staging s JOIN files f ON f.id = s.file_id WHERE f.directory_id = ?`,
       ),
@@ -144,6 +145,11 @@ export class Queries {
 
   stagedCount(): number {
     return (this.stmts.stagedCount.get() as { n: number }).n;
+  }
+
+  /** When the file was last recorded deleted at or before `atIso` (an ISO time), if ever. */
+  lastDeletion(fileId: string, atIso: string): string | undefined {
+    return (this.stmts.lastDeletion.get(fileId, atIso) as { deleted_at: string } | undefined)?.deleted_at;
   }
 
   /** Vaults known to hold a content, in the order they got it. */

@@ -7,6 +7,7 @@ import { Store } from '../store/store.js';
 import { openVaults } from '../vaults/registry.js';
 import type { Vault } from '../vaults/vault.js';
 import { type HostLock, acquireHostLock } from './host-lock.js';
+import { userError } from '../core/errors.js';
 
 /** How a use case reports as it goes; commands decide where it is shown (stderr, log file, nowhere). */
 export interface Reporter {
@@ -65,7 +66,14 @@ export class Context {
   }
 
   /** Takes the host lock for a command that changes state; held until close(). */
-  async lockHost(command: string): Promise<void> {
+  async lockHost(command: string, opts: { allowFrozen?: boolean } = {}): Promise<void> {
+    const frozen = this.store.settings.get('frozen_at');
+    if (frozen !== undefined && !opts.allowFrozen) {
+      throw userError(
+        `this database was recovered as it was at ${frozen} and is read-only`,
+        'restore what you need, then run `bt recover` without --at to continue backing up',
+      );
+    }
     this.lock ??= await acquireHostLock(this.config.database.data_dir, command);
   }
 

@@ -1,10 +1,10 @@
 // `bt restore FILE`: writes a chosen version beside the original (or elsewhere), verified, with its metadata.
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, lchownSync, lutimesSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, lutimesSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { BtError, errnoCode, userError, usageError, vaultError } from '../core/errors.js';
 import { nsToSeconds, parseUserTime } from '../core/time.js';
-import { defaultFileMode } from '../core/umask.js';
+import { defaultFileMode, mkdirForUser } from '../core/umask.js';
 import { pathExists } from '../fs/paths.js';
 import type { Snapshot } from '../projections/queries.js';
 import type { Vault } from '../vaults/vault.js';
@@ -43,7 +43,7 @@ export async function restoreFile(ctx: Context, abs: string, opts: RestoreOption
   if (pathExists(output) && !opts.force) {
     throw userError(`${output} already exists`, 'use --force to overwrite it, or --output to write elsewhere');
   }
-  mkdirSync(dirname(output), { recursive: true });
+  mkdirForUser(dirname(output));
   const written = await materialize(ctx, snapshot, output, opts.contentOnly);
   return { output, version: number, contentId: snapshot.content_id, size: snapshot.size, ...written };
 }

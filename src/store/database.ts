@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { errnoCode, integrityError, userError } from '../core/errors.js';
 import { journalSchema } from '../events/journal.js';
+import { localSettingsSchema } from './local-settings.js';
 import { syncStateSchema } from './sync-state.js';
 import { PROJECTION_SCHEMA_VERSION, createProjectionTables } from '../projections/index.js';
 
@@ -28,14 +29,17 @@ export function openDatabase(file: string): OpenedDatabase {
     db.pragma('synchronous = FULL');
     db.exec(journalSchema);
     db.exec(syncStateSchema);
+    db.exec(localSettingsSchema);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    const hasEvents = db.prepare('SELECT 1 FROM journal LIMIT 1').get() !== undefined;
+    // Projections of another shape are not patched: the caller rebuilds them from the journal.
+    if (hasEvents && version !== PROJECTION_SCHEMA_VERSION) return { db, projectionsStale: true };
     createProjectionTables(db);
+    if (version !== PROJECTION_SCHEMA_VERSION) db.pragma(`user_version = ${PROJECTION_SCHEMA_VERSION}`);
+    return { db, projectionsStale: false };
   } catch (err) {
     throw databaseOpenError(file, err);
   }
-  const version = db.pragma('user_version', { simple: true }) as number;
-  const hasEvents = db.prepare('SELECT 1 FROM journal LIMIT 1').get() !== undefined;
-  if (!hasEvents && version !== PROJECTION_SCHEMA_VERSION) db.pragma(`user_version = ${PROJECTION_SCHEMA_VERSION}`);
-  return { db, projectionsStale: hasEvents && version !== PROJECTION_SCHEMA_VERSION };
 }
 
 export function databaseOpenError(file: string, err: unknown): Error {

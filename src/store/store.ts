@@ -8,22 +8,25 @@ import { bindProjector } from '../projections/index.js';
 import { Queries } from '../projections/queries.js';
 import { type RebuildResult, rebuildProjections } from '../projections/rebuild.js';
 import { openDatabase } from './database.js';
+import { LocalSettings } from './local-settings.js';
 import { SyncState } from './sync-state.js';
 
 export class Store {
   readonly journal: Journal;
   readonly queries: Queries;
   readonly syncState: SyncState;
+  readonly settings: LocalSettings;
 
   private constructor(
     readonly db: BetterSqlite3.Database,
-    hostId: string,
-    clock: Clock,
-    ids: IdSource,
+    readonly hostId: string,
+    private readonly clock: Clock,
+    private readonly ids: IdSource,
   ) {
     this.journal = new Journal(db, hostId, clock, ids, bindProjector(db));
     this.queries = new Queries(db);
     this.syncState = new SyncState(db);
+    this.settings = new LocalSettings(db);
   }
 
   static open(file: string, hostId: string, clock: Clock, ids: IdSource): Store {
@@ -31,6 +34,11 @@ export class Store {
     const store = new Store(db, hostId, clock, ids);
     if (projectionsStale) store.rebuild();
     return store;
+  }
+
+  /** The same database, appending as another host (after `bt recover` adopts a host id). */
+  forHost(hostId: string): Store {
+    return new Store(this.db, hostId, this.clock, this.ids);
   }
 
   /** Appends events (one transaction) and returns them as recorded; the projections follow in the same transaction. */

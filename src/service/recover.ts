@@ -1,0 +1,124 @@
+// `bt recover`: rebuild this machine's metadata from a vault's copy of a host's journal, and adopt that host.
+import { existsSync } from 'node:fs';
+import { writeConfig } from '../config/file.js';
+import { userError } from '../core/errors.js';
+import { parseUserTime } from '../core/time.js';
+import { isoTime } from '../core/ids.js';
+import type { DomainEvent } from '../events/codecs.js';
+import type { JournalRow } from '../events/envelope.js';
+import { findVaultConfig, openVault } from '../vaults/registry.js';
+import type { Vault } from '../vaults/vault.js';
+import type { Context } from './context.js';
+import { listVaultHosts, readVaultJournal } from './vault-journal.js';
+
+export interface RecoverOptions {
+  readonly host?: string;
+  readonly vault?: string;
+  readonly at?: string;
+}
+
+export interface RecoverResult {
+  readonly host: string;
+  readonly vault: string;
+  /** Events in the local journal after recovery. */
+  readonly events: number;
+  /** Events newly imported by this run (0 when it was already complete). */
+  readonly imported: number;
+  readonly at: string | null;
+  readonly adoptedHostId: boolean;
+  /** Staged versions whose copies stayed on the lost machine. */
+  readonly lostStages: number;
+}
+
+export async function recover(ctx: Context, opts: RecoverOptions): Promise<RecoverResult> {
+  const vault = await pickVault(ctx, opts.vault);
+  const host = await pickHost(ctx, vault, opts.host);
+  const at = opts.at === undefined ? undefined : isoTime(parseUserTime(opts.at, '--at'));
+  const store = ctx.store.forHost(host);
+  const journal = store.journal;
+  const owner = journal.owner();
+  if (owner !== undefined && owner !== host) {
+    throw userError(
+      `this machine already has a journal of host ${owner}`,
+      `recover into a fresh base directory (BT_BASE_DIR with a new config), or move ${ctx.config.database.data_dir} aside`,
+    );
+  }
+  const local = journal.head();
+  const frozen = store.settings.get('frozen_at');
+  if (frozen !== undefined && at !== undefined && at < frozen) {
+    throw userError(`this database already holds the state of ${frozen}, later than ${at}`, `move ${ctx.config.database.data_dir} aside to recover an earlier state`);
+  }
+  if (owner !== undefined && frozen === undefined && at !== undefined) {
+    throw userError('this database is already recovered and in use', `--at needs a fresh base directory; move ${ctx.config.database.data_dir} aside first`);
+  }
+
+  // One write transaction across the whole download: a recovery that fails or is killed leaves nothing
+  // behind, and memory holds one segment at a time. Rows already here must be the vault's own.
+  const db = ctx.store.db;
+  db.exec('BEGIN IMMEDIATE');
+  let imported = 0;
+  let lostStages = 0;
+  try {
+    let cut = false;
+    await readVaultJournal(vault, host, (rows) => {
+      const fresh: JournalRow[] = [];
+      for (const row of rows) {
+        if (cut || (at !== undefined && row.time > at)) {
+          cut = true;
+          continue;
+        }
+        if (row.seq === local.seq && row.hash !== local.hash) {
+          throw userError(`the local journal diverges from vault "${vault.name}" at event ${row.seq}`, `move ${ctx.config.database.data_dir} aside and recover again`);
+        }
+        if (row.seq > local.seq) fresh.push(row);
+      }
+      journal.importRows(fresh);
+      imported += fresh.length;
+    });
+    store.rebuild();
+    if (at !== undefined) {
+      store.settings.set('frozen_at', at);
+    } else {
+      store.settings.delete('frozen_at');
+      // Staged copies do not travel with the journal: those stages can never be committed here.
+      const lost: DomainEvent[] = store.queries
+        .stagedOperations()
+        .filter((op) => !existsSync(ctx.stagedPath(op.stage_id)))
+        .map((op) => ({ type: 'StageDropped', data: { stage_id: op.stage_id, file_id: op.file_id, reason: 'lost' } }));
+      lostStages = lost.length;
+      store.append(lost);
+    }
+    ctx.store.syncState.clear();
+    db.exec('COMMIT');
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+
+  // Last: the config names the host whose journal this now is (a re-run finds the journal and continues).
+  const adoptedHostId = ctx.config.host_id !== host;
+  if (adoptedHostId) writeConfig({ ...ctx.config, host_id: host });
+  return { host, vault: vault.name, events: journal.head().seq, imported, at: at ?? null, adoptedHostId, lostStages };
+}
+
+async function pickVault(ctx: Context, name: string | undefined): Promise<Vault> {
+  if (name !== undefined) {
+    const wanted = findVaultConfig(ctx.config, name);
+    return (await ctx.vaults()).find((v) => v.name === wanted.name) ?? (await openVault(wanted));
+  }
+  const first = (await ctx.vaults())[0];
+  if (!first) throw userError('no vault is configured', 'add the vault that holds the backups with `bt config vault add`');
+  return first;
+}
+
+async function pickHost(ctx: Context, vault: Vault, host: string | undefined): Promise<string> {
+  const hosts = await listVaultHosts(vault);
+  if (host !== undefined) {
+    if (!hosts.some((h) => h.host === host)) throw userError(`vault "${vault.name}" has no journal for host ${host}`, 'see `bt hosts`');
+    return host;
+  }
+  if (hosts.some((h) => h.host === ctx.config.host_id)) return ctx.config.host_id;
+  if (hosts.length === 1) return hosts[0]!.host;
+  if (hosts.length === 0) throw userError(`vault "${vault.name}" holds no journal`, 'check --vault, or that the right vault is configured');
+  throw userError(`vault "${vault.name}" holds journals of ${hosts.length} hosts`, `choose one with --host (see \`bt hosts\`): ${hosts.map((h) => h.host).join(', ')}`);
+}

@@ -1,0 +1,89 @@
+// `bt restore DIR --output OUT`: every file under a tracked directory as of a time, with its layout and metadata.
+import { dirname } from 'node:path';
+import pLimit from 'p-limit';
+import { describeError, userError } from '../core/errors.js';
+import { isoTime } from '../core/ids.js';
+import { parseUserTime } from '../core/time.js';
+import { mkdirForUser } from '../core/umask.js';
+import { pathExists, safeJoin } from '../fs/paths.js';
+import type { Snapshot } from '../projections/queries.js';
+import type { Context } from './context.js';
+import { locateDirectory } from './locate.js';
+import { materialize } from './restore.js';
+
+export interface TreeRestoreOptions {
+  readonly output: string;
+  readonly at?: string;
+  readonly deleted: boolean;
+  readonly force: boolean;
+  readonly contentOnly: boolean;
+}
+
+export interface TreeRestoreResult {
+  readonly source: string;
+  readonly output: string;
+  readonly at: string;
+  readonly files: number;
+  readonly bytes: number;
+  /** Files deleted as of that time and left out (pass --deleted to include them). */
+  readonly deletedSkipped: number;
+  readonly failed: readonly { path: string; reason: string }[];
+  readonly warnings: readonly string[];
+}
+
+/** True when `abs` names no file record but has backed-up files below it (a directory restore). */
+export function isTreeRestore(ctx: Context, abs: string): boolean {
+  const { directory, name } = locateDirectory(ctx, abs);
+  if (name !== '' && ctx.store.queries.findFileByPath(directory, name)) return false;
+  return true;
+}
+
+export async function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
+  const { directory, name: prefix } = locateDirectory(ctx, abs);
+  const at = opts.at === undefined ? isoTime(ctx.clock.now()) : isoTime(parseUserTime(opts.at, '--at'));
+  const q = ctx.store.queries;
+  const chosen: { rel: string; snapshot: Snapshot }[] = [];
+  let deletedSkipped = 0;
+  for (const [name, tracked] of q.trackedFiles(directory, prefix)) {
+    const versions = q.findFileSnapshotsForFile(tracked.file);
+    let snapshot: Snapshot | undefined;
+    for (const v of versions) if (v.staged_at <= at) snapshot = v;
+    if (!snapshot) continue;
+    const deletedAt = q.lastDeletion(tracked.file.id, at);
+    if (deletedAt !== undefined && deletedAt >= snapshot.staged_at && !opts.deleted) {
+      deletedSkipped++;
+      continue;
+    }
+    chosen.push({ rel: prefix === '' ? name : name.slice(prefix.length + 1), snapshot });
+  }
+  if (chosen.length === 0 && deletedSkipped === 0) {
+    throw userError(`nothing under ${abs} was backed up as of ${at}`, 'see `bt dir status` and `bt log`');
+  }
+
+  const failed: { path: string; reason: string }[] = [];
+  const warnings = new Set<string>();
+  let files = 0;
+  let bytes = 0;
+  const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
+  await Promise.all(
+    chosen.map(({ rel, snapshot }) =>
+      limit(async () => {
+        try {
+          const target = safeJoin(opts.output, rel);
+          if (pathExists(target) && !opts.force) throw userError(`${target} already exists`, 'use --force to overwrite');
+          mkdirForUser(dirname(target));
+          const r = await materialize(ctx, snapshot, target, opts.contentOnly);
+          for (const w of r.warnings) warnings.add(w);
+          files++;
+          bytes += snapshot.size;
+          ctx.reporter.progress?.({ phase: 'restoring', files, totalFiles: chosen.length, bytes });
+        } catch (err) {
+          failed.push({ path: rel, reason: describeError(err) });
+          ctx.reporter.notice(`${rel}: ${describeError(err)}`);
+        }
+      }),
+    ),
+  );
+  failed.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, failed, warnings: [...warnings] };
+}

@@ -1,0 +1,192 @@
+// The journal in the vault: incremental sync, recovery by replay, audit, multi-host (filesystem vault).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { BtHome } from '../support/cli.js';
+import { listFiles, vaultObjects } from '../support/files.js';
+import { loseEverythingAndRecover, sha } from '../support/scenarios.js';
+import { tempDir } from '../support/tmp.js';
+import { useVaultAt } from '../support/vault-path.js';
+
+test('lose everything, recover from the filesystem vault: logs, versions and trees come back', () => {
+  const vault = join(tempDir('bt-vault'), 'vault');
+  loseEverythingAndRecover((bt) => useVaultAt(bt, vault));
+});
+
+function segmentsOf(vault: string, host: string): string[] {
+  return listFiles(join(vault, 'metadata/hosts', host, 'journal'));
+}
+
+function backedUpHome(versions = 3): { bt: BtHome; docs: string; host: string; vault: string; cuts: string[] } {
+  const vault = join(tempDir('bt-vault'), 'vault');
+  const bt = new BtHome().init();
+  useVaultAt(bt, vault);
+  const docs = join(bt.work, 'docs');
+  mkdirSync(docs);
+  bt.ok(['dir', 'init'], { cwd: docs });
+  const cuts: string[] = [];
+  for (let v = 1; v <= versions; v++) {
+    writeFileSync(join(docs, 'f.txt'), `version ${v}`);
+    bt.ok(['add'], { cwd: docs });
+    bt.ok(['backup']);
+    cuts.push(new Date().toISOString());
+    const until = Date.now() + 20;
+    while (Date.now() < until) {
+      /* distinct times */
+    }
+  }
+  return { bt, docs, host: bt.json<{ host_id: string }>(['config', 'list']).host_id, vault, cuts };
+}
+
+function freshHomeOn(vault: string): BtHome {
+  const fresh = new BtHome('bt-new').init();
+  useVaultAt(fresh, vault);
+  return fresh;
+}
+
+test('recover --at gives the metadata as it was then, read-only until a full recover', () => {
+  const { docs, vault, cuts } = backedUpHome(3);
+  const fresh = freshHomeOn(vault);
+  const r = fresh.json<{ at: string; events: number }>(['recover', '--at', cuts[0]!]);
+  assert.is(r.at, new Date(Date.parse(cuts[0]!)).toISOString());
+  const log = fresh.json<{ versions: unknown[] }>(['log', join(docs, 'f.txt')]);
+  assert.is(log.versions.length, 1);
+  const add = fresh.run(['add', docs]);
+  assert.is(add.code, 1);
+  assert.match(add.stderr, /was recovered as it was at .* and is read-only; restore what you need, then run `bt recover` without --at/);
+  const out = join(fresh.home, 'v1');
+  fresh.ok(['restore', join(docs, 'f.txt'), '--output', out]);
+  assert.is(readFileSync(out, 'utf8'), 'version 1');
+  // The full recovery continues from there.
+  fresh.ok(['recover']);
+  assert.is(fresh.json<{ versions: unknown[] }>(['log', join(docs, 'f.txt')]).versions.length, 3);
+});
+
+test('a flipped byte in a vault segment fails recover and journal verify, naming the segment; a missing one is reported', () => {
+  const { bt, host, vault } = backedUpHome(3);
+  const segments = segmentsOf(vault, host);
+  assert.is(segments.length, 3);
+  const target = join(vault, 'metadata/hosts', host, 'journal', segments[1]!);
+  const original = readFileSync(target);
+  // Flip one byte inside an event (recompressed, so it is a valid segment with a wrong hash).
+  const text = gunzipSync(original).toString('utf8');
+  const at = text.indexOf('\\"size\\":9');
+  assert.ok(at > 0, 'the segment holds a size to flip');
+  const tampered = `${text.slice(0, at)}${text.slice(at).replace('9', '8')}`;
+  chmodSync(target, 0o600);
+  writeFileSync(target, gzipSync(Buffer.from(tampered)));
+  const verify = bt.run(['journal', 'verify']);
+  assert.is(verify.code, 4);
+  assert.match(verify.stdout, new RegExp(`vault "local": PROBLEM: .*${segments[1]!.replace('.', '\\.')}`));
+  const fresh = freshHomeOn(vault);
+  const rec = fresh.run(['recover']);
+  assert.is(rec.code, 4);
+  assert.match(rec.stderr, new RegExp(`journal segment .*${segments[1]!.replace('.', '\\.')}`));
+  // Nothing of the damaged journal was imported.
+  assert.equal(fresh.json<{ events: unknown[] }>(['journal']).events, []);
+
+  // A missing segment is a gap, reported as such.
+  writeFileSync(target, original);
+  rmSync(target);
+  const again = fresh.run(['recover']);
+  assert.is(again.code, 4);
+  assert.match(again.stderr, /journal segment with events \d+\.\.\d+ of host .* is missing/);
+});
+
+test('metadata upload stays flat over 50 backups of one changed file', () => {
+  const vault = join(tempDir('bt-vault'), 'vault');
+  const bt = new BtHome().init();
+  useVaultAt(bt, vault);
+  const docs = join(bt.work, 'docs');
+  mkdirSync(docs);
+  bt.ok(['dir', 'init'], { cwd: docs });
+  const sent: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    writeFileSync(join(docs, 'f.txt'), `content ${i}`);
+    bt.ok(['add'], { cwd: docs });
+    const r = bt.json<{ journal: { bytes: number; events: number }[] }>(['backup']);
+    assert.is(r.journal[0]!.events, i === 0 ? 4 : 3);
+    sent.push(r.journal[0]!.bytes);
+  }
+  const early = Math.max(...sent.slice(1, 6));
+  const late = Math.max(...sent.slice(45));
+  assert.ok(late <= early * 1.1 + 16, `metadata bytes grew: early ${early}, late ${late}`);
+  assert.ok(late < 2048, `a backup of one file uploads ${late} bytes of metadata`);
+});
+
+test('two hosts, one vault: shared content uploaded once, metadata separate, both recover', () => {
+  const vault = join(tempDir('bt-vault'), 'vault');
+  const one = new BtHome('bt-one').init();
+  useVaultAt(one, vault);
+  const two = new BtHome('bt-two').init();
+  useVaultAt(two, vault);
+  const shared = Buffer.alloc(50_000, 3);
+  for (const [bt, own] of [[one, 'one'], [two, 'two']] as const) {
+    const docs = join(bt.work, 'docs');
+    mkdirSync(docs);
+    writeFileSync(join(docs, 'shared.bin'), shared);
+    writeFileSync(join(docs, `${own}.txt`), own);
+    bt.ok(['dir', 'init'], { cwd: docs });
+    bt.ok(['add'], { cwd: docs });
+  }
+  const b1 = one.json<{ bytes_sent: number }>(['backup']);
+  assert.is(b1.bytes_sent, shared.length + 3);
+  const b2 = two.json<{ bytes_sent: number; bytes_deduped: number }>(['backup']);
+  assert.is(b2.bytes_sent, 3);
+  assert.is(b2.bytes_deduped, shared.length);
+  assert.equal(vaultObjects(vault).sort(), [sha(shared), sha('one'), sha('two')].sort());
+  const hosts = one.json<{ hosts: { host: string; this_host: boolean }[] }>(['hosts']).hosts;
+  assert.is(hosts.length, 2);
+  assert.is(hosts.filter((h) => h.this_host).length, 1);
+
+  for (const bt of [one, two]) {
+    const id = bt.json<{ host_id: string }>(['config', 'list']).host_id;
+    const fresh = freshHomeOn(vault);
+    const ambiguous = fresh.run(['recover']);
+    assert.is(ambiguous.code, 1);
+    assert.match(ambiguous.stderr, /holds journals of 2 hosts; choose one with --host/);
+    fresh.ok(['recover', '--host', id]);
+    const files = fresh.json<{ events: { summary: string }[] }>(['journal', '--type', 'SnapshotCommitted']).events.map((e) => e.summary);
+    assert.is(files.length, 2);
+    const other = bt === one ? 'two.txt' : 'one.txt';
+    assert.not.ok(files.some((s) => s.includes(other)), 'only its own metadata');
+  }
+});
+
+test('bt journal lists events with summaries and filters by type, file and time', () => {
+  const { bt, docs, cuts } = backedUpHome(2);
+  const all = bt.json<{ events: { seq: number; type: string; summary: string }[] }>(['journal']).events;
+  assert.equal(all.map((e) => e.seq), all.map((_, i) => i + 1));
+  assert.equal(all.map((e) => e.type), ['DirectoryTracked', 'FileStaged', 'ContentStored', 'SnapshotCommitted', 'FileStaged', 'ContentStored', 'SnapshotCommitted']);
+  assert.match(all[0]!.summary, new RegExp(`tracked ${docs}`));
+  assert.match(all[1]!.summary, new RegExp(`staged ${docs}/f.txt [0-9a-f]{12} 9 B`));
+  assert.match(all[2]!.summary, /stored [0-9a-f]{12} in local \(9 B, sent 9 B\)/);
+  const text = bt.ok(['journal', '--type', 'SnapshotCommitted']);
+  assert.is(text.trim().split('\n').length, 2);
+  assert.is(bt.json<{ events: unknown[] }>(['journal', '--file', join(docs, 'f.txt')]).events.length, 6);
+  assert.is(bt.json<{ events: unknown[] }>(['journal', '--until', cuts[0]!]).events.length, 4);
+  assert.is(bt.json<{ events: unknown[] }>(['journal', '--since', cuts[0]!]).events.length, 3);
+  const bad = bt.run(['journal', '--type', 'Nope']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /unknown event type "Nope"; use one of DirectoryTracked/);
+});
+
+test('restore of a whole tree never writes outside its target, whatever names the journal holds', () => {
+  // The path check itself is unit-tested in test/unit/paths.test.ts; here a directory restore into a
+  // target that already has files refuses to overwrite them without --force.
+  const { bt, docs } = backedUpHome(1);
+  const out = join(bt.home, 'out');
+  bt.ok(['restore', docs, '--output', out]);
+  writeFileSync(join(out, 'f.txt'), 'local edit');
+  const again = bt.run(['restore', docs, '--output', out]);
+  assert.is(again.code, 1);
+  assert.match(again.stderr, /f\.txt: .*already exists; use --force to overwrite/);
+  assert.is(readFileSync(join(out, 'f.txt'), 'utf8'), 'local edit');
+  bt.ok(['restore', docs, '--output', out, '--force']);
+  assert.is(readFileSync(join(out, 'f.txt'), 'utf8'), 'version 1');
+  assert.equal(readdirSync(out), ['f.txt']);
+});
+
+test.run();
