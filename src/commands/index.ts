@@ -4,7 +4,9 @@ import { backupCommand } from './backup.js';
 import type { CommandSpec } from './command.js';
 import { configInit } from './config-init.js';
 import { configList } from './config-list.js';
+import { configVaultAdd } from './config-vault-add.js';
 import { configVaultInit } from './config-vault-init.js';
+import { configVaultRemove } from './config-vault-remove.js';
 import { dirInit } from './dir-init.js';
 import { dirStatus } from './dir-status.js';
 import { hosts } from './hosts.js';
@@ -18,6 +20,8 @@ import { sync } from './sync.js';
 export const commands: readonly CommandSpec<unknown>[] = [
   configInit,
   configList,
+  configVaultAdd,
+  configVaultRemove,
   configVaultInit,
   dirInit,
   dirStatus,

@@ -4,14 +4,15 @@ import { userError } from '../core/errors.js';
 import { FileSystemVault } from './fs-vault.js';
 import type { Vault } from './vault.js';
 
-export async function openVault(config: VaultConfig): Promise<Vault> {
+/** `parallelism`: uploads run at once (backup.concurrency); an S3 vault sizes its connection pool for it. */
+export async function openVault(config: VaultConfig, parallelism?: number): Promise<Vault> {
   if (config.type === 'fs') return new FileSystemVault(config.name, config.path);
   const { S3Vault } = await import('./s3-vault.js');
-  return new S3Vault(config);
+  return new S3Vault(config, { parallelism });
 }
 
 export async function openVaults(config: Config): Promise<Vault[]> {
-  return Promise.all(config.vaults.map(openVault));
+  return Promise.all(config.vaults.map((v) => openVault(v, config.backup.concurrency)));
 }
 
 export function findVaultConfig(config: Config, name: string): VaultConfig {
