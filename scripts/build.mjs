@@ -1,14 +1,17 @@
 // Bundles src/cli.ts into dist/ with esbuild: one fast-starting file per entry, lazy chunks for S3 and watch.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-rmSync(`${root}/dist`, { recursive: true, force: true });
+// Built beside dist/ and swapped in, so a bt already running from dist/ keeps working meanwhile.
+const fresh = `dist.new-${process.pid}`;
+rmSync(`${root}/${fresh}`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { cli: 'src/cli.ts' },
-  outdir: 'dist',
+  // The capture worker is its own entry: worker threads load it by file name beside the chunks.
+  entryPoints: { cli: 'src/cli.ts', 'capture-worker': 'src/fs/capture-worker.ts' },
+  outdir: fresh,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -22,3 +25,7 @@ await build({
   define: { __BT_VERSION__: JSON.stringify(JSON.parse(readFileSync(`${root}/package.json`, 'utf8')).version) },
   logLevel: 'warning',
 });
+const old = `${root}/dist.old-${process.pid}`;
+if (existsSync(`${root}/dist`)) renameSync(`${root}/dist`, old);
+renameSync(`${root}/${fresh}`, `${root}/dist`);
+rmSync(old, { recursive: true, force: true });

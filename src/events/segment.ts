@@ -36,7 +36,8 @@ export function encodeSegment(rows: readonly JournalRow[]): Buffer {
       time: r.time, payload: r.payload, prev_hash: r.prev_hash, hash: r.hash,
     }),
   );
-  return gzipSync(Buffer.from(`${lines.join('\n')}\n`), { level: 6 });
+  // Level 1: most of the gain of gzip on JSON for a fraction of the CPU of the default level.
+  return gzipSync(Buffer.from(`${lines.join('\n')}\n`), { level: 1 });
 }
 
 /** Decodes every line; a damaged object or row is an error naming the segment (and line). */

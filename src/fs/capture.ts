@@ -1,123 +1,175 @@
 // Captures a file into the staging area in one pass: every byte read once, hashed and written together.
+// Synchronous: it runs in capture workers (capture-pool.ts), where blocking costs nothing and saves the
+// thread-pool round trips that decide small-file speed.
 import { createHash } from 'node:crypto';
-import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { copyFile, lstat, open } from 'node:fs/promises';
+import {
+  type BigIntStats,
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  readlinkSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { errnoCode } from '../core/errors.js';
-import { contentMayDiffer } from './meta.js';
+import type { FileMeta } from '../events/codecs.js';
+import { contentMayDiffer, metaFromStat } from './meta.js';
+
+/** What the walk saw; the capture checks the file still matches it before trusting what it read. */
+export interface CaptureJob {
+  readonly src: string;
+  readonly dest: string;
+}
 
 export type CaptureResult =
-  | { readonly ok: true; readonly contentId: string; readonly stat: BigIntStats }
-  | { readonly ok: false; readonly reason: 'changed' };
+  | { readonly kind: 'staged'; readonly contentId: string | null; readonly meta: FileMeta; readonly copied: boolean }
+  /** The file disappeared before it could be read: not an error, simply not there any more. */
+  | { readonly kind: 'gone' }
+  | { readonly kind: 'skipped'; readonly reason: string };
 
-/** Files up to this size are read with one synchronous read: per-file overhead decides small-file speed. */
 const SMALL = 1 << 20;
 const CHUNK = 1 << 20;
-
+const ATTEMPTS = 3;
 /**
- * Copies `src` to `dest` (created, must not exist) while hashing it. The result is 'changed' when the file
- * was modified during the read, so the caller can retry rather than stage a torn copy.
+ * Staged copies are created read-only (the open file descriptor may still write them): they never change
+ * again, and a filesystem vault can hard-link them as its immutable objects without a chmod.
  */
-export async function captureFile(src: string, dest: string, expected: BigIntStats): Promise<CaptureResult> {
-  const before = expected;
-  if (before.size <= BigInt(SMALL)) return captureSmall(src, dest, before);
-  const cloned = await captureByClone(src, dest, before);
-  if (cloned) return cloned;
-  return captureLarge(src, dest, before);
-}
+const STAGED_MODE = 0o400;
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+const READ = constants.O_RDONLY | constants.O_NOFOLLOW;
 
 /** Whether copy-on-write clones worked here; after the first refusal they are not tried again. */
 let clonesWork = true;
 
 /**
- * On filesystems with reflinks (btrfs, XFS, APFS) the staged copy is a clone: no bytes are written,
- * and the clone is read once to hash it. Returns undefined where cloning is not available.
+ * Stages `job.src` as `job.dest` (which must not exist): a regular file is copied and hashed in one pass,
+ * a symlink is recorded by its target. A file that changes while it is read is retried, then skipped.
  */
-async function captureByClone(src: string, dest: string, before: BigIntStats): Promise<CaptureResult | undefined> {
-  if (!clonesWork) return undefined;
-  try {
-    await copyFile(src, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV' || code === 'EINVAL' || code === 'ENOSYS' || code === 'ENOTTY') {
-      clonesWork = false;
-      return undefined;
+export function captureFile(job: CaptureJob): CaptureResult {
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    let before: BigIntStats;
+    try {
+      before = lstatSync(job.src, { bigint: true });
+    } catch (err) {
+      return errnoCode(err) === 'ENOENT' ? { kind: 'gone' } : { kind: 'skipped', reason: `cannot stat (${errnoCode(err) ?? 'error'})` };
     }
-    throw err;
-  }
-  const after = await lstat(src, { bigint: true });
-  if (contentMayDiffer(before, after)) return { ok: false, reason: 'changed' };
-  const hash = createHash('sha256');
-  const input = await open(dest, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    for (;;) {
-      const { bytesRead } = await input.read(buf, 0, CHUNK, null);
-      if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
+    if (before.isSymbolicLink()) return captureLink(job.src, before);
+    if (!before.isFile()) return { kind: 'skipped', reason: 'no longer a regular file' };
+    try {
+      const r = before.size <= BigInt(SMALL) ? copySmall(job, before) : (cloneLarge(job, before) ?? copyLarge(job, before));
+      if (r) return { kind: 'staged', contentId: r.contentId, meta: metaFromStat(r.stat, null), copied: true };
+    } catch (err) {
+      rmSync(job.dest, { force: true });
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return { kind: 'gone' };
+      // ELOOP: replaced by a symlink between lstat and open; look again.
+      if (code !== 'ELOOP') return { kind: 'skipped', reason: `cannot read (${code ?? String(err)})` };
     }
-  } finally {
-    await input.close();
+    rmSync(job.dest, { force: true });
   }
-  return { ok: true, contentId: hash.digest('hex'), stat: after };
+  return { kind: 'skipped', reason: `kept changing while being read (tried ${ATTEMPTS} times); not staged` };
 }
 
-function captureSmall(src: string, dest: string, before: BigIntStats): CaptureResult {
-  const fd = openSync(src, constants.O_RDONLY | constants.O_NOFOLLOW);
+function captureLink(src: string, stat: BigIntStats): CaptureResult {
   try {
-    // One byte more than expected, to notice a file that grew since it was stat'ed.
-    const buf = Buffer.allocUnsafe(Number(before.size) + 1);
+    return { kind: 'staged', contentId: null, meta: metaFromStat(stat, readlinkSync(src)), copied: false };
+  } catch (err) {
+    return errnoCode(err) === 'ENOENT' ? { kind: 'gone' } : { kind: 'skipped', reason: `cannot read link (${errnoCode(err) ?? 'error'})` };
+  }
+}
+
+type Copied = { contentId: string; stat: BigIntStats } | undefined;
+
+/** One read of the whole file; undefined when it changed meanwhile (size or times moved). */
+function copySmall(job: CaptureJob, before: BigIntStats): Copied {
+  const fd = openSync(job.src, READ);
+  let buf: Buffer;
+  let after: BigIntStats;
+  try {
+    buf = Buffer.allocUnsafe(Number(before.size));
     let len = 0;
-    for (;;) {
+    while (len < buf.length) {
       const n = readSync(fd, buf, len, buf.length - len, null);
       if (n === 0) break;
       len += n;
-      if (len === buf.length) break;
     }
-    const after = fstatSync(fd, { bigint: true });
-    if (len !== Number(before.size) || contentMayDiffer(before, after)) return { ok: false, reason: 'changed' };
-    const out = openSync(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    after = fstatSync(fd, { bigint: true });
+    if (len !== buf.length || contentMayDiffer(before, after)) return undefined;
+  } finally {
+    closeSync(fd);
+  }
+  const out = openSync(job.dest, CREATE, STAGED_MODE);
+  try {
+    let off = 0;
+    while (off < buf.length) off += writeSync(out, buf, off, buf.length - off);
+  } finally {
+    closeSync(out);
+  }
+  return { contentId: createHash('sha256').update(buf).digest('hex'), stat: after };
+}
+
+function copyLarge(job: CaptureJob, before: BigIntStats): Copied {
+  const fd = openSync(job.src, READ);
+  const hash = createHash('sha256');
+  let total = 0;
+  try {
+    const out = openSync(job.dest, CREATE, STAGED_MODE);
     try {
-      let off = 0;
-      while (off < len) off += writeSync(out, buf, off, len - off);
+      const buf = Buffer.allocUnsafe(CHUNK);
+      for (;;) {
+        const n = readSync(fd, buf, 0, CHUNK, null);
+        if (n === 0) break;
+        hash.update(buf.subarray(0, n));
+        let off = 0;
+        while (off < n) off += writeSync(out, buf, off, n - off);
+        total += n;
+      }
     } finally {
       closeSync(out);
     }
-    return { ok: true, contentId: createHash('sha256').update(buf.subarray(0, len)).digest('hex'), stat: after };
+    const after = fstatSync(fd, { bigint: true });
+    if (total !== Number(before.size) || contentMayDiffer(before, after)) return undefined;
+    return { contentId: hash.digest('hex'), stat: after };
   } finally {
     closeSync(fd);
   }
 }
 
-async function captureLarge(src: string, dest: string, before: BigIntStats): Promise<CaptureResult> {
-  const input = await open(src, constants.O_RDONLY | constants.O_NOFOLLOW);
+/**
+ * On filesystems with reflinks (btrfs, XFS, APFS) the staged copy is a clone: no bytes are written, and the
+ * clone is read once to hash it. Returns null where cloning is not available.
+ */
+function cloneLarge(job: CaptureJob, before: BigIntStats): Copied | null {
+  if (!clonesWork) return null;
   try {
-    const output = await open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    const hash = createHash('sha256');
-    let total = 0;
-    try {
-      // Double buffering: the next read runs in the thread pool while this chunk is hashed and written.
-      let bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
-      let pending = input.read(bufs[0]!, 0, CHUNK, null);
-      let which = 0;
-      for (;;) {
-        const { bytesRead } = await pending;
-        if (bytesRead === 0) break;
-        const current = bufs[which]!;
-        which ^= 1;
-        pending = input.read(bufs[which]!, 0, CHUNK, null);
-        const chunk = current.subarray(0, bytesRead);
-        hash.update(chunk);
-        await output.write(chunk, 0, bytesRead);
-        total += bytesRead;
-      }
-      bufs = [];
-    } finally {
-      await output.close();
+    copyFileSync(job.src, job.dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV' || code === 'EINVAL' || code === 'ENOSYS' || code === 'ENOTTY') {
+      clonesWork = false;
+      return null;
     }
-    const after = await input.stat({ bigint: true });
-    if (total !== Number(before.size) || contentMayDiffer(before, after)) return { ok: false, reason: 'changed' };
-    return { ok: true, contentId: hash.digest('hex'), stat: after };
-  } finally {
-    await input.close();
+    throw err;
   }
+  chmodSync(job.dest, STAGED_MODE);
+  const after = lstatSync(job.src, { bigint: true });
+  if (contentMayDiffer(before, after)) return undefined;
+  const hash = createHash('sha256');
+  const fd = openSync(job.dest, constants.O_RDONLY);
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { contentId: hash.digest('hex'), stat: after };
 }

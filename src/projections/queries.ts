@@ -68,6 +68,14 @@ export class Queries {
         `SELECT s.*, f.directory_id, f.name FROM staging s JOIN files f ON f.id = s.file_id ORDER BY s.seq`,
       ),
       stagedCount: db.prepare('SELECT COUNT(*) AS n FROM staging'),
+      stageIds: db.prepare('SELECT stage_id FROM staging').pluck(),
+      holderCount: db.prepare('SELECT COUNT(*) FROM content_locations WHERE content_id = ?').pluck(),
+      stagedPage: db.prepare(
+        `SELECT s.*, f.directory_id, f.name FROM staging s JOIN files f ON f.id = s.file_id WHERE s.seq > ? ORDER BY s.seq LIMIT ?`,
+      ),
+      locationsOf: db.prepare(
+        'SELECT content_id, vault FROM content_locations WHERE content_id IN (SELECT value FROM json_each(?))',
+      ),
       locations: db.prepare('SELECT vault FROM content_locations WHERE content_id = ? ORDER BY stored_at, vault'),
       filesInDir: db.prepare(`
         SELECT f.id AS f_id, f.directory_id AS f_directory_id, f.name AS f_name,
@@ -141,6 +149,33 @@ export class Queries {
   /** The staging queue in the order things were staged. */
   stagedOperations(): StagedOperation[] {
     return this.stmts.staged.all() as StagedOperation[];
+  }
+
+  /** The next `limit` staged operations after sequence number `afterSeq`, in staging order. */
+  stagedPage(afterSeq: number, limit: number): StagedOperation[] {
+    return this.stmts.stagedPage.all(afterSeq, limit) as StagedOperation[];
+  }
+
+  /** Which vaults hold each of these contents: one query for a whole batch. */
+  contentLocationsOf(contentIds: readonly string[]): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    const rows = this.stmts.locationsOf.all(JSON.stringify(contentIds)) as { content_id: string; vault: string }[];
+    for (const r of rows) {
+      let set = out.get(r.content_id);
+      if (!set) out.set(r.content_id, (set = new Set()));
+      set.add(r.vault);
+    }
+    return out;
+  }
+
+  /** Every stage id in the queue (to tell staged copies from leftovers). */
+  stageIds(): Set<string> {
+    return new Set(this.stmts.stageIds.all() as string[]);
+  }
+
+  /** How many vaults are known to hold a content. */
+  holderCount(contentId: string): number {
+    return this.stmts.holderCount.get(contentId) as number;
   }
 
   stagedCount(): number {

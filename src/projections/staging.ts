@@ -15,7 +15,9 @@ CREATE TABLE IF NOT EXISTS staging (
   seq        INTEGER NOT NULL
 ) WITHOUT ROWID;`,
   // One pending version per file: a second may only be staged after the first was dropped or committed.
-  indexes: 'CREATE UNIQUE INDEX IF NOT EXISTS staging_by_file ON staging (file_id);',
+  indexes: `
+CREATE UNIQUE INDEX IF NOT EXISTS staging_by_file ON staging (file_id);
+CREATE INDEX IF NOT EXISTS staging_by_seq ON staging (seq);`,
   bind(db) {
     const insert = db.prepare(
       `INSERT INTO staging (stage_id, file_id, content_id, ${metaColumns.join(', ')}, staged_at, seq)

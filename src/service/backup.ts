@@ -1,8 +1,8 @@
 // `bt backup`: every staged version goes to every vault, then becomes a snapshot; then the journal is synced.
-import { rmSync, statSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import pLimit from 'p-limit';
-import { describeError } from '../core/errors.js';
-import type { DomainEvent } from '../events/codecs.js';
+import { describeError, errnoCode } from '../core/errors.js';
+import type { DomainEvent, FileMeta } from '../events/codecs.js';
 import type { StagedOperation } from '../projections/queries.js';
 import type { Vault } from '../vaults/vault.js';
 import type { Context } from './context.js';
@@ -20,138 +20,124 @@ export interface BackupResult {
   readonly sync: readonly SyncResult[];
 }
 
-/** Snapshots are committed in batches: one vault flush and one transaction per batch. */
-const BATCH_OPS = 500;
+/**
+ * Staged operations are read and committed in batches: one query, one vault flush and one transaction per
+ * batch, so memory stays flat however much is staged and a crash loses at most a batch of work (redone).
+ */
+const BATCH_OPS = 1000;
 
-interface OpOutcome {
-  readonly events: DomainEvent[];
-  readonly committed: boolean;
+interface Stored {
+  readonly vault: string;
   readonly sent: number;
-  readonly deduped: number;
-  readonly error?: string;
+}
+
+interface ContentOutcome {
+  readonly stored: readonly Stored[];
+  readonly errors: readonly string[];
 }
 
 export async function backup(ctx: Context): Promise<BackupResult> {
   removeOrphanStagedCopies(ctx);
   const vaults = await ctx.vaults();
-  const ops = ctx.store.queries.stagedOperations();
+  const q = ctx.store.queries;
+  const total = q.stagedCount();
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
-  const dirs = new Map(ctx.store.queries.listDirectories().map((d) => [d.id, d.path]));
+  const dirs = new Map(q.listDirectories().map((d) => [d.id, d.path]));
   const failed: { path: string; reason: string }[] = [];
   let files = 0;
   let bytesSent = 0;
   let bytesDeduped = 0;
   let done = 0;
+  let lastSeq = 0;
 
-  for (let i = 0; i < ops.length; i += BATCH_OPS) {
-    const slice = ops.slice(i, i + BATCH_OPS);
-    // Contents staged twice in this batch are uploaded once: the first upload is shared.
-    const inflight = new Map<string, Promise<StoreOutcome>>();
+  for (;;) {
+    const batch = q.stagedPage(lastSeq, BATCH_OPS);
+    if (batch.length === 0) break;
+    lastSeq = batch[batch.length - 1]!.seq;
+    const held = q.contentLocationsOf(batch.flatMap((op) => (op.content_id === null ? [] : [op.content_id])));
+    // A content staged twice in one batch is stored once: later operations wait for the first upload.
+    const uploads = new Map<string, Promise<ContentOutcome>>();
     const outcomes = await Promise.all(
-      slice.map((op) =>
+      batch.map((op) =>
         limit(async () => {
-          const outcome = await storeOp(ctx, vaults, op, inflight);
+          let upload: Promise<ContentOutcome> | undefined;
+          let first = false;
+          if (op.content_id !== null) {
+            upload = uploads.get(op.content_id);
+            if (!upload) {
+              first = true;
+              const missing = vaults.filter((v) => !held.get(op.content_id!)?.has(v.name));
+              upload = storeContent(missing, op.content_id, ctx.stagedPath(op.stage_id), op.size);
+              uploads.set(op.content_id, upload);
+            }
+          }
+          const outcome = upload ? await upload : { stored: [], errors: [] };
           done++;
-          ctx.reporter.progress?.({ phase: 'backing up', files: done, totalFiles: ops.length, bytes: bytesSent + outcome.sent });
-          return outcome;
+          ctx.reporter.progress?.({ phase: 'backing up', files: done, totalFiles: total, bytes: bytesSent });
+          return { op, outcome, first };
         }),
       ),
     );
+
+    const events: DomainEvent[] = [];
+    const committed: StagedOperation[] = [];
+    for (const { op, outcome, first } of outcomes) {
+      const contentId = op.content_id;
+      if (contentId !== null && first) {
+        for (const s of outcome.stored) {
+          events.push({ type: 'ContentStored', data: { content_id: contentId, vault: s.vault, size: op.size, sent: s.sent } });
+          bytesSent += s.sent;
+          if (s.sent === 0) bytesDeduped += op.size;
+        }
+      } else if (contentId !== null) {
+        bytesDeduped += op.size * vaults.length;
+      } else {
+        // A symlink: its target is in the journal; nothing goes to a vault.
+      }
+      const holders = new Set([...(contentId === null ? [] : held.get(contentId) ?? []), ...outcome.stored.map((s) => s.vault)]);
+      if (contentId !== null && !vaults.every((v) => holders.has(v.name))) {
+        const reason = outcome.errors.join('; ') || 'not stored';
+        const path = `${dirs.get(op.directory_id) ?? '?'}/${op.name}`;
+        failed.push({ path, reason });
+        ctx.reporter.notice(`${path}: kept staged: ${reason}`);
+        continue;
+      }
+      events.push(snapshotCommitted(ctx, op));
+      committed.push(op);
+    }
     // Vault objects must be durable before the journal says they are stored.
     await Promise.all(vaults.map((v) => v.flush()));
-    const events = outcomes.flatMap((o) => o.events);
     ctx.store.append(events);
-    slice.forEach((op, k) => {
-      const o = outcomes[k]!;
-      bytesSent += o.sent;
-      bytesDeduped += o.deduped;
-      if (o.committed) {
-        files++;
-        rmSync(ctx.stagedPath(op.stage_id), { force: true });
-      } else {
-        const path = `${dirs.get(op.directory_id) ?? '?'}/${op.name}`;
-        failed.push({ path, reason: o.error ?? 'not stored' });
-        ctx.reporter.notice(`${path}: kept staged: ${o.error ?? 'not stored'}`);
-      }
-    });
+    for (const op of committed) rmSync(ctx.stagedPath(op.stage_id), { force: true });
+    files += committed.length;
   }
   const sync = await syncJournal(ctx, vaults);
   return { files, bytesSent, bytesDeduped, failed, sync };
 }
 
-interface StoreOutcome {
-  readonly stored: readonly { vault: string; sent: number }[];
-  readonly errors: readonly string[];
-}
-
-async function storeOp(ctx: Context, vaults: readonly Vault[], op: StagedOperation, inflight: Map<string, Promise<StoreOutcome>>): Promise<OpOutcome> {
-  const commit = (): DomainEvent => ({
+function snapshotCommitted(ctx: Context, op: StagedOperation): DomainEvent {
+  const meta: FileMeta = {
+    kind: op.kind, size: op.size, mode: op.mode, uid: op.uid, gid: op.gid,
+    atime_ns: op.atime_ns, mtime_ns: op.mtime_ns, ctime_ns: op.ctime_ns, birthtime_ns: op.birthtime_ns,
+    dev: op.dev, ino: op.ino, link_target: op.link_target,
+  };
+  return {
     type: 'SnapshotCommitted',
-    data: {
-      snapshot_id: ctx.newId(),
-      stage_id: op.stage_id,
-      file_id: op.file_id,
-      content_id: op.content_id,
-      meta: {
-        kind: op.kind, size: op.size, mode: op.mode, uid: op.uid, gid: op.gid,
-        atime_ns: op.atime_ns, mtime_ns: op.mtime_ns, ctime_ns: op.ctime_ns, birthtime_ns: op.birthtime_ns,
-        dev: op.dev, ino: op.ino, link_target: op.link_target,
-      },
-      staged_at: op.staged_at,
-    },
-  });
-  const contentId = op.content_id;
-  if (contentId === null) return { events: [commit()], committed: true, sent: 0, deduped: 0 };
-
-  let shared = inflight.get(contentId);
-  const first = shared === undefined;
-  if (!shared) {
-    shared = storeContent(ctx, vaults, contentId, ctx.stagedPath(op.stage_id), op.size);
-    inflight.set(contentId, shared);
-  }
-  const result = await shared;
-  const events: DomainEvent[] = first
-    ? result.stored.map((s) => ({ type: 'ContentStored', data: { content_id: contentId, vault: s.vault, size: op.size, sent: s.sent } }))
-    : [];
-  const sent = first ? result.stored.reduce((n, s) => n + s.sent, 0) : 0;
-  const deduped = first ? result.stored.filter((s) => s.sent === 0).length * op.size : op.size * vaults.length;
-  const held = new Set([...ctx.store.queries.contentLocations(contentId), ...result.stored.map((s) => s.vault)]);
-  const everywhere = vaults.every((v) => held.has(v.name));
-  if (!everywhere) return { events, committed: false, sent, deduped, error: result.errors.join('; ') || 'not stored' };
-  return { events: [...events, commit()], committed: true, sent, deduped };
+    data: { snapshot_id: ctx.newId(), stage_id: op.stage_id, file_id: op.file_id, content_id: op.content_id, meta, staged_at: op.staged_at },
+  };
 }
 
-/** Puts one content into every vault that does not hold it yet; failures are collected, not thrown. */
-async function storeContent(ctx: Context, vaults: readonly Vault[], contentId: string, stagedCopy: string, size: number): Promise<StoreOutcome> {
-  const known = new Set(ctx.store.queries.contentLocations(contentId));
-  const stored: { vault: string; sent: number }[] = [];
+/** Puts one content into each vault that lacks it; failures are collected per vault, not thrown. */
+async function storeContent(vaults: readonly Vault[], contentId: string, stagedCopy: string, size: number): Promise<ContentOutcome> {
+  const stored: Stored[] = [];
   const errors: string[] = [];
-  const missing = vaults.filter((v) => !known.has(v.name));
-  let copyExists: boolean | undefined;
-  for (const vault of missing) {
+  for (const vault of vaults) {
     try {
-      if (await vault.hasContent(contentId)) {
-        stored.push({ vault: vault.name, sent: 0 });
-        continue;
-      }
-      copyExists ??= isFile(stagedCopy);
-      if (!copyExists) {
-        errors.push(`vault "${vault.name}": the staged copy is gone; run \`bt add\` on the file again`);
-        continue;
-      }
-      const { sent } = await vault.putContent(contentId, stagedCopy, size);
-      stored.push({ vault: vault.name, sent });
+      stored.push({ vault: vault.name, sent: (await vault.putContent(contentId, stagedCopy, size)).sent });
     } catch (err) {
-      errors.push(`vault "${vault.name}": ${describeError(err)}`);
+      const gone = errnoCode(err) === 'ENOENT';
+      errors.push(`vault "${vault.name}": ${gone ? 'the staged copy is gone; run `bt add` on the file again' : describeError(err)}`);
     }
   }
   return { stored, errors };
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }

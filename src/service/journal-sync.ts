@@ -15,7 +15,7 @@ export interface SyncResult {
 }
 
 /** At most this many events per segment, so no single object (or its memory) grows without bound. */
-export const EVENTS_PER_SEGMENT = 20_000;
+export const EVENTS_PER_SEGMENT = 5_000;
 
 export async function syncJournal(ctx: Context, vaults: readonly Vault[]): Promise<SyncResult[]> {
   const results: SyncResult[] = [];

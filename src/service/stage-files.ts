@@ -1,11 +1,12 @@
 // `bt add`: stage what changed under a path (stat-only for unchanged files) and record what disappeared.
-import { type BigIntStats, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
-import { errnoCode, userError } from '../core/errors.js';
-import type { DomainEvent, EventOf } from '../events/codecs.js';
-import { captureFile } from '../fs/capture.js';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { userError } from '../core/errors.js';
+import type { DomainEvent } from '../events/codecs.js';
+import type { CaptureResult } from '../fs/capture.js';
+import { CapturePool } from '../fs/capture-pool.js';
 import { flushFilesystem } from '../fs/durable.js';
 import { IgnoreRules } from '../fs/ignore-rules.js';
-import { metaFromStat, sameStat } from '../fs/meta.js';
+import { sameStat } from '../fs/meta.js';
 import { joinName, nameWithin, pathExists } from '../fs/paths.js';
 import { type WalkEntry, walk } from '../fs/walk.js';
 import type { Directory, TrackedFile } from '../projections/queries.js';
@@ -25,7 +26,15 @@ export interface StageResult {
 /** Events are appended in batches this large (or this many bytes), after one flush of the staged copies. */
 const BATCH_FILES = 1000;
 const BATCH_BYTES = 256 * 1024 * 1024;
-const CAPTURE_ATTEMPTS = 3;
+/** Files per message to a capture worker, and batches in flight per worker. */
+const JOBS_PER_MESSAGE = 64;
+const IN_FLIGHT = 4;
+
+interface Change {
+  readonly entry: WalkEntry;
+  readonly prior: TrackedFile | undefined;
+  readonly stageId: string;
+}
 
 export async function stageFiles(ctx: Context, abs: string): Promise<StageResult> {
   const q = ctx.store.queries;
@@ -41,44 +50,81 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   removeOrphanStagedCopies(ctx);
 
   const batch = new Batch(ctx);
+  const pool = new CapturePool();
   const skipped: { path: string; reason: string }[] = [];
   const seen = new Set<string>();
   let unchanged = 0;
   let staged = 0;
   let stagedBytes = 0;
 
-  const entries = walk({
-    root: directory.path,
-    start,
-    rules: IgnoreRules.global(ctx.config.fs.ignore),
-    exclude: new Set(btOwnPaths(ctx.config)),
-    notice: (n) => {
-      if (n.skipped) skipped.push({ path: n.path, reason: n.reason });
-      ctx.reporter.notice(`${n.path}: ${n.reason}`);
-    },
-  });
-  for (const entry of entries) {
-    seen.add(entry.name);
-    const prior = known.get(entry.name);
-    const reference = prior && !prior.file.deleted ? (prior.staged ?? prior.current) : null;
-    if (reference && sameStat(entry.stat, reference)) {
-      unchanged++;
-      continue;
+  const record = async (changes: readonly Change[], results: readonly CaptureResult[]): Promise<void> => {
+    for (const [i, change] of changes.entries()) {
+      const r = results[i]!;
+      if (r.kind === 'gone') {
+        seen.delete(change.entry.name);
+        continue;
+      }
+      if (r.kind === 'skipped') {
+        skipped.push({ path: change.entry.abs, reason: r.reason });
+        ctx.reporter.notice(`${change.entry.abs}: ${r.reason}`);
+        continue;
+      }
+      const { entry, prior, stageId } = change;
+      const file_id = prior?.file.id ?? ctx.newId();
+      const events: DomainEvent[] = [];
+      if (prior?.staged) {
+        events.push({ type: 'StageDropped', data: { stage_id: prior.staged.stage_id, file_id, reason: 'superseded' } });
+      }
+      events.push({
+        type: 'FileStaged',
+        data: { stage_id: stageId, file_id, directory_id: directory.id, name: entry.name, content_id: r.contentId, meta: r.meta },
+      });
+      staged++;
+      stagedBytes += r.meta.size;
+      await batch.add(events, r.copied ? ctx.stagedPath(stageId) : null, r.meta.size, prior?.staged ? ctx.stagedPath(prior.staged.stage_id) : null);
+      ctx.reporter.progress?.({ phase: 'staging', files: staged, bytes: stagedBytes });
     }
-    const outcome = await stageOne(ctx, directory, entry, prior);
-    if (outcome.kind === 'gone') {
-      seen.delete(entry.name);
-      continue;
+  };
+
+  const inflight = new Set<Promise<void>>();
+  const dispatch = async (changes: Change[]): Promise<void> => {
+    const jobs = changes.map((c) => ({ src: c.entry.abs, dest: ctx.stagedPath(c.stageId) }));
+    const work = pool.run(jobs).then((results) => record(changes, results));
+    inflight.add(work);
+    void work.finally(() => inflight.delete(work)).catch(() => {});
+    if (inflight.size >= IN_FLIGHT) await Promise.race(inflight);
+  };
+
+  try {
+    let pending: Change[] = [];
+    const entries = walk({
+      root: directory.path,
+      start,
+      rules: IgnoreRules.global(ctx.config.fs.ignore),
+      exclude: new Set(btOwnPaths(ctx.config)),
+      notice: (n) => {
+        if (n.skipped) skipped.push({ path: n.path, reason: n.reason });
+        ctx.reporter.notice(`${n.path}: ${n.reason}`);
+      },
+    });
+    for (const entry of entries) {
+      seen.add(entry.name);
+      const prior = known.get(entry.name);
+      const reference = prior && !prior.file.deleted ? (prior.staged ?? prior.current) : null;
+      if (reference && sameStat(entry.stat, reference)) {
+        unchanged++;
+        continue;
+      }
+      pending.push({ entry, prior, stageId: ctx.newId() });
+      if (pending.length >= JOBS_PER_MESSAGE) {
+        await dispatch(pending);
+        pending = [];
+      }
     }
-    if (outcome.kind === 'skipped') {
-      skipped.push({ path: entry.abs, reason: outcome.reason });
-      ctx.reporter.notice(`${entry.abs}: ${outcome.reason}`);
-      continue;
-    }
-    staged++;
-    stagedBytes += outcome.bytes;
-    await batch.add(outcome.events, outcome.stagedCopy, outcome.bytes, outcome.dropped);
-    ctx.reporter.progress?.({ phase: 'staging', files: staged, bytes: stagedBytes });
+    if (pending.length > 0) await dispatch(pending);
+    await Promise.all(inflight);
+  } finally {
+    await pool.close();
   }
 
   let deleted = 0;
@@ -93,91 +139,44 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   return { directory: directory.path, staged, stagedBytes, unchanged, deleted, skipped };
 }
 
-type Outcome =
-  | { kind: 'staged'; events: DomainEvent[]; stagedCopy: string | null; bytes: number; dropped: string | null }
-  | { kind: 'skipped'; reason: string }
-  | { kind: 'gone' };
-
-async function stageOne(ctx: Context, directory: Directory, entry: WalkEntry, prior: TrackedFile | undefined): Promise<Outcome> {
-  const file_id = prior?.file.id ?? ctx.newId();
-  const stage_id = ctx.newId();
-  const events: DomainEvent[] = [];
-  if (prior?.staged) {
-    events.push({ type: 'StageDropped', data: { stage_id: prior.staged.stage_id, file_id, reason: 'superseded' } });
-  }
-  const dropped = prior?.staged ? ctx.stagedPath(prior.staged.stage_id) : null;
-  const base = { stage_id, file_id, directory_id: directory.id, name: entry.name };
-
-  if (entry.stat.isSymbolicLink()) {
-    let target: string;
-    try {
-      target = readlinkSync(entry.abs);
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return { kind: 'gone' };
-      return { kind: 'skipped', reason: `cannot read link (${errnoCode(err) ?? 'error'})` };
-    }
-    const staged: EventOf<'FileStaged'> = { type: 'FileStaged', data: { ...base, content_id: null, meta: metaFromStat(entry.stat, target) } };
-    return { kind: 'staged', events: [...events, staged], stagedCopy: null, bytes: 0, dropped };
-  }
-
-  const dest = ctx.stagedPath(stage_id);
-  let stat: BigIntStats = entry.stat;
-  for (let attempt = 1; attempt <= CAPTURE_ATTEMPTS; attempt++) {
-    try {
-      const result = await captureFile(entry.abs, dest, stat);
-      if (result.ok) {
-        const staged: EventOf<'FileStaged'> = {
-          type: 'FileStaged',
-          data: { ...base, content_id: result.contentId, meta: metaFromStat(result.stat, null) },
-        };
-        return { kind: 'staged', events: [...events, staged], stagedCopy: dest, bytes: Number(result.stat.size), dropped };
-      }
-    } catch (err) {
-      rmSync(dest, { force: true });
-      const code = errnoCode(err);
-      if (code === 'ENOENT') return { kind: 'gone' };
-      if (code !== 'ELOOP') return { kind: 'skipped', reason: `cannot read (${code ?? String(err)})` };
-    }
-    rmSync(dest, { force: true });
-    // Changed while read (or replaced): look again and retry with what is there now.
-    try {
-      stat = lstatSync(entry.abs, { bigint: true });
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return { kind: 'gone' };
-      return { kind: 'skipped', reason: `cannot stat (${errnoCode(err) ?? 'error'})` };
-    }
-    if (!stat.isFile()) return stageOne(ctx, directory, { ...entry, stat }, prior);
-  }
-  return { kind: 'skipped', reason: `kept changing while being read (tried ${CAPTURE_ATTEMPTS} times); not staged` };
-}
-
-/** Collects events and staged copies; a commit makes the copies durable first, then appends the events. */
+/**
+ * Collects events and staged copies; a commit makes the copies durable first, then appends the events.
+ * Calls are serialized: results of several capture batches may arrive at once.
+ */
 class Batch {
   private events: DomainEvent[] = [];
   private copies: string[] = [];
   private dropped: string[] = [];
   private bytes = 0;
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly ctx: Context) {}
 
-  async add(events: DomainEvent[], copy: string | null, bytes: number, dropped: string | null): Promise<void> {
+  add(events: DomainEvent[], copy: string | null, bytes: number, dropped: string | null): Promise<void> {
     this.events.push(...events);
     if (copy) this.copies.push(copy);
     if (dropped) this.dropped.push(dropped);
     this.bytes += bytes;
-    if (this.events.length >= BATCH_FILES || this.bytes >= BATCH_BYTES) await this.commit();
+    if (this.events.length >= BATCH_FILES || this.bytes >= BATCH_BYTES) return this.commit();
+    return this.chain;
   }
 
-  async commit(): Promise<void> {
-    if (this.events.length === 0) return;
-    // The copies must be on disk before the journal says they are staged.
-    await flushFilesystem(this.ctx.stagingDir, this.copies);
-    this.ctx.store.append(this.events);
-    for (const path of this.dropped) rmSync(path, { force: true });
+  commit(): Promise<void> {
+    const events = this.events;
+    const copies = this.copies;
+    const dropped = this.dropped;
     this.events = [];
     this.copies = [];
     this.dropped = [];
     this.bytes = 0;
+    this.chain = this.chain.then(async () => {
+      if (events.length === 0) return;
+      // The copies must be on disk before the journal says they are staged.
+      await flushFilesystem(this.ctx.stagingDir, copies);
+      this.ctx.store.append(events);
+      for (const path of dropped) rmSync(path, { force: true });
+    });
+    return this.chain;
   }
 }
 
@@ -189,7 +188,7 @@ export function removeOrphanStagedCopies(ctx: Context): number {
   } catch {
     return 0;
   }
-  const live = new Set(ctx.store.queries.stagedOperations().map((s) => s.stage_id));
+  const live = ctx.store.queries.stageIds();
   let removed = 0;
   for (const name of names) {
     if (live.has(name)) continue;
@@ -198,4 +197,3 @@ export function removeOrphanStagedCopies(ctx: Context): number {
   }
   return removed;
 }
-
