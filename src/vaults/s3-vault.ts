@@ -171,7 +171,8 @@ export class S3Vault implements Vault {
     try {
       await upload.done();
     } catch (err) {
-      if (err instanceof ContentMismatch) throw stagedCopyChanged(sourcePath, checksum);
+      // lib-storage rethrows a failed abort in place of the cause: ask the stream why it stopped.
+      if (err instanceof ContentMismatch || verified.errored instanceof ContentMismatch) throw stagedCopyChanged(sourcePath, checksum);
       throw this.fail(err, bucket, key);
     } finally {
       verified.destroy();

@@ -1,6 +1,6 @@
 // A real S3-compatible server (s3rver) for tests, in a child process on 127.0.0.1, with its own directory.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './tmp.js';
@@ -10,6 +10,19 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** s3rver's default account: it checks that the access key id exists, not the signature. */
 export const S3RVER_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' } as const;
+
+/** One request as the server saw it (with `startS3Server({ logRequests: true })`). */
+export interface LoggedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly length: number;
+  readonly md5?: string;
+  readonly sha256?: string;
+  readonly checksumAlgorithm?: string;
+  readonly encoding?: string;
+  readonly contentSha256?: string;
+  readonly storageClass?: string;
+}
 
 export interface S3Server {
   readonly endpoint: string;
@@ -25,6 +38,8 @@ export interface S3Server {
   objectFile(bucket: string, key: string): string;
   /** Keys of the objects in a bucket whose key starts with `prefix`. */
   listKeys(bucket: string, prefix?: string): string[];
+  /** The requests so far (empty unless started with logRequests). */
+  requests(): LoggedRequest[];
 }
 
 const live = new Set<ChildProcess>();
@@ -32,10 +47,18 @@ process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-function launch(directory: string, port: number): Promise<{ child: ChildProcess; port: number }> {
+export interface S3ServerOptions {
+  /** Log every request (see `requests()`). */
+  readonly logRequests?: boolean;
+  /** Answer x-amz-checksum-* headers with 400 InvalidArgument, as Backblaze B2 does. */
+  readonly rejectChecksumHeaders?: boolean;
+}
+
+function launch(directory: string, port: number, log: string | undefined, opts: S3ServerOptions): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--openssl-legacy-provider', CHILD, directory, String(port)], {
+    const child = spawn(process.execPath, ['--openssl-legacy-provider', CHILD, directory, String(port), ...(log ? [log] : [])], {
       cwd: ROOT,
+      env: { ...process.env, S3RVER_REJECT_CHECKSUM_HEADERS: opts.rejectChecksumHeaders ? '1' : '0' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     live.add(child);
@@ -70,9 +93,12 @@ function launch(directory: string, port: number): Promise<{ child: ChildProcess;
   });
 }
 
-export async function startS3Server(): Promise<S3Server> {
-  const directory = tempDir('bt-s3rver');
-  let { child, port } = await launch(directory, 0);
+export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Server> {
+  const root = tempDir('bt-s3rver');
+  const directory = join(root, 'data');
+  mkdirSync(directory);
+  const log = opts.logRequests ? join(root, 'requests.ndjson') : undefined;
+  let { child, port } = await launch(directory, 0, log, opts);
   let running = true;
   const stop = async (): Promise<void> => {
     if (!running) return;
@@ -105,7 +131,7 @@ export async function startS3Server(): Promise<S3Server> {
       // The port was ours a moment ago; retry briefly in case the kernel has not let it go yet.
       for (let attempt = 0; ; attempt++) {
         try {
-          ({ child } = await launch(directory, port));
+          ({ child } = await launch(directory, port, log, opts));
           break;
         } catch (err) {
           if (attempt >= 20) throw err;
@@ -119,11 +145,11 @@ export async function startS3Server(): Promise<S3Server> {
       const base = join(directory, bucket);
       const out: string[] = [];
       const visit = (dir: string, rel: string): void => {
-        for (const name of readdirSync(dir)) {
-          const p = join(dir, name);
-          if (statSync(p).isDirectory()) visit(p, rel ? `${rel}/${name}` : name);
-          else if (name.endsWith('._S3rver_object')) {
-            const key = `${rel ? `${rel}/` : ''}${name.slice(0, -'._S3rver_object'.length)}`;
+        // Dirent types, not stat: the server renames temporary files while we look.
+        for (const e of readdirSync(dir, { withFileTypes: true })) {
+          if (e.isDirectory()) visit(join(dir, e.name), rel ? `${rel}/${e.name}` : e.name);
+          else if (e.name.endsWith('._S3rver_object')) {
+            const key = `${rel ? `${rel}/` : ''}${e.name.slice(0, -'._S3rver_object'.length)}`;
             if (key.startsWith(prefix)) out.push(key);
           }
         }
@@ -131,5 +157,17 @@ export async function startS3Server(): Promise<S3Server> {
       if (existsSync(base)) visit(base, '');
       return out.sort();
     },
+    requests() {
+      if (!log || !existsSync(log)) return [];
+      return readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as LoggedRequest);
+    },
   };
+}
+
+/** `bt config vault add` arguments for an S3 vault on this server (path style, as local servers need). */
+export function s3VaultArgs(server: S3Server, name: string, bucket: string, extra: readonly string[] = []): string[] {
+  return ['config', 'vault', 'add', name, '--type', 's3', '--bucket', bucket, '--endpoint', server.endpoint, '--force-path-style', '--region', 'us-east-1', ...extra];
 }
