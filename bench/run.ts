@@ -1,44 +1,75 @@
 // `npm run bench`: bt's benchmark on its own deterministic data; prints one table.
-// Sections: journal (append, rebuild). BT_BENCH_ONLY=journal runs one section.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// BT_BENCH_ONLY=journal,small,large,startup,s3 picks sections; BT_BENCH_DIR keeps the generated corpora
+// (default bench/.data, reused across runs: the bytes are the same every time).
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeLargeCorpus, makeSmallCorpus } from './corpus.js';
 import { benchJournal } from './journal.js';
+import type { Measured } from './measure.js';
+import { type WorkflowFigures, benchStartup, benchWorkflow } from './workflow.js';
 
-interface Row {
-  readonly section: string;
-  readonly measure: string;
-  readonly value: string;
-  readonly note: string;
+const sections = new Set((process.env.BT_BENCH_ONLY ?? 'journal,startup,small,large,s3').split(','));
+const dataDir = process.env.BT_BENCH_DIR ?? fileURLToPath(new URL('./.data', import.meta.url));
+mkdirSync(dataDir, { recursive: true });
+const work = mkdtempSync(join(dataDir, 'run-'));
+const lines: string[][] = [['section', 'measure', 'bt', 'ratio', 'reference']];
+const row = (...cells: string[]): void => {
+  lines.push(cells);
+};
+const s = (m: Measured): string => `${m.seconds.toFixed(2)} s, ${m.rssMiB.toFixed(0)} MiB`;
+const x = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
+
+function workflowRows(f: WorkflowFigures): void {
+  const mb = f.bytes / 1e6;
+  row(f.corpus, `ceiling: sha256sum ${f.files} files`, '', '', `${f.sha256sum.seconds.toFixed(2)} s (${(mb / f.sha256sum.seconds).toFixed(0)} MB/s)`);
+  row(f.corpus, 'ceiling: cp -a', '', '', `${f.cp.seconds.toFixed(2)} s (${(mb / f.cp.seconds).toFixed(0)} MB/s)`);
+  row(f.corpus, 'raw stream-hash-copy (node)', '', '', `${f.raw.seconds.toFixed(2)} s`);
+  for (const st of f.steps) {
+    const vsRestic = st.restic ? `${x(st.bt.seconds, st.restic.seconds)} restic` : 'restic absent';
+    const ref = st.restic ? `restic ${s(st.restic)}` : '';
+    row(f.corpus, st.step, s(st.bt), vsRestic, ref);
+    if (st.step === 'first backup') {
+      row(f.corpus, 'first backup vs ceiling', '', `${x(st.bt.seconds, f.cp.seconds)} cp -a, ${x(st.bt.seconds, f.sha256sum.seconds)} sha256sum, ${x(st.bt.seconds, f.raw.seconds)} raw`, `${(mb / st.bt.seconds).toFixed(0)} MB/s, ${(f.files / st.bt.seconds).toFixed(0)} files/s`);
+    }
+  }
 }
 
-const only = process.env.BT_BENCH_ONLY;
-const rows: Row[] = [];
-const work = mkdtempSync(join(tmpdir(), 'bt-bench-'));
-
 try {
-  if (!only || only === 'journal') {
-    const appendCount = Number(process.env.BT_BENCH_APPEND ?? 100_000);
-    const rebuildCount = Number(process.env.BT_BENCH_REBUILD ?? 1_000_000);
-    const j = benchJournal(work, appendCount, rebuildCount);
-    rows.push({
-      section: 'journal',
-      measure: `append ${j.appendEvents} FileStaged (batches of 5000)`,
-      value: `${Math.round(j.appendEvents / j.appendSeconds)} events/s`,
-      note: `${j.appendSeconds.toFixed(2)} s; target >= 100000 events/s`,
-    });
-    rows.push({
-      section: 'journal',
-      measure: `rebuild all projections from ${j.rebuildEvents} events`,
-      value: `${j.rebuildSeconds.toFixed(2)} s`,
-      note: `${Math.round(j.rebuildEvents / j.rebuildSeconds)} events/s; target < 10 s for 1,000,000`,
-    });
+  if (sections.has('journal')) {
+    const j = benchJournal(work, Number(process.env.BT_BENCH_APPEND ?? 100_000), Number(process.env.BT_BENCH_REBUILD ?? 1_000_000));
+    row('journal', `append ${j.appendEvents} FileStaged, batches of 5000`, `${Math.round(j.appendEvents / j.appendSeconds)} events/s`, '', 'target >= 100000 events/s');
+    row('journal', `rebuild from ${j.rebuildEvents} events`, `${j.rebuildSeconds.toFixed(2)} s`, `${Math.round(j.rebuildEvents / j.rebuildSeconds)} events/s`, 'target < 10 s for 1,000,000');
+  }
+  if (sections.has('startup')) {
+    const st = benchStartup();
+    row('startup', 'bt --version (best of 15)', `${st.bt.toFixed(0)} ms`, `+${(st.bt - st.node).toFixed(0)} ms`, `node -e '' ${st.node.toFixed(0)} ms; target within 50 ms`);
+  }
+  if (sections.has('small')) {
+    const dir = join(dataDir, 'small');
+    const c = makeSmallCorpus(dir);
+    workflowRows(benchWorkflow(work, { name: 'small', dir, ...c, change: 'd00/s0/f00000.dat', restoreOne: 'd05/s3/f05300.dat', restoreTree: true }));
+  }
+  if (sections.has('large')) {
+    const dir = join(dataDir, 'large');
+    const c = makeLargeCorpus(dir);
+    workflowRows(benchWorkflow(work, { name: 'large', dir, ...c, change: 'two.bin', restoreOne: 'one.bin', restoreTree: false }));
+  }
+  if (sections.has('s3')) {
+    try {
+      const s3Module = './s3.js'; // written by the S3 work; absent before it lands
+      const mod = (await import(s3Module)) as { benchS3?: (dir: string) => Promise<Record<string, number>> };
+      if (mod.benchS3) {
+        const figures = await mod.benchS3(join(work, 's3'));
+        for (const [k, v] of Object.entries(figures)) row('s3', k, v.toFixed(2), '', '');
+      }
+    } catch (err) {
+      row('s3', 'skipped', '', '', (err as Error).message.split('\n')[0] ?? '');
+    }
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
 
-const widths = [8, 48, 18];
-const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
-console.log(`${pad('section', widths[0]!)}  ${pad('measure', widths[1]!)}  ${pad('value', widths[2]!)}  note`);
-for (const r of rows) console.log(`${pad(r.section, widths[0]!)}  ${pad(r.measure, widths[1]!)}  ${pad(r.value, widths[2]!)}  ${r.note}`);
+const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
+for (const l of lines) console.log(l.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());

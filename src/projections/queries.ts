@@ -37,11 +37,18 @@ export interface StagedOperation extends FileMeta {
   readonly name: string;
 }
 
-/** A file of a directory with what a scan compares against: its current snapshot and its pending stage. */
+/** The stat fields a scan compares to decide "unchanged" without opening the file. */
+export type StatKey = Pick<FileMeta, 'kind' | 'size' | 'mtime_ns' | 'ctime_ns' | 'ino' | 'mode'>;
+
+/**
+ * A file of a directory with what a scan compares against: its current snapshot and its pending stage.
+ * Deliberately small: a scan holds one per file of the tree.
+ */
 export interface TrackedFile {
-  readonly file: FileRecord;
-  readonly current: Snapshot | null;
-  readonly staged: StagedOperation | null;
+  readonly fileId: string;
+  readonly deleted: boolean;
+  readonly current: StatKey | null;
+  readonly staged: (StatKey & { readonly stage_id: string }) | null;
 }
 
 type FileRow = Omit<FileRecord, 'deleted'> & { deleted: number };
@@ -77,18 +84,18 @@ export class Queries {
         'SELECT content_id, vault FROM content_locations WHERE content_id IN (SELECT value FROM json_each(?))',
       ),
       locations: db.prepare('SELECT vault FROM content_locations WHERE content_id = ? ORDER BY stored_at, vault'),
-      filesInDir: db.prepare(`
-        SELECT f.id AS f_id, f.directory_id AS f_directory_id, f.name AS f_name,
-               f.current_snapshot_id AS f_current_snapshot_id, f.deleted AS f_deleted,
-               f.deleted_at AS f_deleted_at, f.created_at AS f_created_at,
-               c.*
-        FROM files f
-        LEFT JOIN file_snapshots c ON c.id = f.current_snapshot_id
-        WHERE f.directory_id = ? AND (? = '' OR f.name = ? OR (f.name >= ? AND f.name < ?))`),
+      filesInDir: db
+        .prepare(
+          `SELECT f.id, f.name, f.deleted,
+                  c.id, c.kind, c.size, c.mode, c.mtime_ns, c.ctime_ns, c.ino,
+                  s.stage_id, s.kind, s.size, s.mode, s.mtime_ns, s.ctime_ns, s.ino
+           FROM files f
+           LEFT JOIN file_snapshots c ON c.id = f.current_snapshot_id
+           LEFT JOIN staging s ON s.file_id = f.id
+           WHERE f.directory_id = ? AND (? = '' OR f.name = ? OR (f.name >= ? AND f.name < ?))`,
+        )
+        .raw(true),
       lastDeletion: db.prepare('SELECT deleted_at FROM file_deletions WHERE file_id = ? AND deleted_at <= ? ORDER BY seq DESC LIMIT 1'),
-      stagedInDir: db.prepare(
-        `SELECT s.*, f.directory_id, f.name FROM staging s JOIN files f ON f.id = s.file_id WHERE f.directory_id = ?`,
-      ),
     };
   }
 
@@ -131,7 +138,11 @@ export class Queries {
 
   /** Versions of a file, oldest first (version N is the Nth element). */
   findFileSnapshotsForFile(file: FileRecord): Snapshot[] {
-    return this.stmts.snapshotsForFile.all(file.id) as Snapshot[];
+    return this.snapshotsOfFile(file.id);
+  }
+
+  snapshotsOfFile(fileId: string): Snapshot[] {
+    return this.stmts.snapshotsForFile.all(fileId) as Snapshot[];
   }
 
   findFileSnapshotByChecksum(file: FileRecord, checksumPrefix: string): Snapshot[] {
@@ -199,22 +210,21 @@ export class Queries {
   trackedFiles(directory: Directory, under = ''): Map<string, TrackedFile> {
     const lo = under === '' ? '' : `${under}/`;
     const hi = under === '' ? '' : `${under}0`; // '0' sorts right after '/'
-    const staged = new Map<string, StagedOperation>();
-    for (const s of this.stmts.stagedInDir.all(directory.id) as StagedOperation[]) staged.set(s.file_id, s);
     const out = new Map<string, TrackedFile>();
-    for (const raw of this.stmts.filesInDir.all(directory.id, under, under, lo, hi) as Record<string, unknown>[]) {
-      const file = toFile({
-        id: raw.f_id as string,
-        directory_id: raw.f_directory_id as string,
-        name: raw.f_name as string,
-        current_snapshot_id: raw.f_current_snapshot_id as string | null,
-        deleted: raw.f_deleted as number,
-        deleted_at: raw.f_deleted_at as string | null,
-        created_at: raw.f_created_at as string,
+    type Row = [string, string, number, string | null, ...unknown[]];
+    for (const r of this.stmts.filesInDir.iterate(directory.id, under, under, lo, hi) as Iterable<Row>) {
+      const statKey = (at: number): StatKey => ({
+        kind: r[at] as StatKey['kind'], size: r[at + 1] as number, mode: r[at + 2] as number,
+        mtime_ns: r[at + 3] as string, ctime_ns: r[at + 4] as string, ino: r[at + 5] as string,
       });
-      const current = file.current_snapshot_id === null ? null : (raw as unknown as Snapshot);
-      out.set(file.name, { file, current, staged: staged.get(file.id) ?? null });
+      out.set(r[1], {
+        fileId: r[0],
+        deleted: r[2] !== 0,
+        current: r[3] === null ? null : statKey(4),
+        staged: r[10] === null ? null : { stage_id: r[10] as string, ...statKey(11) },
+      });
     }
     return out;
   }
+
 }

@@ -45,11 +45,11 @@ export async function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOp
   const chosen: { rel: string; snapshot: Snapshot }[] = [];
   let deletedSkipped = 0;
   for (const [name, tracked] of q.trackedFiles(directory, prefix)) {
-    const versions = q.findFileSnapshotsForFile(tracked.file);
+    const versions = q.snapshotsOfFile(tracked.fileId);
     let snapshot: Snapshot | undefined;
     for (const v of versions) if (v.staged_at <= at) snapshot = v;
     if (!snapshot) continue;
-    const deletedAt = q.lastDeletion(tracked.file.id, at);
+    const deletedAt = q.lastDeletion(tracked.fileId, at);
     if (deletedAt !== undefined && deletedAt >= snapshot.staged_at && !opts.deleted) {
       deletedSkipped++;
       continue;
@@ -65,25 +65,33 @@ export async function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOp
   let files = 0;
   let bytes = 0;
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
-  await Promise.all(
-    chosen.map(({ rel, snapshot }) =>
-      limit(async () => {
-        try {
-          const target = safeJoin(opts.output, rel);
-          if (pathExists(target) && !opts.force) throw userError(`${target} already exists`, 'use --force to overwrite');
-          mkdirForUser(dirname(target));
-          const r = await materialize(ctx, snapshot, target, opts.contentOnly);
-          for (const w of r.warnings) warnings.add(w);
-          files++;
-          bytes += snapshot.size;
-          ctx.reporter.progress?.({ phase: 'restoring', files, totalFiles: chosen.length, bytes });
-        } catch (err) {
-          failed.push({ path: rel, reason: describeError(err) });
-          ctx.reporter.notice(`${rel}: ${describeError(err)}`);
-        }
-      }),
-    ),
-  );
+  const made = new Set<string>();
+  // In slices, so a tree of a million files never holds a million pending promises.
+  for (let i = 0; i < chosen.length; i += 1000) {
+    await Promise.all(
+      chosen.slice(i, i + 1000).map(({ rel, snapshot }) =>
+        limit(async () => {
+          try {
+            const target = safeJoin(opts.output, rel);
+            if (pathExists(target) && !opts.force) throw userError(`${target} already exists`, 'use --force to overwrite');
+            const parent = dirname(target);
+            if (!made.has(parent)) {
+              mkdirForUser(parent);
+              made.add(parent);
+            }
+            const r = await materialize(ctx, snapshot, target, opts.contentOnly);
+            for (const w of r.warnings) warnings.add(w);
+            files++;
+            bytes += snapshot.size;
+            ctx.reporter.progress?.({ phase: 'restoring', files, totalFiles: chosen.length, bytes });
+          } catch (err) {
+            failed.push({ path: rel, reason: describeError(err) });
+            ctx.reporter.notice(`${rel}: ${describeError(err)}`);
+          }
+        }),
+      ),
+    );
+  }
   failed.sort((a, b) => (a.path < b.path ? -1 : 1));
   return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, failed, warnings: [...warnings] };
 }

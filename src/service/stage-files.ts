@@ -70,7 +70,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
         continue;
       }
       const { entry, prior, stageId } = change;
-      const file_id = prior?.file.id ?? ctx.newId();
+      const file_id = prior?.fileId ?? ctx.newId();
       const events: DomainEvent[] = [];
       if (prior?.staged) {
         events.push({ type: 'StageDropped', data: { stage_id: prior.staged.stage_id, file_id, reason: 'superseded' } });
@@ -110,7 +110,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     for (const entry of entries) {
       seen.add(entry.name);
       const prior = known.get(entry.name);
-      const reference = prior && !prior.file.deleted ? (prior.staged ?? prior.current) : null;
+      const reference = prior && !prior.deleted ? (prior.staged ?? prior.current) : null;
       if (reference && sameStat(entry.stat, reference)) {
         unchanged++;
         continue;
@@ -129,11 +129,11 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
 
   let deleted = 0;
   for (const [name, prior] of known) {
-    if (seen.has(name) || prior.file.deleted || (!prior.current && !prior.staged)) continue;
+    if (seen.has(name) || prior.deleted || (!prior.current && !prior.staged)) continue;
     // Not seen may mean ignored or unreadable now: only a path that is really gone is a deletion.
     if (pathExists(joinName(directory.path, name))) continue;
     deleted++;
-    await batch.add([{ type: 'FileDeleted', data: { file_id: prior.file.id, directory_id: directory.id, name } }], null, 0, null);
+    await batch.add([{ type: 'FileDeleted', data: { file_id: prior.fileId, directory_id: directory.id, name } }], null, 0, null);
   }
   await batch.commit();
   return { directory: directory.path, staged, stagedBytes, unchanged, deleted, skipped };

@@ -53,14 +53,14 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
     let state: FileState;
     if (!k || (!k.current && !k.staged)) state = 'untracked';
     else if (k.staged) state = sameStat(entry.stat, k.staged) ? 'staged' : 'modified';
-    else state = !k.file.deleted && k.current && sameStat(entry.stat, k.current) ? 'backed-up' : 'modified';
+    else state = !k.deleted && k.current && sameStat(entry.stat, k.current) ? 'backed-up' : 'modified';
     files.push({ name: entry.name, state, pending, backedUp });
   }
   for (const [name, k] of known) {
     if (seen.has(name) || (!k.current && !k.staged)) continue;
     const pending = k.staged != null;
     const backedUp = k.current != null;
-    if (k.file.deleted) {
+    if (k.deleted) {
       if (opts.deleted) files.push({ name, state: 'deleted', pending, backedUp });
       continue;
     }

@@ -1,0 +1,111 @@
+// The workflow benchmark on one corpus: bt beside the hardware ceiling (sha256sum, cp -a), a raw
+// stream-hash-copy script, and restic when installed. Every figure comes from the same run.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Measured, measure, measureAll } from './measure.js';
+
+const BT = fileURLToPath(new URL('../bin/bt.js', import.meta.url));
+const RAW = fileURLToPath(new URL('./raw-copy.mjs', import.meta.url));
+
+export interface Step {
+  readonly step: string;
+  readonly bt: Measured;
+  readonly restic?: Measured;
+}
+
+export interface WorkflowFigures {
+  readonly corpus: string;
+  readonly files: number;
+  readonly bytes: number;
+  readonly sha256sum: Measured;
+  readonly cp: Measured;
+  readonly raw: Measured;
+  readonly steps: readonly Step[];
+}
+
+const hasRestic = (): boolean => spawnSync('restic', ['version']).status === 0;
+
+export interface CorpusSpec {
+  readonly name: string;
+  readonly dir: string;
+  readonly files: number;
+  readonly bytes: number;
+  /** A file to change in place (relative), one to add, and one to restore. */
+  readonly change: string;
+  readonly restoreOne: string;
+  readonly restoreTree: boolean;
+}
+
+export function benchWorkflow(work: string, corpus: CorpusSpec): WorkflowFigures {
+  const root = join(work, corpus.name);
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  const env = { ...process.env, HOME: join(root, 'home'), BT_BASE_DIR: join(root, 'bt'), BT_NO_PROGRESS: '1', BT_CONFIG: join(root, 'bt.toml') };
+  const resticEnv = { ...process.env, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: join(root, 'restic'), RESTIC_CACHE_DIR: join(root, 'restic-cache') };
+  const cwd = corpus.dir;
+  const bt = (...args: string[]): Measured => measure(process.execPath, [BT, ...args], { cwd, env });
+  const btBackup = (): Measured => measureAll([() => bt('add', '.'), () => bt('backup')]);
+  const restic = hasRestic() ? (...args: string[]): Measured => measure('restic', ['-q', ...args], { cwd, env: resticEnv }) : undefined;
+
+  // The ceiling first: it also warms the page cache for everyone after it.
+  const sha256sum = measure('sh', ['-c', "find . -type f ! -name '.complete' -print0 | xargs -0 sha256sum > /dev/null"], { cwd });
+  const cp = measure('cp', ['-a', cwd, join(root, 'cp-copy')], { cwd: root });
+  rmSync(join(root, 'cp-copy'), { recursive: true, force: true });
+  const raw = measure(process.execPath, [RAW, cwd, join(root, 'raw-copy')], { cwd: root });
+  rmSync(join(root, 'raw-copy'), { recursive: true, force: true });
+
+  mkdirSync(env.HOME, { recursive: true });
+  bt('config', 'init');
+  bt('dir', 'init');
+  restic?.('init');
+  const steps: Step[] = [];
+  const both = (step: string, b: () => Measured, r?: () => Measured): void => {
+    steps.push({ step, bt: b(), ...(r ? { restic: r() } : {}) });
+  };
+  both('first backup', btBackup, restic && (() => restic('backup', '.')));
+  both('no change', btBackup, restic && (() => restic('backup', '.')));
+  const changed = join(cwd, corpus.change);
+  const original = readFileSync(changed);
+  const added = join(cwd, 'bench-added.bin');
+  try {
+    appendFileSync(changed, 'one more line\n');
+    writeFileSync(added, 'a new file\n');
+    both('1 changed + 1 added', btBackup, restic && (() => restic('backup', '.')));
+  } finally {
+    writeFileSync(changed, original);
+    rmSync(added, { force: true });
+  }
+  const outOne = join(root, 'restore-one');
+  both(
+    'restore 1 file',
+    () => bt('restore', corpus.restoreOne, '--output', join(outOne, 'bt')),
+    restic && (() => restic('restore', 'latest', '--target', join(outOne, 'restic'), '--include', join(cwd, corpus.restoreOne))),
+  );
+  if (corpus.restoreTree) {
+    both(
+      'restore whole tree',
+      () => bt('restore', '.', '--output', join(root, 'tree-bt')),
+      restic && (() => restic('restore', 'latest', '--target', join(root, 'tree-restic'))),
+    );
+  }
+  rmSync(root, { recursive: true, force: true });
+  return { corpus: corpus.name, files: corpus.files, bytes: corpus.bytes, sha256sum, cp, raw, steps };
+}
+
+/** `bt --version` against `node -e ''`, best of several runs (start-up is noisy). */
+export function benchStartup(runs = 15): { node: number; bt: number } {
+  const best = (cmd: string[]): number => {
+    let min = Infinity;
+    for (let i = 0; i < runs; i++) {
+      const t = process.hrtime.bigint();
+      spawnSync(cmd[0]!, cmd.slice(1));
+      min = Math.min(min, Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    return min;
+  };
+  return { node: best([process.execPath, '-e', '']), bt: best([process.execPath, BT, '--version']) };
+}
+
+export const corpusReady = (dir: string): boolean => existsSync(join(dir, '.complete'));
