@@ -305,8 +305,8 @@ export class S3Vault implements Vault {
         throw this.fail(err, bucket);
       }
     }
-    const region = await this.client.config.region();
     try {
+      const region = await this.client.config.region();
       await this.client.send(
         new CreateBucketCommand({
           Bucket: bucket,

@@ -2,10 +2,11 @@
 // in bt.toml stay private (file mode 0600, masked by `config list`, never printed).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
 import { S3RVER_CREDENTIALS, s3VaultArgs, startS3Server } from '../support/s3-server.js';
+import { tempDir } from '../support/tmp.js';
 
 const configFile = (bt: BtHome): string => join(bt.home, '.config/bt.toml');
 
@@ -105,6 +106,36 @@ test('keys kept in bt.toml work, the file stays 0600, config list masks them and
   writeFileSync(configFile(bt), readFileSync(configFile(bt), 'utf8').replace(/secret_access_key = .*\n/, ''));
   const half = bt.run(['config', 'vault', 'init']);
   assert.match(half.stdout, /vault "cloud": FAILED: vault "cloud": bt\.toml has only one of access_key_id and secret_access_key/);
+  await server.stop();
+});
+
+test('the AWS SDK loads only when an S3 vault is used: never for filesystem vaults', async () => {
+  // A preload that counts @aws-sdk modules as Node loads them and reports the count on exit.
+  const hook = join(tempDir('bt-sdk-hook'), 'hook.cjs');
+  writeFileSync(hook, [
+    "const Module = require('node:module'); const load = Module._load; const seen = new Set();",
+    "Module._load = function (request, ...rest) { if (String(request).startsWith('@aws-sdk/')) seen.add(String(request)); return load.call(this, request, ...rest); };",
+    "process.on('exit', () => process.stderr.write(`aws-sdk modules loaded: ${seen.size}\\n`));",
+  ].join('\n'));
+  const env = { NODE_OPTIONS: `--require ${hook}` };
+  const loaded = (stderr: string): number => Number(/aws-sdk modules loaded: (\d+)/.exec(stderr)?.[1] ?? NaN);
+  const server = await startS3Server();
+  const bt = new BtHome('bt-sdk-load', S3RVER_CREDENTIALS).init();
+  const d = join(bt.work, 'd');
+  mkdirSync(d);
+  writeFileSync(join(d, 'f'), 'x');
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  for (const args of [['config', 'vault', 'init'], ['backup'], ['log', join(d, 'f')], ['config', 'list']]) {
+    const r = bt.run(args, { env });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(loaded(r.stderr), 0, `bt ${args.join(' ')} with a filesystem vault loaded the SDK`);
+  }
+  bt.ok(s3VaultArgs(server, 'cloud', 'sdkload'));
+  const withS3 = bt.run(['config', 'vault', 'init'], { env });
+  assert.is(withS3.code, 0, withS3.stdout);
+  assert.ok(loaded(withS3.stderr) > 0, 'the hook sees the SDK when it is used');
+  assert.is(loaded(bt.run(['config', 'list'], { env }).stderr), 0, 'listing the config opens no vault');
   await server.stop();
 });
 
