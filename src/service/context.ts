@@ -66,7 +66,7 @@ export class Context {
   }
 
   /** Takes the host lock for a command that changes state; held until close(). */
-  async lockHost(command: string, opts: { allowFrozen?: boolean } = {}): Promise<void> {
+  async lockHost(command: string, opts: { allowFrozen?: boolean; waitMs?: number } = {}): Promise<void> {
     const frozen = this.store.settings.get('frozen_at');
     if (frozen !== undefined && !opts.allowFrozen) {
       throw userError(
@@ -74,7 +74,13 @@ export class Context {
         'restore what you need, then run `bt recover` without --at to continue backing up',
       );
     }
-    this.lock ??= await acquireHostLock(this.config.database.data_dir, command);
+    this.lock ??= await acquireHostLock(this.config.database.data_dir, command, opts.waitMs);
+  }
+
+  /** Releases the host lock before close(): a long-running `bt watch` holds it only while it works. */
+  unlockHost(): void {
+    this.lock?.release();
+    this.lock = undefined;
   }
 
   close(): void {
