@@ -1,5 +1,5 @@
 // `bt backup`: every staged version goes to every vault, then becomes a snapshot; then the journal is synced.
-import { rmSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { describeError, errnoCode } from '../core/errors.js';
 import type { DomainEvent, FileMeta } from '../events/codecs.js';
@@ -34,6 +34,8 @@ interface Stored {
 interface ContentOutcome {
   readonly stored: readonly Stored[];
   readonly errors: readonly string[];
+  /** The staged copy was moved into a vault: nothing to remove after the commit. */
+  readonly consumed: boolean;
 }
 
 export async function backup(ctx: Context): Promise<BackupResult> {
@@ -71,7 +73,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
               uploads.set(op.content_id, upload);
             }
           }
-          const outcome = upload ? await upload : { stored: [], errors: [] };
+          const outcome = upload ? await upload : { stored: [], errors: [], consumed: false };
           done++;
           ctx.reporter.progress?.({ phase: 'backing up', files: done, totalFiles: total, bytes: bytesSent });
           return { op, outcome, first };
@@ -81,6 +83,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
 
     const events: DomainEvent[] = [];
     const committed: StagedOperation[] = [];
+    const leftovers: string[] = [];
     for (const { op, outcome, first } of outcomes) {
       const contentId = op.content_id;
       if (contentId !== null && first) {
@@ -104,11 +107,12 @@ export async function backup(ctx: Context): Promise<BackupResult> {
       }
       events.push(snapshotCommitted(ctx, op));
       committed.push(op);
+      if (!(first && outcome.consumed) && op.content_id !== null) leftovers.push(ctx.stagedPath(op.stage_id));
     }
     // Vault objects must be durable before the journal says they are stored.
     await Promise.all(vaults.map((v) => v.flush()));
     ctx.store.append(events);
-    for (const op of committed) rmSync(ctx.stagedPath(op.stage_id), { force: true });
+    for (const path of leftovers) removeIfThere(path);
     files += committed.length;
   }
   const sync = await syncJournal(ctx, vaults);
@@ -127,17 +131,32 @@ function snapshotCommitted(ctx: Context, op: StagedOperation): DomainEvent {
   };
 }
 
-/** Puts one content into each vault that lacks it; failures are collected per vault, not thrown. */
+/**
+ * Puts one content into each vault that lacks it; failures are collected per vault, not thrown. The last
+ * vault may take the staged copy itself, but only when every vault before it stored the content.
+ */
 async function storeContent(vaults: readonly Vault[], contentId: string, stagedCopy: string, size: number): Promise<ContentOutcome> {
   const stored: Stored[] = [];
   const errors: string[] = [];
-  for (const vault of vaults) {
+  let consumed = false;
+  for (const [i, vault] of vaults.entries()) {
     try {
-      stored.push({ vault: vault.name, sent: (await vault.putContent(contentId, stagedCopy, size)).sent });
+      const consume = i === vaults.length - 1 && errors.length === 0;
+      const r = await vault.putContent(contentId, stagedCopy, size, { consume });
+      stored.push({ vault: vault.name, sent: r.sent });
+      consumed = r.consumed === true;
     } catch (err) {
       const gone = errnoCode(err) === 'ENOENT';
       errors.push(`vault "${vault.name}": ${gone ? 'the staged copy is gone; run `bt add` on the file again' : describeError(err)}`);
     }
   }
-  return { stored, errors };
+  return { stored, errors, consumed };
+}
+
+function removeIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
 }

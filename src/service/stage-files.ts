@@ -24,7 +24,7 @@ export interface StageResult {
 }
 
 /** Events are appended in batches this large (or this many bytes), after one flush of the staged copies. */
-const BATCH_FILES = 1000;
+const BATCH_FILES = 4000;
 const BATCH_BYTES = 256 * 1024 * 1024;
 /** Files per message to a capture worker, and batches in flight per worker. */
 const JOBS_PER_MESSAGE = 64;
@@ -141,7 +141,8 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
 
 /**
  * Collects events and staged copies; a commit makes the copies durable first, then appends the events.
- * Calls are serialized: results of several capture batches may arrive at once.
+ * Commits run one after another in the background while capture goes on (the flush waits for the disk);
+ * a caller waits only when two commits are already queued, which bounds the memory held.
  */
 class Batch {
   private events: DomainEvent[] = [];
@@ -149,6 +150,7 @@ class Batch {
   private dropped: string[] = [];
   private bytes = 0;
   private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
 
   constructor(private readonly ctx: Context) {}
 
@@ -157,10 +159,12 @@ class Batch {
     if (copy) this.copies.push(copy);
     if (dropped) this.dropped.push(dropped);
     this.bytes += bytes;
-    if (this.events.length >= BATCH_FILES || this.bytes >= BATCH_BYTES) return this.commit();
-    return this.chain;
+    if (this.events.length < BATCH_FILES && this.bytes < BATCH_BYTES) return Promise.resolve();
+    const committed = this.commit();
+    return this.queued >= 2 ? committed : Promise.resolve();
   }
 
+  /** Queues a commit of what was collected; the returned promise settles when every queued commit has. */
   commit(): Promise<void> {
     const events = this.events;
     const copies = this.copies;
@@ -169,13 +173,20 @@ class Batch {
     this.copies = [];
     this.dropped = [];
     this.bytes = 0;
+    this.queued++;
     this.chain = this.chain.then(async () => {
-      if (events.length === 0) return;
-      // The copies must be on disk before the journal says they are staged.
-      await flushFilesystem(this.ctx.stagingDir, copies);
-      this.ctx.store.append(events);
-      for (const path of dropped) rmSync(path, { force: true });
+      try {
+        if (events.length === 0) return;
+        // The copies must be on disk before the journal says they are staged.
+        await flushFilesystem(this.ctx.stagingDir, copies);
+        this.ctx.store.append(events);
+        for (const path of dropped) rmSync(path, { force: true });
+      } finally {
+        this.queued--;
+      }
     });
+    // A failed commit is reported by the next await of the chain (the final commit), not as unhandled.
+    this.chain.catch(() => {});
     return this.chain;
   }
 }

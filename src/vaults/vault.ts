@@ -4,6 +4,16 @@ import { BtError } from '../core/errors.js';
 export interface PutResult {
   /** Bytes sent to the vault: 0 when it already held the object. */
   readonly sent: number;
+  /** True when the vault took the source file itself (moved it in); the caller must not expect it any more. */
+  readonly consumed?: boolean;
+}
+
+export interface PutOptions {
+  /**
+   * The caller no longer needs the source (a staged copy whose content every other vault already holds):
+   * a filesystem vault on the same device may move it in instead of linking or copying it.
+   */
+  readonly consume?: boolean;
 }
 
 export interface SetupReport {
@@ -24,7 +34,7 @@ export interface Vault {
   readonly name: string;
   readonly kind: 'fs' | 's3';
   hasContent(checksum: string): Promise<boolean>;
-  putContent(checksum: string, sourcePath: string, size: number): Promise<PutResult>;
+  putContent(checksum: string, sourcePath: string, size: number, opts?: PutOptions): Promise<PutResult>;
   getContent(checksum: string, outputPath: string): Promise<void>;
   /** Makes every put so far durable. */
   flush(): Promise<void>;
