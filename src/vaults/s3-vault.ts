@@ -284,8 +284,8 @@ export class S3Vault implements Vault {
     const steps: string[] = [];
     const { content_bucket: cb, content_bucket_prefix: cp, metadata_bucket: mb, metadata_bucket_prefix: mp } = this.config;
     for (const bucket of new Set([cb, mb])) steps.push(await this.ensureBucket(bucket));
-    const places = cb === mb && cp === mp ? [[cb, cp]] : [[cb, cp], [mb, mp]];
-    for (const [bucket, prefix] of places as [string, string][]) {
+    const places: readonly (readonly [string, string])[] = cb === mb && cp === mp ? [[cb, cp]] : [[cb, cp], [mb, mp]];
+    for (const [bucket, prefix] of places) {
       await this.probe(bucket, prefix);
       steps.push(`s3://${bucket}/${prefix}: write, read-back and delete of a probe object: ok`);
     }

@@ -52,6 +52,8 @@ export interface S3ServerOptions {
   readonly logRequests?: boolean;
   /** Answer x-amz-checksum-* headers with 400 InvalidArgument, as Backblaze B2 does. */
   readonly rejectChecksumHeaders?: boolean;
+  /** Where to keep the server's data (default: a temporary directory removed at exit). */
+  readonly root?: string;
 }
 
 function launch(directory: string, port: number, log: string | undefined, opts: S3ServerOptions): Promise<{ child: ChildProcess; port: number }> {
@@ -94,9 +96,9 @@ function launch(directory: string, port: number, log: string | undefined, opts: 
 }
 
 export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Server> {
-  const root = tempDir('bt-s3rver');
+  const root = opts.root ?? tempDir('bt-s3rver');
   const directory = join(root, 'data');
-  mkdirSync(directory);
+  mkdirSync(directory, { recursive: true });
   const log = opts.logRequests ? join(root, 'requests.ndjson') : undefined;
   let { child, port } = await launch(directory, 0, log, opts);
   let running = true;
