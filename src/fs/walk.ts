@@ -55,6 +55,8 @@ export function* walk(opts: WalkOptions): Generator<WalkEntry> {
   try {
     top = lstatSync(startAbs, { bigint: true });
   } catch (err) {
+    // A start that is gone yields nothing: the caller records its deletion; it was not skipped.
+    if (errnoCode(err) === 'ENOENT') return;
     opts.notice({ path: startAbs, reason: `cannot read (${errnoCode(err) ?? 'error'})`, skipped: true });
     return;
   }
