@@ -1,6 +1,7 @@
 // Every command bt has, in the order `bt --help` lists them.
 import { add } from './add.js';
 import { backupCommand } from './backup.js';
+import { checkCommand } from './check.js';
 import type { CommandSpec } from './command.js';
 import { configInit } from './config-init.js';
 import { configList } from './config-list.js';
@@ -34,5 +35,6 @@ export const commands: readonly CommandSpec<unknown>[] = [
   hosts,
   journal,
   journalVerify,
+  checkCommand,
   rebuild,
 ];

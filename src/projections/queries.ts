@@ -75,6 +75,14 @@ export class Queries {
         `SELECT s.*, f.directory_id, f.name FROM staging s JOIN files f ON f.id = s.file_id ORDER BY s.seq`,
       ),
       stagedCount: db.prepare('SELECT COUNT(*) AS n FROM staging'),
+      snapshotContents: db.prepare('SELECT DISTINCT content_id FROM file_snapshots WHERE content_id IS NOT NULL ORDER BY content_id').pluck(),
+      allLocations: db.prepare('SELECT content_id, vault FROM content_locations'),
+      snapshotsWithContent: db.prepare(
+        `SELECT f.id AS file_id, d.path AS dir, f.name AS name, s.id AS snapshot_id
+         FROM file_snapshots s JOIN files f ON f.id = s.file_id JOIN directories d ON d.id = f.directory_id
+         WHERE s.content_id = ? ORDER BY d.path, f.name`,
+      ),
+      stagedWithContent: db.prepare('SELECT stage_id FROM staging WHERE content_id = ?').pluck(),
       stageIds: db.prepare('SELECT stage_id FROM staging').pluck(),
       holderCount: db.prepare('SELECT COUNT(*) FROM content_locations WHERE content_id = ?').pluck(),
       stagedPage: db.prepare(
@@ -187,6 +195,36 @@ export class Queries {
   /** How many vaults are known to hold a content. */
   holderCount(contentId: string): number {
     return this.stmts.holderCount.get(contentId) as number;
+  }
+
+  /** Every content some snapshot needs. */
+  snapshotContentIds(): string[] {
+    return this.stmts.snapshotContents.all() as string[];
+  }
+
+  /** Which vaults the journal says hold each content. */
+  allContentLocations(): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const r of this.stmts.allLocations.iterate() as Iterable<{ content_id: string; vault: string }>) {
+      let set = out.get(r.content_id);
+      if (!set) out.set(r.content_id, (set = new Set()));
+      set.add(r.vault);
+    }
+    return out;
+  }
+
+  /** The files and version numbers whose content this is (what a lost object would cost). */
+  versionsWithContent(contentId: string): { path: string; version: number }[] {
+    const rows = this.stmts.snapshotsWithContent.all(contentId) as { file_id: string; dir: string; name: string; snapshot_id: string }[];
+    return rows.map((r) => ({
+      path: `${r.dir}/${r.name}`,
+      version: this.snapshotsOfFile(r.file_id).findIndex((s) => s.id === r.snapshot_id) + 1,
+    }));
+  }
+
+  /** Stages whose (pending) copy holds this content. */
+  stagesWithContent(contentId: string): string[] {
+    return this.stmts.stagedWithContent.all(contentId) as string[];
   }
 
   stagedCount(): number {

@@ -100,6 +100,11 @@ export class FileSystemVault implements Vault {
     await rename(tmp, final);
   }
 
+  async removeContent(checksum: string): Promise<void> {
+    this.ensureReady();
+    await rm(this.contentPath(checksum), { force: true });
+  }
+
   async flush(): Promise<void> {
     const files = this.unflushed;
     this.unflushed = [];

@@ -36,6 +36,8 @@ export interface Vault {
   hasContent(checksum: string): Promise<boolean>;
   putContent(checksum: string, sourcePath: string, size: number, opts?: PutOptions): Promise<PutResult>;
   getContent(checksum: string, outputPath: string): Promise<void>;
+  /** Deletes a content object; only `bt check --repair` does this, to replace a corrupt object. */
+  removeContent?(checksum: string): Promise<void>;
   /** Makes every put so far durable. */
   flush(): Promise<void>;
   putMetadata(key: string, data: Buffer): Promise<void>;

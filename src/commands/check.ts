@@ -1,0 +1,32 @@
+// bt check [--read-data] [--vault NAME] [--repair]
+import * as t from 'io-ts';
+import { ExitCode } from '../core/errors.js';
+import { check } from '../service/check.js';
+import { CliFlag, CliString, JsonOption, command, optional } from './command.js';
+import { withContext } from './run-context.js';
+
+export const checkCommand = command({
+  name: 'check',
+  description: 'Verify the journal chain and that every vault holds the contents snapshots need',
+  options: [
+    { flags: '--read-data', description: 'Read every object back and verify its SHA-256' },
+    { flags: '--vault <name>', description: 'Check only this vault' },
+    { flags: '--repair', description: 'Re-upload missing or corrupt objects from staged copies or other vaults' },
+    JsonOption,
+  ],
+  optionsCodec: t.type({ readData: CliFlag, vault: optional(CliString), repair: CliFlag }),
+  async run(_args, opts, io) {
+    const r = await withContext(io.reporter('check'), opts.repair ? 'check --repair' : null, (ctx) => check(ctx, opts));
+    io.json(r);
+    io.line(r.journalOk ? `journal: ${r.journalEvents} event(s), chain intact` : `journal: BROKEN at ${r.journalProblem}`);
+    io.line(`contents: ${r.contents} needed by snapshots, ${r.objectsChecked} object(s) checked${opts.readData ? ' (read and verified)' : ''}`);
+    for (const p of r.problems) {
+      io.line(`vault "${p.vault}": ${p.contentId} ${p.problem}${p.detail ? ` (${p.detail})` : ''}${p.repaired ? `; REPAIRED ${p.repairNote ?? ''}` : p.repairNote ? `; not repaired: ${p.repairNote}` : ''}`);
+      for (const a of p.affects) io.line(`  affects ${a.path} version ${a.version}`);
+    }
+    const open = r.problems.filter((p) => !p.repaired).length;
+    if (r.problems.length === 0 && r.journalOk) io.line('no problems found');
+    else if (open > 0 && !opts.repair) io.line(`${open} problem(s); \`bt check --repair\` re-uploads what it can`);
+    return r.journalOk && open === 0 ? ExitCode.ok : ExitCode.integrity;
+  },
+});

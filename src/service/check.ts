@@ -1,0 +1,142 @@
+// `bt check`: the journal chain, and every content a snapshot needs in every vault said to hold it;
+// with --read-data each object is read back and its SHA-256 verified; --repair re-uploads what it can.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { describeError } from '../core/errors.js';
+import { findVaultConfig } from '../vaults/registry.js';
+import { type Vault, VaultObjectError } from '../vaults/vault.js';
+import type { Context } from './context.js';
+
+export interface CheckOptions {
+  readonly readData: boolean;
+  readonly vault?: string;
+  readonly repair: boolean;
+}
+
+export interface Problem {
+  readonly vault: string;
+  readonly contentId: string;
+  /** missing: the vault lacks it; corrupt: its bytes do not match; unreadable: the vault failed to answer. */
+  readonly problem: 'missing' | 'corrupt' | 'unreadable' | 'unstored';
+  readonly detail?: string;
+  readonly affects: readonly { path: string; version: number }[];
+  repaired: boolean;
+  repairNote?: string;
+}
+
+export interface CheckResult {
+  readonly journalOk: boolean;
+  readonly journalEvents: number;
+  readonly journalProblem?: string;
+  readonly contents: number;
+  readonly objectsChecked: number;
+  readonly problems: readonly Problem[];
+}
+
+export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResult> {
+  const chain = ctx.store.journal.verifyChain();
+  const q = ctx.store.queries;
+  const all = await ctx.vaults();
+  const vaults = opts.vault === undefined ? all : all.filter((v) => v.name === findVaultConfig(ctx.config, opts.vault!).name);
+  const contents = q.snapshotContentIds();
+  const locations = q.allContentLocations();
+  const scratch = mkdtempSync(join(ctx.config.base_dir, 'check-'));
+  const problems: Problem[] = [];
+  let checked = 0;
+  const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
+  try {
+    const found = (contentId: string, vault: string, problem: Problem['problem'], detail?: string): void => {
+      problems.push({ vault, contentId, problem, ...(detail ? { detail } : {}), affects: q.versionsWithContent(contentId), repaired: false });
+      ctx.reporter.notice(`vault "${vault}": content ${contentId.slice(0, 12)} is ${problem}${detail ? ` (${detail})` : ''}`);
+    };
+    for (let i = 0; i < contents.length; i += 1000) {
+      await Promise.all(
+        contents.slice(i, i + 1000).map((contentId) =>
+          limit(async () => {
+            const holders = locations.get(contentId);
+            if (!holders || holders.size === 0) {
+              found(contentId, '(none)', 'unstored', 'a snapshot needs it but no vault ever confirmed it');
+              return;
+            }
+            for (const vault of vaults) {
+              if (!holders.has(vault.name)) continue;
+              checked++;
+              const verdict = await inspect(vault, contentId, opts.readData, join(scratch, `${vault.name}-${contentId}`));
+              if (verdict) found(contentId, vault.name, verdict.problem, verdict.detail);
+            }
+            ctx.reporter.progress?.({ phase: 'checking', files: checked, totalFiles: contents.length * vaults.length, bytes: 0 });
+          }),
+        ),
+      );
+    }
+    if (opts.repair) {
+      for (const p of problems) await repair(ctx, all, p, locations, scratch);
+      await Promise.all(all.map((v) => v.flush()));
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return {
+    journalOk: chain.ok,
+    journalEvents: ctx.store.journal.head().seq,
+    ...(chain.ok ? {} : { journalProblem: `event ${chain.seq}: ${chain.problem}` }),
+    contents: contents.length,
+    objectsChecked: checked,
+    problems,
+  };
+}
+
+async function inspect(vault: Vault, contentId: string, readData: boolean, scratchFile: string): Promise<{ problem: Problem['problem']; detail?: string } | undefined> {
+  try {
+    if (!readData) return (await vault.hasContent(contentId)) ? undefined : { problem: 'missing' };
+    await vault.getContent(contentId, scratchFile);
+    rmSync(scratchFile, { force: true });
+    return undefined;
+  } catch (err) {
+    if (err instanceof VaultObjectError) return { problem: err.problem };
+    return { problem: 'unreadable', detail: describeError(err) };
+  }
+}
+
+/** Re-stores a content in the vault that lost it, from a staged copy or from another vault that has it intact. */
+async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locations: Map<string, Set<string>>, scratch: string): Promise<void> {
+  const target = vaults.find((v) => v.name === p.vault);
+  if (!target) {
+    p.repairNote = 'no vault holds it: nothing to copy from';
+    return;
+  }
+  let source: string | undefined;
+  for (const stageId of ctx.store.queries.stagesWithContent(p.contentId)) {
+    if (existsSync(ctx.stagedPath(stageId))) {
+      source = ctx.stagedPath(stageId);
+      p.repairNote = 'from a staged copy';
+      break;
+    }
+  }
+  for (const other of vaults) {
+    if (source || other === target || !locations.get(p.contentId)?.has(other.name)) continue;
+    const copy = join(scratch, `repair-${p.contentId}`);
+    try {
+      await other.getContent(p.contentId, copy);
+      source = copy;
+      p.repairNote = `from vault "${other.name}"`;
+    } catch {
+      rmSync(copy, { force: true });
+    }
+  }
+  if (!source) {
+    p.repairNote = 'no intact copy anywhere (no staged copy, no other vault)';
+    return;
+  }
+  try {
+    if (p.problem === 'corrupt') {
+      if (!target.removeContent) throw new Error('this vault cannot replace a corrupt object');
+      await target.removeContent(p.contentId);
+    }
+    await target.putContent(p.contentId, source, 0);
+    p.repaired = true;
+  } catch (err) {
+    p.repairNote = `repair failed: ${describeError(err)}`;
+  }
+}
