@@ -37,7 +37,7 @@ const CHUNK = 1 << 20;
 const ATTEMPTS = 3;
 /**
  * Staged copies are created read-only (the open file descriptor may still write them): they never change
- * again, and a filesystem vault can hard-link them as its immutable objects without a chmod.
+ * again, and a filesystem vault can move them in as its immutable objects without a chmod.
  */
 const STAGED_MODE = 0o400;
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;

@@ -1,6 +1,6 @@
 // A vault in a local directory (a second disk, a NAS mount). Layout: docs/adr/0007-vault-layout.md.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoCode, vaultError } from '../core/errors.js';
@@ -62,9 +62,10 @@ export class FileSystemVault implements Vault {
       mkdirSync(fanout, { recursive: true });
       this.fanouts.add(fanout);
     }
+    if (existsSync(final)) return { sent: 0 };
     if (opts.consume) {
-      // One rename instead of a link now and an unlink after the commit (issue: one pass per byte).
-      if (existsSync(final)) return { sent: 0 };
+      // The staged copy (read-only, never changed) becomes the object: one rename, no second copy of
+      // the bytes and no unlink after the commit. Never a hard link: two vaults must not share an inode.
       try {
         renameSync(sourcePath, final);
         this.unflushed.push(final);
@@ -73,17 +74,7 @@ export class FileSystemVault implements Vault {
         if (errnoCode(err) !== 'EXDEV') throw err;
       }
     }
-    try {
-      // Same filesystem: the staged copy (read-only, never changed) becomes the object; no second copy.
-      linkSync(sourcePath, final);
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'EEXIST') return { sent: 0 };
-      if (code === 'ENOENT' && existsSync(final)) return { sent: 0 };
-      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw err;
-      if (existsSync(final)) return { sent: 0 };
-      await this.copyIn(checksum, sourcePath, final);
-    }
+    await this.copyIn(checksum, sourcePath, final);
     this.unflushed.push(final);
     return { sent: size };
   }

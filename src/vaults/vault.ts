@@ -24,7 +24,8 @@ export interface SetupReport {
 /**
  * Guarantees every vault gives (proved by the shared contract tests):
  * - putContent is idempotent: the same checksum is stored once; an existing object is not written again.
- *   The source file is one bt owns and never changes (a staged copy); a vault may hard-link it.
+ *   The source file is one bt owns and never changes (a staged copy); with `consume` a vault may move it in.
+ *   Objects of two vaults never share storage (no hard links), so damage to one is not damage to both.
  * - An object is complete and durable once `flush` resolves after its put: only then may the journal say so.
  * - getContent verifies the SHA-256 of the bytes before the output file appears; a mismatch is
  *   VaultObjectError('corrupt'), an absent object VaultObjectError('missing').

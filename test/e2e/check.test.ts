@@ -1,0 +1,82 @@
+// bt check: missing and corrupt objects are found, named with the versions they affect, and repaired.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BtHome } from '../support/cli.js';
+import { sha } from '../support/scenarios.js';
+import { tempDir } from '../support/tmp.js';
+
+const objectPath = (vault: string, id: string): string => join(vault, 'content', id.slice(0, 2), id);
+
+test('check finds missing and corrupt objects, names the versions they affect, and repairs from the other vault', () => {
+  const bt = new BtHome().init();
+  const second = join(tempDir('bt-second'), 'vault');
+  bt.ok(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', second]);
+  bt.ok(['config', 'vault', 'init']);
+  const d = join(bt.work, 'docs');
+  mkdirSync(d);
+  writeFileSync(join(d, 'a.txt'), 'alpha v1');
+  writeFileSync(join(d, 'b.txt'), 'bravo');
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  writeFileSync(join(d, 'a.txt'), 'alpha v2');
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+
+  const clean = bt.run(['check', '--read-data']);
+  assert.is(clean.code, 0, clean.stderr);
+  assert.match(clean.stdout, /contents: 3 needed by snapshots, 6 object\(s\) checked \(read and verified\)\nno problems found/);
+
+  // Lose one object from the first vault, flip bytes of another in the second.
+  rmSync(objectPath(bt.vault, sha('alpha v1')));
+  const corrupt = objectPath(second, sha('bravo'));
+  chmodSync(corrupt, 0o600);
+  writeFileSync(corrupt, 'bravX');
+  const quick = bt.run(['check']);
+  assert.is(quick.code, 4);
+  assert.match(quick.stdout, new RegExp(`vault "local": ${sha('alpha v1')} missing\\n  affects ${d}/a.txt version 1`));
+  assert.not.match(quick.stdout, /bravo|corrupt/, 'without --read-data only existence is checked');
+  const deepRun = bt.run(['check', '--read-data', '--json']);
+  assert.is(deepRun.code, 4);
+  const deep = JSON.parse(deepRun.stdout) as { problems: { vault: string; contentId: string; problem: string; affects: { path: string; version: number }[] }[] };
+  assert.equal(
+    deep.problems.map((p) => [p.vault, p.contentId, p.problem, p.affects]).sort(),
+    [
+      ['local', sha('alpha v1'), 'missing', [{ path: `${d}/a.txt`, version: 1 }]],
+      ['second', sha('bravo'), 'corrupt', [{ path: `${d}/b.txt`, version: 1 }]],
+    ].sort(),
+  );
+  // Only one vault checked when asked.
+  const onlySecond = JSON.parse(bt.run(['check', '--read-data', '--vault', 'second', '--json']).stdout) as { problems: { vault: string }[] };
+  assert.equal(onlySecond.problems.map((p) => p.vault), ['second']);
+
+  const repair = bt.run(['check', '--read-data', '--repair']);
+  assert.is(repair.code, 0, repair.stdout + repair.stderr);
+  assert.match(repair.stdout, /missing; REPAIRED from vault "second"/);
+  assert.match(repair.stdout, /corrupt; REPAIRED from vault "local"/);
+  assert.equal(readFileSync(objectPath(bt.vault, sha('alpha v1')), 'utf8'), 'alpha v1');
+  assert.equal(readFileSync(corrupt, 'utf8'), 'bravo');
+  assert.is(bt.run(['check', '--read-data']).code, 0);
+});
+
+test('an object lost from every vault is reported with what it costs, and cannot be repaired', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 'docs');
+  mkdirSync(d);
+  writeFileSync(join(d, 'only.txt'), 'only copy');
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  rmSync(objectPath(bt.vault, sha('only copy')));
+  const r = bt.run(['check', '--repair']);
+  assert.is(r.code, 4);
+  assert.match(r.stdout, /missing; not repaired: no intact copy anywhere/);
+  assert.match(r.stdout, new RegExp(`affects ${d}/only.txt version 1`));
+  const restore = bt.run(['restore', 'only.txt', '--output', join(bt.home, 'x')], { cwd: d });
+  assert.is(restore.code, 1);
+  assert.match(restore.stderr, /could not be read from any vault: vault "local": object content\/[0-9a-f]{64} is missing/);
+});
+
+test.run();
