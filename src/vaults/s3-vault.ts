@@ -1,7 +1,7 @@
 // A vault in an S3 bucket (AWS or S3-compatible). Layout: docs/adr/0007-vault-layout.md; client: ADR 0009.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,7 +22,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import * as t from 'io-ts';
 import type { S3VaultConfig } from '../config/schema.js';
 import { decodeWith } from '../core/decode.js';
-import { type BtError, vaultError } from '../core/errors.js';
+import { type BtError, errnoCode, vaultError } from '../core/errors.js';
 import { makeS3Client } from './s3-client.js';
 import { type S3Where, errorCode, httpStatus, isNotFound, isUnsupportedChecksumHeader, knownSecrets, s3Failure } from './s3-errors.js';
 import { ContentMismatch, collect, verifyingStream } from './s3-transfer.js';
@@ -36,6 +36,7 @@ export const MULTIPART_THRESHOLD = PART_SIZE;
 /** Parts of one multipart upload in flight, unless the vault's `concurrency` says otherwise. */
 export const DEFAULT_PARTS_IN_FLIGHT = 4;
 const MAX_PARTS = 10_000;
+const LOCAL_FS_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT', 'EEXIST', 'EROFS', 'EISDIR', 'ENOTDIR', 'EMFILE', 'ENFILE', 'EIO']);
 
 /** The parts of a ListObjectsV2 answer bt relies on. */
 const ListPage = t.partial({
@@ -157,8 +158,10 @@ export class S3Vault implements Vault {
    */
   private async putLarge(bucket: string, key: string, checksum: string, sourcePath: string, size: number): Promise<void> {
     const partSize = Math.max(PART_SIZE, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+    // Opened first: a staged copy that is gone fails here, as the file error it is (backup reports it so).
+    const handle = await open(sourcePath, 'r');
     const verified = verifyingStream(checksum, size);
-    const source = createReadStream(sourcePath, { highWaterMark: MiB });
+    const source = handle.createReadStream({ highWaterMark: MiB });
     // A read error reaches the upload through `verified`; the promise itself is awaited only for cleanup.
     const piping = pipeline(source, verified).catch(() => undefined);
     const upload = new Upload({
@@ -220,6 +223,8 @@ export class S3Vault implements Vault {
       );
     } catch (err) {
       await rm(tmp, { force: true });
+      // A local write failure (no space, no permission) is not the server's: let it surface as itself.
+      if (LOCAL_FS_ERRORS.has(errnoCode(err) ?? '')) throw err;
       throw this.fail(err, bucket, key);
     }
     if (hash.digest('hex') !== checksum) {

@@ -129,6 +129,27 @@ test('a staged copy whose bytes are not its checksum is refused, single PUT or m
   }
 });
 
+test('local file problems surface as themselves (ENOENT), not as S3 errors: a vanished staged copy, a missing output dir', async () => {
+  const server = await startS3Server();
+  const v = vaultOn(server.endpoint, 'local-errors');
+  try {
+    await v.validateSetup();
+    const dir = tempDir('bt-s3-local');
+    for (const size of [10, 20 * 1024 * 1024]) {
+      const err = await v.putContent(sha(Buffer.alloc(size)), join(dir, `gone-${size}`), size).then(() => undefined, (e: unknown) => e);
+      assert.is((err as NodeJS.ErrnoException | undefined)?.code, 'ENOENT', String(err));
+    }
+    const bytes = Buffer.from('restore me');
+    writeFileSync(join(dir, 'src'), bytes);
+    await v.putContent(sha(bytes), join(dir, 'src'), bytes.length);
+    const err = await v.getContent(sha(bytes), join(dir, 'no-such-dir', 'out')).then(() => undefined, (e: unknown) => e);
+    assert.is((err as NodeJS.ErrnoException | undefined)?.code, 'ENOENT', String(err));
+  } finally {
+    v.close();
+    await server.stop();
+  }
+});
+
 test('an endpoint nobody listens on fails within seconds as "endpoint unreachable"', async () => {
   const server = await startS3Server();
   await server.stop();
