@@ -1,7 +1,14 @@
 // The events of bt, past tense, each with the io-ts codec of its current schema version.
 // Names and field names are persisted forever (they go to the vault): see docs/adr/0003-event-catalogue.md.
 import * as t from 'io-ts';
-import { Decimal, IsoTime, NonNegInt, Sha256, Ulid } from '../core/decode.js';
+import { Decimal, IsoTime, NonNegInt, Sha256, Ulid, pattern } from '../core/decode.js';
+
+/**
+ * A path relative to a tracked directory, '/'-separated: no leading '/', no empty, '.' or '..' component,
+ * no NUL. A journal from a tampered vault cannot name a file outside its directory.
+ */
+export const RelativeName = pattern('relative path inside the directory', /^(?!\/)(?!.*\/\/)(?!(?:.*\/)?\.\.?(?:\/|$))[^\u0000]+(?<!\/)$/);
+export const AbsoluteDir = pattern('absolute directory path', /^\/[^\u0000]*$/);
 
 /** What stat said about a file or symlink when it was staged; enough to restore it and to spot changes. */
 export const FileMeta = t.type({
@@ -25,14 +32,14 @@ export type FileMeta = t.TypeOf<typeof FileMeta>;
 export const DirectoryTracked = t.type({
   directory_id: Ulid,
   /** Absolute path on the host. */
-  path: t.string,
+  path: AbsoluteDir,
 });
 
 /** A newly tracked parent takes over a tracked directory below it: its files move under `prefix/`. */
 export const DirectoryAbsorbed = t.type({
   directory_id: Ulid,
   into_directory_id: Ulid,
-  prefix: t.string,
+  prefix: RelativeName,
 });
 
 /** A file's content and metadata were captured into the staging area, waiting for `bt backup`. */
@@ -41,7 +48,7 @@ export const FileStaged = t.type({
   file_id: Ulid,
   directory_id: Ulid,
   /** Path relative to the directory, '/'-separated. */
-  name: t.string,
+  name: RelativeName,
   /** SHA-256 of the staged bytes; null for a symlink (its target is in meta). */
   content_id: t.union([Sha256, t.null]),
   meta: FileMeta,
@@ -71,7 +78,7 @@ export const SnapshotCommitted = t.type({
 export const FileDeleted = t.type({
   file_id: Ulid,
   directory_id: Ulid,
-  name: t.string,
+  name: RelativeName,
 });
 
 /**

@@ -1,7 +1,8 @@
 // `bt restore DIR --output OUT`: every file under a tracked directory as of a time, with its layout and metadata.
-import { dirname } from 'node:path';
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { describeError, userError } from '../core/errors.js';
+import { describeError, integrityError, userError } from '../core/errors.js';
 import { isoTime } from '../core/ids.js';
 import { parseUserTime } from '../core/time.js';
 import { mkdirForUser } from '../core/umask.js';
@@ -29,6 +30,31 @@ export interface TreeRestoreResult {
   readonly deletedSkipped: number;
   readonly failed: readonly { path: string; reason: string }[];
   readonly warnings: readonly string[];
+}
+
+/**
+ * Creates the directories between the output root and a file, refusing to go through a symlink: a journal
+ * holding both `a -> /etc` and `a/passwd` must not write /etc/passwd.
+ */
+function prepareParents(root: string, rel: string, verified: Set<string>): void {
+  const parts = rel.split('/').slice(0, -1);
+  let dir = root;
+  for (const part of parts) {
+    dir = join(dir, part);
+    if (verified.has(dir)) continue;
+    let stat;
+    try {
+      stat = lstatSync(dir);
+    } catch {
+      mkdirForUser(dir);
+      verified.add(dir);
+      continue;
+    }
+    if (!stat.isDirectory()) {
+      throw integrityError(`refusing to restore ${rel}: ${dir} is ${stat.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);
+    }
+    verified.add(dir);
+  }
 }
 
 /** True when `abs` names no file record but has backed-up files below it (a directory restore). */
@@ -66,32 +92,29 @@ export async function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOp
   let bytes = 0;
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
   const made = new Set<string>();
+  mkdirForUser(opts.output);
+  const restoreOne = async ({ rel, snapshot }: { rel: string; snapshot: Snapshot }): Promise<void> => {
+    try {
+      const target = safeJoin(opts.output, rel);
+      if (pathExists(target) && !opts.force) throw userError(`${target} already exists`, 'use --force to overwrite');
+      prepareParents(opts.output, rel, made);
+      const r = await materialize(ctx, snapshot, target, opts.contentOnly);
+      for (const w of r.warnings) warnings.add(w);
+      files++;
+      bytes += snapshot.size;
+      ctx.reporter.progress?.({ phase: 'restoring', files, totalFiles: chosen.length, bytes });
+    } catch (err) {
+      failed.push({ path: rel, reason: describeError(err) });
+      ctx.reporter.notice(`${rel}: ${describeError(err)}`);
+    }
+  };
+  const regular = chosen.filter((c) => c.snapshot.kind !== 'symlink');
   // In slices, so a tree of a million files never holds a million pending promises.
-  for (let i = 0; i < chosen.length; i += 1000) {
-    await Promise.all(
-      chosen.slice(i, i + 1000).map(({ rel, snapshot }) =>
-        limit(async () => {
-          try {
-            const target = safeJoin(opts.output, rel);
-            if (pathExists(target) && !opts.force) throw userError(`${target} already exists`, 'use --force to overwrite');
-            const parent = dirname(target);
-            if (!made.has(parent)) {
-              mkdirForUser(parent);
-              made.add(parent);
-            }
-            const r = await materialize(ctx, snapshot, target, opts.contentOnly);
-            for (const w of r.warnings) warnings.add(w);
-            files++;
-            bytes += snapshot.size;
-            ctx.reporter.progress?.({ phase: 'restoring', files, totalFiles: chosen.length, bytes });
-          } catch (err) {
-            failed.push({ path: rel, reason: describeError(err) });
-            ctx.reporter.notice(`${rel}: ${describeError(err)}`);
-          }
-        }),
-      ),
-    );
+  for (let i = 0; i < regular.length; i += 1000) {
+    await Promise.all(regular.slice(i, i + 1000).map((c) => limit(() => restoreOne(c))));
   }
+  // Symlinks last: no file of this restore is ever written through a link it restored.
+  for (const link of chosen.filter((c) => c.snapshot.kind === 'symlink')) await restoreOne(link);
   failed.sort((a, b) => (a.path < b.path ? -1 : 1));
   return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, failed, warnings: [...warnings] };
 }

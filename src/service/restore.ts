@@ -103,7 +103,13 @@ export async function materialize(ctx: Context, snapshot: Snapshot, output: stri
       chmodSync(tmp, contentOnly ? defaultFileMode() : snapshot.mode);
     }
     if (!contentOnly) applyMetadata(snapshot, tmp, warnings);
-    renameSync(tmp, output);
+    try {
+      renameSync(tmp, output);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') throw userError(`${output} is a directory; not replaced`, 'restore into an empty --output directory');
+      throw err;
+    }
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
