@@ -1,7 +1,7 @@
 // A vault in an S3 bucket (AWS or S3-compatible). Layout: docs/adr/0007-vault-layout.md; client: ADR 0009.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -109,20 +109,35 @@ export class S3Vault implements Vault {
     }
   }
 
-  async putContent(checksum: string, sourcePath: string, size: number): Promise<PutResult> {
+  /**
+   * The staged file's own size decides single PUT or multipart and is what is verified with the SHA-256; the
+   * declared size is not trusted (bt check --repair passes 0), the checksum is.
+   */
+  async putContent(checksum: string, sourcePath: string, _declaredSize: number): Promise<PutResult> {
     const key = this.contentKey(checksum);
     const bucket = this.config.content_bucket;
     const justChecked = this.knownAbsent.delete(checksum);
     if (!justChecked && (await this.exists(bucket, key))) return { sent: 0 };
+    const size = (await stat(sourcePath)).size; // a vanished staged copy fails here as ENOENT
     if (size <= MULTIPART_THRESHOLD) {
       const body = await readFile(sourcePath);
       const sha256 = createHash('sha256').update(body).digest('hex');
-      if (sha256 !== checksum || body.length !== size) throw stagedCopyChanged(sourcePath, checksum);
+      if (sha256 !== checksum) throw stagedCopyChanged(sourcePath, checksum);
       await this.putBytes(bucket, key, body, sha256, this.storageClass());
     } else {
       await this.putLarge(bucket, key, checksum, sourcePath, size);
     }
     return { sent: size };
+  }
+
+  /** Deletes a content object (bt check --repair replaces a corrupt one this way). */
+  async removeContent(checksum: string): Promise<void> {
+    const key = this.contentKey(checksum);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.config.content_bucket, Key: key }));
+    } catch (err) {
+      throw this.fail(err, this.config.content_bucket, key);
+    }
   }
 
   private storageClass(): StorageClass | undefined {

@@ -143,4 +143,28 @@ test('fs + S3: content goes to both, log names both, restore falls back to the v
   assert.not.ok(existsSync(join(bt.home, 'c.out')));
 });
 
+test('bt check --read-data finds a corrupt S3 object; --repair replaces it from the filesystem vault', () => {
+  const bt = new BtHome('bt-s3-check', S3RVER_CREDENTIALS);
+  bt.ok(['config', 'init']);
+  bt.ok(s3VaultArgs(server, 'cloud', 'check'));
+  bt.ok(['config', 'vault', 'init']);
+  const d = join(bt.work, 'c');
+  mkdirSync(d);
+  const bytes = Buffer.alloc(50_000, 9);
+  writeFileSync(join(d, 'f.bin'), bytes);
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  assert.match(bt.ok(['check', '--read-data']), /no problems found/);
+  writeFileSync(server.objectFile('check', `content/${sha(bytes)}`), 'rotten');
+  const found = bt.run(['check', '--read-data']);
+  assert.is(found.code, 4, found.stdout + found.stderr);
+  assert.match(found.stdout, new RegExp(`vault "cloud": ${sha(bytes)} corrupt`));
+  const repaired = bt.run(['check', '--read-data', '--repair']);
+  assert.is(repaired.code, 0, repaired.stdout + repaired.stderr);
+  assert.match(repaired.stdout, /REPAIRED from vault "local"/);
+  assert.equal(readFileSync(server.objectFile('check', `content/${sha(bytes)}`)), bytes);
+  assert.match(bt.ok(['check', '--read-data']), /no problems found/);
+});
+
 test.run();

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NoSuchBucket, NoSuchKey, S3ServiceException } from '@aws-sdk/client-s3';
 import type { S3VaultConfig } from '../../src/config/schema.js';
@@ -144,6 +144,28 @@ test('local file problems surface as themselves (ENOENT), not as S3 errors: a va
     await v.putContent(sha(bytes), join(dir, 'src'), bytes.length);
     const err = await v.getContent(sha(bytes), join(dir, 'no-such-dir', 'out')).then(() => undefined, (e: unknown) => e);
     assert.is((err as NodeJS.ErrnoException | undefined)?.code, 'ENOENT', String(err));
+  } finally {
+    v.close();
+    await server.stop();
+  }
+});
+
+test('removeContent deletes a content object so a corrupt one can be replaced; putContent trusts the file, not the declared size', async () => {
+  const server = await startS3Server();
+  const v = vaultOn(server.endpoint, 'repair');
+  try {
+    await v.validateSetup();
+    const dir = tempDir('bt-s3-repair');
+    const bytes = Buffer.from('the real bytes');
+    writeFileSync(join(dir, 'src'), bytes);
+    await v.putContent(sha(bytes), join(dir, 'src'), bytes.length);
+    writeFileSync(server.objectFile('repair', `content/${sha(bytes)}`), 'rotten');
+    assert.equal(await v.putContent(sha(bytes), join(dir, 'src'), bytes.length), { sent: 0 }, 'present, so not sent again');
+    await v.removeContent(sha(bytes));
+    assert.is(await v.hasContent(sha(bytes)), false);
+    assert.equal(await v.putContent(sha(bytes), join(dir, 'src'), 0), { sent: bytes.length });
+    await v.getContent(sha(bytes), join(dir, 'out'));
+    assert.equal(readFileSync(join(dir, 'out')), bytes);
   } finally {
     v.close();
     await server.stop();
