@@ -3,6 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import * as t from 'io-ts';
 import { integrityError } from '../core/errors.js';
 import { decodeWith } from '../core/decode.js';
+import { faultPoint } from '../core/fault.js';
 import type { Clock, IdSource } from '../core/ids.js';
 import { isoTime } from '../core/ids.js';
 import { canonicalJson } from './canonical.js';
@@ -93,7 +94,9 @@ export class Journal {
   /** Appends the events in one transaction, in order, applying each to the projections. All or nothing. */
   append(events: readonly DomainEvent[]): RecordedEvent[] {
     if (events.length === 0) return [];
-    return this.appendBatch(events);
+    const recorded = this.appendBatch(events);
+    faultPoint('append');
+    return recorded;
   }
 
   private appendInTransaction(events: readonly DomainEvent[]): RecordedEvent[] {
@@ -118,6 +121,7 @@ export class Journal {
       };
       const rowHash = eventHash(row);
       this.insert.run(row.seq, row.id, row.type, row.version, row.host_id, row.time, row.payload, row.prev_hash, rowHash);
+      faultPoint('append-mid');
       const rec: RecordedEvent = { ...row, event, hash: rowHash };
       this.apply(rec);
       recorded.push(rec);

@@ -2,6 +2,7 @@
 import { unlinkSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { describeError, errnoCode } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
 import type { DomainEvent, FileMeta } from '../events/codecs.js';
 import type { StagedOperation } from '../projections/queries.js';
 import type { Vault } from '../vaults/vault.js';
@@ -112,6 +113,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
     // Vault objects must be durable before the journal says they are stored.
     await Promise.all(vaults.map((v) => v.flush()));
     ctx.store.append(events);
+    faultPoint('commit');
     for (const path of leftovers) removeIfThere(path);
     files += committed.length;
   }
@@ -143,6 +145,7 @@ async function storeContent(vaults: readonly Vault[], contentId: string, stagedC
     try {
       const consume = i === vaults.length - 1 && errors.length === 0;
       const r = await vault.putContent(contentId, stagedCopy, size, { consume });
+      faultPoint('put');
       stored.push({ vault: vault.name, sent: r.sent });
       consumed = r.consumed === true;
     } catch (err) {

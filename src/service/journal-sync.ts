@@ -1,5 +1,6 @@
 // Incremental journal sync: each vault gets, as new immutable segments, only the events it does not have.
 import { describeError, integrityError, userError } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
 import type { JournalRow } from '../events/envelope.js';
 import { type SegmentName, decodeSegment, encodeSegment, journalPrefix, parseSegmentKeys, segmentKey } from '../events/segment.js';
 import type { Vault } from '../vaults/vault.js';
@@ -80,6 +81,7 @@ async function syncOne(ctx: Context, vault: Vault): Promise<SyncResult> {
     const data = encodeSegment(rows);
     const key = segmentKey(hostId, from, to);
     await vault.putMetadata(key, data);
+    faultPoint('segment');
     ctx.store.syncState.set({ vault: vault.name, seq: to, hash: lastRow(rows).hash, key });
     events += rows.length;
     bytes += data.length;

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { writeConfig } from '../config/file.js';
 import { userError } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
 import { parseUserTime } from '../core/time.js';
 import { isoTime } from '../core/ids.js';
 import type { DomainEvent } from '../events/codecs.js';
@@ -74,6 +75,7 @@ export async function recover(ctx: Context, opts: RecoverOptions): Promise<Recov
       }
       journal.importRows(fresh);
       imported += fresh.length;
+      faultPoint('recover');
     });
     store.rebuild();
     if (at !== undefined) {

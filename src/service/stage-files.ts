@@ -1,6 +1,7 @@
 // `bt add`: stage what changed under a path (stat-only for unchanged files) and record what disappeared.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { userError } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
 import type { DomainEvent } from '../events/codecs.js';
 import type { CaptureResult } from '../fs/capture.js';
 import { CapturePool } from '../fs/capture-pool.js';
@@ -79,6 +80,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
         type: 'FileStaged',
         data: { stage_id: stageId, file_id, directory_id: directory.id, name: entry.name, content_id: r.contentId, meta: r.meta },
       });
+      faultPoint('stage');
       staged++;
       stagedBytes += r.meta.size;
       await batch.add(events, r.copied ? ctx.stagedPath(stageId) : null, r.meta.size, prior?.staged ? ctx.stagedPath(prior.staged.stage_id) : null);

@@ -1,0 +1,17 @@
+// Fault injection for the crash-safety tests: BT_FAULT="point:N[,point:N]" kills bt with SIGKILL the Nth
+// time it reaches `point`. Unset (always, outside tests), every call is one comparison.
+const armed = new Map<string, number>();
+for (const part of (process.env.BT_FAULT ?? '').split(',')) {
+  const m = /^([a-z-]+):(\d+)$/.exec(part.trim());
+  if (m) armed.set(m[1]!, Number(m[2]));
+}
+const reached = new Map<string, number>();
+
+export type FaultPoint = 'append' | 'append-mid' | 'stage' | 'put' | 'commit' | 'segment' | 'recover';
+
+export function faultPoint(name: FaultPoint): void {
+  if (armed.size === 0) return;
+  const n = (reached.get(name) ?? 0) + 1;
+  reached.set(name, n);
+  if (armed.get(name) === n) process.kill(process.pid, 'SIGKILL');
+}

@@ -1,0 +1,78 @@
+// Crash safety: `bt add` and `bt backup` killed with SIGKILL at many points, then run again, end exactly
+// where an uninterrupted run ends. BT_CRASH_FULL=1 (npm run test:crash) tries many more points.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BtHome } from '../support/cli.js';
+import { type Interruption, assertEndState, assertVaultObjects, contentsOf, runInterrupted, writeCorpus } from '../support/crash.js';
+
+const FULL = process.env.BT_CRASH_FULL === '1';
+
+const addPoints: Interruption[] = FULL
+  ? [...[1, 2, 3, 10, 30, 59, 61].map((n) => ({ fault: `stage:${n}` })), ...[1, 2].map((n) => ({ fault: `append:${n}` })), ...[1, 2, 40].map((n) => ({ fault: `append-mid:${n}` })), ...[30, 80, 150, 300, 600].map((afterMs) => ({ afterMs }))]
+  : [{ fault: 'stage:30' }, { fault: 'append-mid:40' }, { afterMs: 250 }];
+const backupPoints: Interruption[] = FULL
+  ? [...[1, 2, 20, 61].map((n) => ({ fault: `put:${n}` })), { fault: 'commit:1' }, { fault: 'segment:1' }, ...[1, 50, 120].map((n) => ({ fault: `append-mid:${n}` })), ...[50, 150, 300, 600, 900].map((afterMs) => ({ afterMs }))]
+  : [{ fault: 'put:20' }, { fault: 'commit:1' }, { fault: 'segment:1' }, { afterMs: 300 }];
+
+const describe = (i: Interruption): string => ('fault' in i ? i.fault : `${i.afterMs} ms`);
+let kills = 0;
+
+function scenario(addKill: Interruption, backupKill: Interruption): void {
+  const label = `add killed at ${describe(addKill)}, backup at ${describe(backupKill)}`;
+  const bt = new BtHome('bt-crash').init();
+  const dir = join(bt.work, 'tree');
+  mkdirSync(dir);
+  writeCorpus(dir, 1);
+  bt.ok(['dir', 'init'], { cwd: dir });
+  const seen = new Set<string>();
+  for (const round of [1, 2]) {
+    if (round === 2) writeCorpus(dir, 2);
+    for (const c of contentsOf(dir)) seen.add(c);
+    const a = runInterrupted(bt, ['add'], dir, addKill);
+    assert.ok(a.signal === 'SIGKILL' || a.code === 0, `${label}: add ended ${JSON.stringify(a)}`);
+    // Round 1 reaches every fault point (all files are new): the kill must really have happened.
+    if (round === 1 && 'fault' in addKill) assert.is(a.signal, 'SIGKILL', `${label}: add was not killed`);
+    bt.ok(['add'], { cwd: dir });
+    const b = runInterrupted(bt, ['backup'], dir, backupKill);
+    assert.ok(b.signal === 'SIGKILL' || b.code === 0, `${label}: backup ended ${JSON.stringify(b)}`);
+    if (round === 1 && 'fault' in backupKill) assert.is(b.signal, 'SIGKILL', `${label}: backup was not killed`);
+    kills += (a.signal === 'SIGKILL' ? 1 : 0) + (b.signal === 'SIGKILL' ? 1 : 0);
+    bt.ok(['backup']);
+    assertEndState(bt, dir, `${label}, round ${round}`);
+    assertVaultObjects(bt, seen, `${label}, round ${round}`);
+  }
+}
+
+test(`SIGKILL during add and backup at ${addPoints.length} x ${backupPoints.length} point pairs leaves nothing lost`, () => {
+  // Each add point with one backup point (cycling), and each backup point at least once.
+  const pairs = Math.max(addPoints.length, backupPoints.length);
+  for (let i = 0; i < pairs; i++) scenario(addPoints[i % addPoints.length]!, backupPoints[i % backupPoints.length]!);
+  console.log(`crash harness: ${pairs} scenarios x 2 rounds, ${kills} processes killed mid-work`);
+  assert.ok(kills >= pairs, 'most runs must really be interrupted');
+});
+
+test('SIGKILL during recover, then recover again, gives the whole journal', () => {
+  const bt = new BtHome('bt-crash').init();
+  const dir = join(bt.work, 'tree');
+  mkdirSync(dir);
+  writeCorpus(dir, 1);
+  bt.ok(['dir', 'init'], { cwd: dir });
+  bt.ok(['add'], { cwd: dir });
+  bt.ok(['backup']);
+  const events = bt.json<{ events: unknown[] }>(['journal']).events.length;
+  const fresh = new BtHome('bt-crash-new').init();
+  const cfg = join(fresh.home, '.config/bt.toml');
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(/path = "[^"]*\/vault"/, `path = ${JSON.stringify(bt.vault)}`));
+  for (const how of [{ fault: 'recover:1' }, { afterMs: 150 }] as Interruption[]) {
+    const r = runInterrupted(fresh, ['recover'], fresh.work, how);
+    assert.ok(r.signal === 'SIGKILL' || r.code === 0, JSON.stringify(r));
+  }
+  const done = fresh.json<{ events: number }>(['recover']);
+  assert.is(done.events, events);
+  assert.is(fresh.run(['journal', 'verify']).code, 0);
+  assert.is(fresh.json<{ events: unknown[] }>(['journal']).events.length, events);
+});
+
+test.run();
