@@ -1,7 +1,8 @@
 // bt config vault init [--json]
 import * as t from 'io-ts';
 import { readConfig } from '../config/file.js';
-import { ExitCode, describeError } from '../core/errors.js';
+import { ExitCode } from '../core/errors.js';
+import { vaultProblem } from '../vaults/vault.js';
 import { openVault } from '../vaults/registry.js';
 import { JsonOption, command } from './command.js';
 
@@ -23,7 +24,7 @@ export const configVaultInit = command({
           vault.close();
         }
       } catch (err) {
-        results.push({ vault: vc.name, ok: false, steps: [], error: describeError(err) });
+        results.push({ vault: vc.name, ok: false, steps: [], error: vaultProblem(vc.name, err) });
       }
     }
     io.json({ vaults: results });

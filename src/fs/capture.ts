@@ -30,7 +30,24 @@ export type CaptureResult =
   | { readonly kind: 'staged'; readonly contentId: string | null; readonly meta: FileMeta; readonly copied: boolean }
   /** The file disappeared before it could be read: not an error, simply not there any more. */
   | { readonly kind: 'gone' }
-  | { readonly kind: 'skipped'; readonly reason: string };
+  | { readonly kind: 'skipped'; readonly reason: string }
+  /** The staging area itself failed (full, read-only): nothing more can be staged; the caller stops. */
+  | { readonly kind: 'staging-failed'; readonly code: string; readonly reason: string };
+
+/** A failure writing the staged copy, as opposed to reading the user's file. */
+class StagingWriteError extends Error {
+  constructor(readonly failure: unknown) {
+    super('staging write failed');
+  }
+}
+
+function writing<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw new StagingWriteError(err);
+  }
+}
 
 const SMALL = 1 << 20;
 const CHUNK = 1 << 20;
@@ -65,6 +82,10 @@ export function captureFile(job: CaptureJob): CaptureResult {
       if (r) return { kind: 'staged', contentId: r.contentId, meta: metaFromStat(r.stat, null), copied: true };
     } catch (err) {
       rmSync(job.dest, { force: true });
+      if (err instanceof StagingWriteError) {
+        const code = errnoCode(err.failure) ?? 'error';
+        return { kind: 'staging-failed', code, reason: err.failure instanceof Error ? err.failure.message : String(err.failure) };
+      }
       const code = errnoCode(err);
       if (code === 'ENOENT') return { kind: 'gone' };
       // ELOOP: replaced by a symlink between lstat and open; look again.
@@ -103,10 +124,12 @@ function copySmall(job: CaptureJob, before: BigIntStats): Copied {
   } finally {
     closeSync(fd);
   }
-  const out = openSync(job.dest, CREATE, STAGED_MODE);
+  const out = writing(() => openSync(job.dest, CREATE, STAGED_MODE));
   try {
-    let off = 0;
-    while (off < buf.length) off += writeSync(out, buf, off, buf.length - off);
+    writing(() => {
+      let off = 0;
+      while (off < buf.length) off += writeSync(out, buf, off, buf.length - off);
+    });
   } finally {
     closeSync(out);
   }
@@ -118,15 +141,17 @@ function copyLarge(job: CaptureJob, before: BigIntStats): Copied {
   const hash = createHash('sha256');
   let total = 0;
   try {
-    const out = openSync(job.dest, CREATE, STAGED_MODE);
+    const out = writing(() => openSync(job.dest, CREATE, STAGED_MODE));
     try {
       const buf = Buffer.allocUnsafe(CHUNK);
       for (;;) {
         const n = readSync(fd, buf, 0, CHUNK, null);
         if (n === 0) break;
         hash.update(buf.subarray(0, n));
-        let off = 0;
-        while (off < n) off += writeSync(out, buf, off, n - off);
+        writing(() => {
+          let off = 0;
+          while (off < n) off += writeSync(out, buf, off, n - off);
+        });
         total += n;
       }
     } finally {

@@ -1,7 +1,7 @@
 // Turning what the user typed into absolute host paths, and tracked paths into directory-relative names.
 import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
-import { integrityError, userError } from '../core/errors.js';
+import { errnoCode, integrityError, userError } from '../core/errors.js';
 
 /**
  * The absolute path of `input` (relative to `cwd`), with symlinks in its parent resolved so it matches how
@@ -34,6 +34,20 @@ export function nameWithin(root: string, abs: string): string {
 }
 
 export const joinName = (root: string, name: string): string => (name === '' ? root : root === '/' ? `/${name}` : `${root}/${name}`);
+
+/**
+ * Whether `path` is certainly gone: lstat says it does not exist. A path that cannot be looked at (a
+ * directory on the way is unreadable) is not gone: a file bt cannot see must not be recorded as deleted.
+ */
+export function isGone(path: string): boolean {
+  try {
+    lstatSync(path);
+    return false;
+  } catch (err) {
+    const code = errnoCode(err);
+    return code === 'ENOENT' || code === 'ENOTDIR';
+  }
+}
 
 /** Whether anything (file, link, directory) is at `path`, without following a final symlink. */
 export function pathExists(path: string): boolean {

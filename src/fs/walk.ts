@@ -78,6 +78,23 @@ export function* walk(opts: WalkOptions): Generator<WalkEntry> {
   yield* walkDir(opts, opts.start, startAbs, rules);
 }
 
+/**
+ * Names that are not valid UTF-8 reach us with U+FFFD in place of the bad bytes: such a string names no
+ * file, and a journal of JSON strings cannot hold the bytes. They are reported and skipped, never silently
+ * dropped.
+ */
+function invalidNames(abs: string, opts: WalkOptions): Set<string> {
+  const out = new Set<string>();
+  for (const raw of readdirSync(abs, { encoding: 'buffer' })) {
+    const text = raw.toString('utf8');
+    if (Buffer.from(text, 'utf8').equals(raw)) continue;
+    out.add(text);
+    const shown = [...raw].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+    opts.notice({ path: `${abs}/${shown}`, reason: 'skipped: its name is not valid UTF-8 (bt cannot record such names yet; rename it)', skipped: true });
+  }
+  return out;
+}
+
 function* walkDir(opts: WalkOptions, rel: string, abs: string, rules: IgnoreRules): Generator<WalkEntry> {
   let entries: Dirent[];
   try {
@@ -87,7 +104,9 @@ function* walkDir(opts: WalkOptions, rel: string, abs: string, rules: IgnoreRule
     return;
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const undecodable = entries.some((e) => e.name.includes('\uFFFD')) ? invalidNames(abs, opts) : undefined;
   for (const entry of entries) {
+    if (undecodable?.has(entry.name)) continue;
     const childRel = join(rel, entry.name);
     const childAbs = abs === '/' ? `/${entry.name}` : `${abs}/${entry.name}`;
     if (entry.isDirectory()) {

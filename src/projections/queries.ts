@@ -75,6 +75,7 @@ export class Queries {
         `SELECT s.*, f.directory_id, f.name FROM staging s JOIN files f ON f.id = s.file_id ORDER BY s.seq`,
       ),
       stagedCount: db.prepare('SELECT COUNT(*) AS n FROM staging'),
+      vaultUsed: db.prepare('SELECT 1 FROM content_locations WHERE vault = ? LIMIT 1').pluck(),
       snapshotContents: db.prepare('SELECT DISTINCT content_id FROM file_snapshots WHERE content_id IS NOT NULL ORDER BY content_id').pluck(),
       allLocations: db.prepare('SELECT content_id, vault FROM content_locations'),
       snapshotsWithContent: db.prepare(
@@ -225,6 +226,11 @@ export class Queries {
   /** Stages whose (pending) copy holds this content. */
   stagesWithContent(contentId: string): string[] {
     return this.stmts.stagedWithContent.all(contentId) as string[];
+  }
+
+  /** Whether the journal records any content stored in a vault of this name. */
+  vaultNameUsed(name: string): boolean {
+    return this.stmts.vaultUsed.get(name) !== undefined;
   }
 
   stagedCount(): number {

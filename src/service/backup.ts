@@ -1,11 +1,11 @@
 // `bt backup`: every staged version goes to every vault, then becomes a snapshot; then the journal is synced.
 import { unlinkSync } from 'node:fs';
 import pLimit from 'p-limit';
-import { describeError, errnoCode } from '../core/errors.js';
+import { errnoCode, userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import type { DomainEvent, FileMeta } from '../events/codecs.js';
 import type { StagedOperation } from '../projections/queries.js';
-import type { Vault } from '../vaults/vault.js';
+import { type Vault, vaultProblem } from '../vaults/vault.js';
 import type { Context } from './context.js';
 import { type SyncResult, syncJournal } from './journal-sync.js';
 import { removeOrphanStagedCopies } from './stage-files.js';
@@ -42,6 +42,8 @@ interface ContentOutcome {
 export async function backup(ctx: Context): Promise<BackupResult> {
   removeOrphanStagedCopies(ctx);
   const vaults = await ctx.vaults();
+  // With no vault, "stored in every vault" would be vacuously true and staged copies would be dropped.
+  if (vaults.length === 0) throw userError('no vault is configured', 'add one with `bt config vault add`; everything staged is kept');
   const q = ctx.store.queries;
   const total = q.stagedCount();
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
@@ -150,7 +152,7 @@ async function storeContent(vaults: readonly Vault[], contentId: string, stagedC
       consumed = r.consumed === true;
     } catch (err) {
       const gone = errnoCode(err) === 'ENOENT';
-      errors.push(`vault "${vault.name}": ${gone ? 'the staged copy is gone; run `bt add` on the file again' : describeError(err)}`);
+      errors.push(`vault "${vault.name}": ${gone ? 'the staged copy is gone; run `bt add` on the file again' : vaultProblem(vault.name, err)}`);
     }
   }
   return { stored, errors, consumed };

@@ -1,6 +1,6 @@
 // `bt check`: the journal chain, and every content a snapshot needs in every vault said to hold it;
 // with --read-data each object is read back and its SHA-256 verified; --repair re-uploads what it can.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { describeError } from '../core/errors.js';
@@ -134,7 +134,7 @@ async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locati
       if (!target.removeContent) throw new Error('this vault cannot replace a corrupt object');
       await target.removeContent(p.contentId);
     }
-    await target.putContent(p.contentId, source, 0);
+    await target.putContent(p.contentId, source, statSync(source).size);
     p.repaired = true;
   } catch (err) {
     p.repairNote = `repair failed: ${describeError(err)}`;

@@ -1,9 +1,9 @@
 // Incremental journal sync: each vault gets, as new immutable segments, only the events it does not have.
-import { describeError, integrityError, userError } from '../core/errors.js';
+import { integrityError, userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import type { JournalRow } from '../events/envelope.js';
 import { type SegmentName, decodeSegment, encodeSegment, journalPrefix, parseSegmentKeys, segmentKey } from '../events/segment.js';
-import type { Vault } from '../vaults/vault.js';
+import { type Vault, vaultProblem } from '../vaults/vault.js';
 import type { Context } from './context.js';
 
 export interface SyncResult {
@@ -24,7 +24,7 @@ export async function syncJournal(ctx: Context, vaults: readonly Vault[]): Promi
     try {
       results.push(await syncOne(ctx, vault));
     } catch (err) {
-      results.push({ vault: vault.name, events: 0, segments: 0, bytes: 0, error: describeError(err) });
+      results.push({ vault: vault.name, events: 0, segments: 0, bytes: 0, error: vaultProblem(vault.name, err) });
     }
   }
   return results;

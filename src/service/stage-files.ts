@@ -8,7 +8,7 @@ import { CapturePool } from '../fs/capture-pool.js';
 import { flushFilesystem } from '../fs/durable.js';
 import { IgnoreRules } from '../fs/ignore-rules.js';
 import { sameStat } from '../fs/meta.js';
-import { joinName, nameWithin, pathExists } from '../fs/paths.js';
+import { isGone, joinName, nameWithin, pathExists } from '../fs/paths.js';
 import { type WalkEntry, walk } from '../fs/walk.js';
 import type { Directory, TrackedFile } from '../projections/queries.js';
 import type { Context } from './context.js';
@@ -64,6 +64,13 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
       if (r.kind === 'gone') {
         seen.delete(change.entry.name);
         continue;
+      }
+      if (r.kind === 'staging-failed') {
+        const full = r.code === 'ENOSPC' || r.code === 'EDQUOT';
+        throw userError(
+          `${full ? 'no space left on' : 'cannot write to'} the staging area ${ctx.stagingDir} (${r.code})`,
+          full ? 'free some space and run `bt add` again; nothing staged before was lost' : 'check that it is writable; nothing staged before was lost',
+        );
       }
       if (r.kind === 'skipped') {
         skipped.push({ path: change.entry.abs, reason: r.reason });
@@ -133,7 +140,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   for (const [name, prior] of known) {
     if (seen.has(name) || prior.deleted || (!prior.current && !prior.staged)) continue;
     // Not seen may mean ignored or unreadable now: only a path that is really gone is a deletion.
-    if (pathExists(joinName(directory.path, name))) continue;
+    if (!isGone(joinName(directory.path, name))) continue;
     deleted++;
     await batch.add([{ type: 'FileDeleted', data: { file_id: prior.fileId, directory_id: directory.id, name } }], null, 0, null);
   }

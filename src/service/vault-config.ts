@@ -103,7 +103,11 @@ export interface AddResult {
   readonly vault: VaultConfig;
 }
 
-export function addVault(input: VaultInput): AddResult {
+/**
+ * Adds a vault to the config. `usedBefore` tells whether the journal already records contents stored under
+ * that name (a vault removed earlier): reusing the name would make bt believe the new vault holds them.
+ */
+export function addVault(input: VaultInput, usedBefore: (name: string) => boolean = () => false): AddResult {
   if (!decodeWith(VaultName, input.name).ok) {
     throw usageError(`"${input.name}" is not a valid vault name`, 'use up to 64 letters, digits, - and _, starting with a letter or digit');
   }
@@ -112,6 +116,9 @@ export function addVault(input: VaultInput): AddResult {
   const config = readConfig(path);
   if (config.vaults.some((v) => v.name === input.name)) {
     throw userError(`a vault named "${input.name}" already exists`, `choose another name, or remove it first with \`bt config vault remove ${input.name}\``);
+  }
+  if (usedBefore(input.name)) {
+    throw userError(`a vault named "${input.name}" held backups of this host before`, 'give the new vault another name (the journal keeps what the old one held)');
   }
   writeConfig({ ...config, vaults: [...config.vaults, vault] }, path);
   return { path, vault };

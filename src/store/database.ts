@@ -47,7 +47,7 @@ export function databaseOpenError(file: string, err: unknown): Error {
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
     return integrityError(
       `the database ${file} is damaged (${code})`,
-      'move it aside and run `bt recover` to rebuild it from a vault',
+      'move it aside and run `bt recover` to rebuild it from a vault (if only a projection is damaged, `bt rebuild` may be enough)',
     );
   }
   if (code === 'SQLITE_CANTOPEN' || code === 'EACCES') return userError(`cannot open the database ${file} (${code})`, 'check that its directory exists and is yours');

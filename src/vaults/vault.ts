@@ -1,5 +1,5 @@
 // The Vault contract: where content and metadata are kept. Every implementation passes test/vault-contract.
-import { BtError } from '../core/errors.js';
+import { BtError, describeError } from '../core/errors.js';
 
 export interface PutResult {
   /** Bytes sent to the vault: 0 when it already held the object. */
@@ -73,4 +73,11 @@ export function checkMetadataKey(key: string): void {
   if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(key) || key.split('/').some((p) => p === '.' || p === '..')) {
     throw new Error(`invalid metadata key: ${key}`);
   }
+}
+
+/** An error about a vault as one line without the vault's name twice (vault errors already carry it). */
+export function vaultProblem(vault: string, err: unknown): string {
+  const message = describeError(err);
+  const prefix = `vault "${vault}": `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message.startsWith(`vault "${vault}" `) ? message.slice(`vault "${vault}" `.length) : message;
 }

@@ -59,6 +59,12 @@ test('check finds missing and corrupt objects, names the versions they affect, a
   assert.equal(readFileSync(objectPath(bt.vault, sha('alpha v1')), 'utf8'), 'alpha v1');
   assert.equal(readFileSync(corrupt, 'utf8'), 'bravo');
   assert.is(bt.run(['check', '--read-data']).code, 0);
+
+  // A removed vault's name cannot be given to a new vault: the journal says it holds these contents.
+  bt.ok(['config', 'vault', 'remove', 'second']);
+  const reuse = bt.run(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', join(tempDir('bt-other'), 'v')]);
+  assert.is(reuse.code, 1);
+  assert.match(reuse.stderr, /a vault named "second" held backups of this host before; give the new vault another name/);
 });
 
 test('an object lost from every vault is reported with what it costs, and cannot be repaired', () => {

@@ -105,7 +105,7 @@ test('keys kept in bt.toml work, the file stays 0600, config list masks them and
   // Only one of the two keys is a configuration error, said plainly.
   writeFileSync(configFile(bt), readFileSync(configFile(bt), 'utf8').replace(/secret_access_key = .*\n/, ''));
   const half = bt.run(['config', 'vault', 'init']);
-  assert.match(half.stdout, /vault "cloud": FAILED: vault "cloud": bt\.toml has only one of access_key_id and secret_access_key/);
+  assert.match(half.stdout, /vault "cloud": FAILED: bt\.toml has only one of access_key_id and secret_access_key/);
   await server.stop();
 });
 

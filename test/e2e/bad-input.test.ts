@@ -1,0 +1,256 @@
+// Bad input: odd names, unreadable files, files changing while read, loops, missing or full vaults and
+// staging areas, broken databases, two bt processes at once. Each gets a clear message; nothing is lost.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BT_BIN, BtHome } from '../support/cli.js';
+import { listFiles } from '../support/files.js';
+import { tempDir } from '../support/tmp.js';
+
+const isRoot = process.getuid?.() === 0;
+
+function tracked(bt: BtHome, name = 'docs'): string {
+  const d = join(bt.work, name);
+  mkdirSync(d, { recursive: true });
+  bt.ok(['dir', 'init'], { cwd: d });
+  return d;
+}
+
+test('names with spaces, newlines, non-ASCII, leading dashes and very long paths round-trip', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  const names = ['with space.txt', 'new\nline.txt', 'ünïcödé ☃ 日本.txt', '-starts-with-dash', "quote's \"and\" back\\slash"];
+  for (const n of names) writeFileSync(join(d, n), `content of ${n}`);
+  // A path of about 2,000 characters, in components of 200.
+  let deep = d;
+  for (let i = 0; i < 10; i++) deep = join(deep, `${String(i)}${'d'.repeat(199)}`);
+  mkdirSync(deep, { recursive: true });
+  writeFileSync(join(deep, 'leaf.txt'), 'deep');
+  const add = bt.json<{ staged: number }>(['add', '.'], { cwd: d });
+  assert.is(add.staged, names.length + 1);
+  bt.ok(['backup']);
+  const log = bt.json<{ versions: { size: number }[] }>(['log', join(d, 'new\nline.txt')]);
+  assert.is(log.versions[0]!.size, 'content of new\nline.txt'.length);
+  bt.ok(['restore', join(d, '-starts-with-dash'), '--output', join(bt.home, 'dash')]);
+  assert.is(readFileSync(join(bt.home, 'dash'), 'utf8'), 'content of -starts-with-dash');
+  const out = join(bt.home, 'tree');
+  bt.ok(['restore', d, '--output', out]);
+  assert.equal(listFiles(out), listFiles(d));
+  for (const f of listFiles(d)) assert.ok(readFileSync(join(out, f)).equals(readFileSync(join(d, f))), f);
+});
+
+test('a name that is not valid UTF-8 is reported and skipped (exit 3); the rest is backed up', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'fine.txt'), 'fine');
+  writeFileSync(Buffer.concat([Buffer.from(`${d}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]), 'bad name');
+  const r = bt.run(['add', '--json'], { cwd: d });
+  assert.is(r.code, 3);
+  assert.match(r.stderr, /bad-\\xff\\xfe\.txt: skipped: its name is not valid UTF-8/);
+  assert.is(JSON.parse(r.stdout).staged, 1);
+});
+
+test('unreadable files and directories are skipped and listed (exit 3); the rest is backed up', () => {
+  if (!isRoot) {
+    console.log('NOT RUN: needs root to run bt as another user (permissions do not bind root)');
+    return;
+  }
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'ok.txt'), 'readable');
+  writeFileSync(join(d, 'secret.txt'), 'no access');
+  mkdirSync(join(d, 'closed'));
+  writeFileSync(join(d, 'closed/inner.txt'), 'behind a closed door');
+  spawnSync('chown', ['-R', '65534:65534', bt.home]);
+  chmodSync(bt.home, 0o755);
+  chownSync(join(d, 'secret.txt'), 0, 0);
+  chmodSync(join(d, 'secret.txt'), 0o600);
+  chownSync(join(d, 'closed'), 0, 0);
+  chmodSync(join(d, 'closed'), 0o700);
+  const asNobody = (args: string[]) =>
+    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BT_BIN, ...args], { cwd: d, env: bt.env, encoding: 'utf8' });
+  const add = asNobody(['add', '--json']);
+  assert.is(add.status, 3, add.stderr);
+  assert.match(add.stderr, /secret\.txt: cannot read \(EACCES\)/);
+  assert.match(add.stderr, /closed: cannot read directory \(EACCES\)/);
+  const result = JSON.parse(add.stdout) as { staged: number; skipped: { path: string }[] };
+  assert.is(result.staged, 1);
+  assert.equal(result.skipped.map((s) => s.path.replace(`${d}/`, '')).sort(), ['closed', 'secret.txt']);
+  const firstBackup = asNobody(['backup']);
+  assert.is(firstBackup.status, 0, firstBackup.stdout + firstBackup.stderr);
+  // A later run that cannot read the directory does not mistake its files for deleted ones.
+  chmodSync(join(d, 'closed'), 0o755);
+  assert.is(asNobody(['add']).status, 3);
+  const secondBackup = asNobody(['backup']);
+  assert.is(secondBackup.status, 0, secondBackup.stdout + secondBackup.stderr);
+  chmodSync(join(d, 'closed'), 0o700);
+  const again = asNobody(['add', '--json']);
+  assert.is(JSON.parse(again.stdout).deleted, 0);
+});
+
+test('a file that keeps changing while it is read is retried, then reported and skipped', async () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'calm.txt'), 'calm');
+  const busy = join(d, 'busy.log');
+  writeFileSync(busy, Buffer.alloc(8 << 20, 1));
+  // A writer appends every few milliseconds for as long as bt runs.
+  const writer = spawn(process.execPath, ['-e', `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(busy)},'a');setInterval(()=>fs.writeSync(fd,'x'.repeat(1000)),2);`]);
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    const r = bt.run(['add', '--json'], { cwd: d });
+    assert.is(r.code, 3, r.stderr);
+    assert.match(r.stderr, /busy\.log: kept changing while being read \(tried 3 times\); not staged/);
+    assert.is(JSON.parse(r.stdout).staged, 1);
+  } finally {
+    writer.kill();
+  }
+});
+
+test('symlink loops are recorded as links, never followed', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  mkdirSync(join(d, 'a'));
+  symlinkSync('self', join(d, 'self'));
+  symlinkSync('..', join(d, 'a/up'));
+  symlinkSync('../a', join(d, 'a/again'));
+  writeFileSync(join(d, 'a/file.txt'), 'x');
+  const r = bt.json<{ staged: number }>(['add'], { cwd: d, timeoutMs: 20_000 });
+  assert.is(r.staged, 4);
+  bt.ok(['backup']);
+  const log = bt.json<{ versions: { kind: string; link_target: string }[] }>(['log', 'self'], { cwd: d });
+  assert.equal(log.versions.map((v) => [v.kind, v.link_target]), [['symlink', 'self']]);
+});
+
+test('an unknown vault, an unmounted vault and a full vault: clear messages, staged work kept', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'f.txt'), 'keep me');
+  bt.ok(['add'], { cwd: d });
+  const unknown = bt.run(['check', '--vault', 'nope']);
+  assert.is(unknown.code, 1);
+  assert.match(unknown.stderr, /no vault named "nope" \(configured: local\)/);
+
+  renameSync(bt.vault, `${bt.vault}.away`);
+  const gone = bt.run(['backup']);
+  assert.is(gone.code, 1);
+  assert.match(gone.stdout + gone.stderr, /vault "local" at .* is not set up \(no bt-vault\.json\); mount the disk it lives on/);
+  assert.is(readdirSync(join(bt.home, 'data/bt/staging')).length, 1, 'the staged copy is kept');
+  renameSync(`${bt.vault}.away`, bt.vault);
+  assert.is(bt.json<{ files: number }>(['backup']).files, 1);
+
+  if (!isRoot) {
+    console.log('NOT RUN: the full-vault part needs root to mount a small tmpfs');
+    return;
+  }
+  const small = tempDir('bt-small');
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]).status !== 0) {
+    console.log('NOT RUN: could not mount a tmpfs');
+    return;
+  }
+  try {
+    bt.ok(['config', 'vault', 'add', 'tiny', '--type', 'fs', '--path', join(small, 'vault')]);
+    bt.ok(['config', 'vault', 'init']);
+    writeFileSync(join(d, 'big.bin'), Buffer.alloc(3 << 20, 7));
+    bt.ok(['add'], { cwd: d });
+    const full = bt.run(['backup']);
+    assert.is(full.code, 1);
+    assert.match(full.stdout + full.stderr, /vault "tiny": .*(ENOSPC|no space)/i);
+    assert.match(full.stdout, /1 file\(s\) kept staged for the next `bt backup`/);
+    bt.ok(['config', 'vault', 'remove', 'tiny']);
+    assert.is(bt.json<{ files: number }>(['backup']).files, 1);
+  } finally {
+    spawnSync('umount', [small]);
+  }
+});
+
+test('a full staging area stops add with a clear message; what was staged before is kept', () => {
+  if (!isRoot) {
+    console.log('NOT RUN: needs root to mount a small tmpfs');
+    return;
+  }
+  const small = tempDir('bt-staging');
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', small]).status !== 0) {
+    console.log('NOT RUN: could not mount a tmpfs');
+    return;
+  }
+  try {
+    const bt = new BtHome().init();
+    const cfg = join(bt.home, '.config/bt.toml');
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(/staging_dir = "[^"]*"/, `staging_dir = ${JSON.stringify(join(small, 'staging'))}`));
+    const d = tracked(bt);
+    writeFileSync(join(d, 'small.txt'), 'small');
+    bt.ok(['add'], { cwd: d });
+    writeFileSync(join(d, 'huge.bin'), Buffer.alloc(4 << 20, 1));
+    const r = bt.run(['add'], { cwd: d });
+    assert.is(r.code, 1);
+    assert.match(r.stderr, /no space left on the staging area .* \(ENOSPC\); free some space and run `bt add` again; nothing staged before was lost/);
+    const status = bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status'], { cwd: d });
+    assert.equal(status.files.map((f) => [f.path, f.state]), [['huge.bin', 'untracked'], ['small.txt', 'staged']]);
+    rmSync(join(d, 'huge.bin'));
+    assert.is(bt.json<{ files: number }>(['backup']).files, 1);
+  } finally {
+    spawnSync('umount', [small]);
+  }
+});
+
+test('a truncated or overwritten database is detected, with recover and rebuild offered', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'f.txt'), 'x');
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  const db = join(bt.home, 'data/bt/data/bt.db');
+  spawnSync(process.execPath, ['-e', `const D=require(${JSON.stringify(require_resolve_sqlite())});const d=new D(${JSON.stringify(db)});d.pragma('wal_checkpoint(TRUNCATE)');d.close()`]);
+  truncateSync(db, Math.floor(statSync(db).size / 2));
+  const r = bt.run(['log', 'f.txt'], { cwd: d });
+  assert.is(r.code, 4);
+  assert.match(r.stderr, /the database .*bt\.db is damaged \(SQLITE_CORRUPT\); move it aside and run `bt recover`.*`bt rebuild`/);
+  writeFileSync(db, 'not a database at all, not even close to one..........................................................');
+  const r2 = bt.run(['add'], { cwd: d });
+  assert.is(r2.code, 4);
+  assert.match(r2.stderr, /is damaged \(SQLITE_NOTADB\)/);
+});
+
+function require_resolve_sqlite(): string {
+  return join(process.cwd(), 'node_modules/better-sqlite3');
+}
+
+test('two bt processes at once: a live lock makes the second wait, then exit 5 naming the holder; a dead one is broken', async () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'f.txt'), 'x');
+  const lock = join(bt.home, 'data/bt/data/lock');
+  // Held by a live process (this test): the lock is respected.
+  writeFileSync(lock, JSON.stringify({ pid: process.pid, command: 'backup', since: '2026-01-01T00:00:00.000Z' }));
+  const started = Date.now();
+  const r = bt.run(['add'], { cwd: d, env: { BT_LOCK_WAIT_MS: '700' } });
+  assert.ok(Date.now() - started >= 700, 'it waited');
+  assert.is(r.code, 5);
+  assert.match(r.stderr, new RegExp(`another bt is working on this host \\(backup, pid ${process.pid}, since 2026-01-01T00:00:00\\.000Z\\); wait for it to finish and try again`));
+  // Left by a dead process: broken, and the command runs.
+  const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
+  writeFileSync(lock, JSON.stringify({ pid: Number(dead), command: 'add', since: '2026-01-01T00:00:00.000Z' }));
+  assert.is(bt.json<{ staged: number }>(['add'], { cwd: d }).staged, 1);
+  assert.not.ok(existsSync(lock), 'released after the run');
+  // Really concurrent: both finish, one after the other, and the journal is whole.
+  for (let i = 0; i < 30; i++) writeFileSync(join(d, `g${i}.txt`), `g${i}`);
+  const e = join(bt.work, 'e');
+  mkdirSync(e);
+  bt.ok(['dir', 'init'], { cwd: e });
+  for (let i = 0; i < 30; i++) writeFileSync(join(e, `h${i}.txt`), `h${i}`);
+  const runs = [d, e].map(
+    (cwd) =>
+      new Promise<number>((resolve) => {
+        const c = spawn(process.execPath, [BT_BIN, 'add'], { cwd, env: bt.env, stdio: 'ignore' });
+        c.on('exit', (code) => resolve(code ?? -1));
+      }),
+  );
+  assert.equal(await Promise.all(runs), [0, 0]);
+  assert.is(bt.json<{ files: number }>(['backup']).files, 61);
+  assert.is(bt.run(['journal', 'verify']).code, 0);
+});
+
+test.run();
