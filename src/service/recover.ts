@@ -75,6 +75,7 @@ export async function recover(ctx: Context, opts: RecoverOptions): Promise<Recov
       }
       journal.importRows(fresh);
       imported += fresh.length;
+      ctx.reporter.progress?.({ phase: 'recovering', files: imported, bytes: 0 });
       faultPoint('recover');
     });
     store.rebuild();
