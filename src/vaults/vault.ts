@@ -79,5 +79,5 @@ export function checkMetadataKey(key: string): void {
 export function vaultProblem(vault: string, err: unknown): string {
   const message = describeError(err);
   const prefix = `vault "${vault}": `;
-  return message.startsWith(prefix) ? message.slice(prefix.length) : message.startsWith(`vault "${vault}" `) ? message.slice(`vault "${vault}" `.length) : message;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }
