@@ -40,7 +40,7 @@ export class FileSystemVault implements Vault {
       readFileSync(join(this.root, MARKER));
     } catch {
       throw vaultError(
-        `vault "${this.name}" at ${this.root} is not set up (no ${MARKER})`,
+        `vault "${this.name}": ${this.root} is not set up (no ${MARKER})`,
         'mount the disk it lives on, or run `bt config vault init`',
       );
     }
@@ -202,7 +202,7 @@ export class FileSystemVault implements Vault {
     await writeFile(probe, bytes);
     const back = await readFile(probe);
     await rm(probe);
-    if (!back.equals(bytes)) throw vaultError(`vault "${this.name}" at ${this.root}: a probe read back different bytes`);
+    if (!back.equals(bytes)) throw vaultError(`vault "${this.name}": a probe at ${this.root} read back different bytes`);
     steps.push('write, read-back and delete of a probe object: ok');
     return { steps };
   }

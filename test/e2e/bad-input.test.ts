@@ -136,7 +136,7 @@ test('an unknown vault, an unmounted vault and a full vault: clear messages, sta
   renameSync(bt.vault, `${bt.vault}.away`);
   const gone = bt.run(['backup']);
   assert.is(gone.code, 1);
-  assert.match(gone.stdout + gone.stderr, /vault "local" at .* is not set up \(no bt-vault\.json\); mount the disk it lives on/);
+  assert.match(gone.stdout + gone.stderr, /vault "local": .*\/vault is not set up \(no bt-vault\.json\); mount the disk it lives on/);
   assert.is(readdirSync(join(bt.home, 'data/bt/staging')).length, 1, 'the staged copy is kept');
   renameSync(`${bt.vault}.away`, bt.vault);
   assert.is(bt.json<{ files: number }>(['backup']).files, 1);
