@@ -17,6 +17,7 @@ import { rebuild } from './rebuild.js';
 import { recoverCommand } from './recover.js';
 import { restore } from './restore.js';
 import { sync } from './sync.js';
+import { watchCommand } from './watch.js';
 
 export const commands: readonly CommandSpec<unknown>[] = [
   configInit,
@@ -28,6 +29,7 @@ export const commands: readonly CommandSpec<unknown>[] = [
   dirStatus,
   add,
   backupCommand,
+  watchCommand,
   log,
   restore,
   sync,

@@ -1,0 +1,36 @@
+// The watcher's log: one timestamped line per event, appended to `log_dir/watch.log` and echoed to a sink (stderr).
+import { closeSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { errnoCode } from '../core/errors.js';
+
+/** A log larger than this at start is moved to watch.log.1 (one generation kept), so it cannot grow forever. */
+const ROTATE_BYTES = 10 * 1024 * 1024;
+
+export interface WatchLog {
+  readonly file: string;
+  line(message: string): void;
+  close(): void;
+}
+
+export function openWatchLog(logDir: string, echo: (line: string) => void): WatchLog {
+  mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  const file = `${logDir}/watch.log`;
+  try {
+    if (statSync(file).size > ROTATE_BYTES) renameSync(file, `${file}.1`);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  let fd: number | undefined = openSync(file, 'a', 0o600);
+  return {
+    file,
+    line(message) {
+      const text = `${new Date().toISOString()} ${message}`;
+      // Written synchronously: a line logged just before a crash or a signal is on disk, not in a buffer.
+      if (fd !== undefined) writeSync(fd, `${text}\n`);
+      echo(text);
+    },
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
+}
