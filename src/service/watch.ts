@@ -97,7 +97,7 @@ class Watcher {
   private readonly missing = new Set<string>();
   /** Roots whose .btignore changed: their chokidar instance is rebuilt at the time given. */
   private readonly restarts = new Map<string, number>();
-  private readonly closing: Promise<void>[] = [];
+  private readonly closing = new Set<Promise<void>>();
   private readonly ownPaths: string[];
   private stopping = false;
   private state: WatchState = 'starting';
@@ -150,7 +150,7 @@ class Watcher {
       signal.removeEventListener('abort', onAbort);
       this.stopping = true;
       for (const root of [...this.roots.keys()]) this.unwatch(root);
-      await Promise.all(this.closing);
+      await Promise.all([...this.closing]);
     }
     this.log.line('watcher stopped');
   }
@@ -345,7 +345,8 @@ class Watcher {
     if (!entry) return;
     this.roots.delete(root);
     this.queue.drop(root);
-    this.closing.push(entry.watcher.close().catch(() => {}));
+    const closed: Promise<void> = entry.watcher.close().catch(() => {}).finally(() => this.closing.delete(closed));
+    this.closing.add(closed);
   }
 
   // ---- events --------------------------------------------------------------------------------------
@@ -404,7 +405,11 @@ class Watcher {
       try {
         stat = lstatSync(path, { bigint: true });
       } catch (err) {
-        if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') throw err;
+        const code = errnoCode(err);
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+          targets.push(path); // unreadable: staging reports it as skipped, as `bt add` would
+          continue;
+        }
       }
       if (stat) {
         if (!entry.ignore.ignores(rel, stat.isDirectory())) targets.push(path);
