@@ -60,7 +60,10 @@ function startWatch(bt: BtHome, extra: readonly string[] = []): Watch {
     waitFor: (re, ms) => waitUntil(() => `${re} in the watcher's log:\n${out}`, () => re.exec(out) ?? undefined, ms),
     async stop(signal = 'SIGTERM', ms = DEADLINE_MS) {
       child.kill(signal);
-      const code = await Promise.race([exited, sleep(ms).then(() => undefined)]);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+      const code = await Promise.race([exited, timeout]);
+      clearTimeout(timer);
       if (code === undefined) throw new Error(`the watcher did not exit within ${ms} ms of ${signal}:\n${out}`);
       return code;
     },
