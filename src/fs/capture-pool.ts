@@ -18,11 +18,11 @@ export class CapturePool {
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
 
-  constructor(private readonly size = Math.max(1, Math.min(2, availableParallelism()))) {}
+  constructor(private readonly size = Number(process.env.BT_CAPTURE_WORKERS ?? Math.max(1, Math.min(2, availableParallelism())))) {}
 
   /** Captures a batch; small batches before any worker exists run inline (a worker costs ~40 ms to start). */
   run(jobs: readonly CaptureJob[]): Promise<CaptureResult[]> {
-    if (this.workers.length === 0 && jobs.length < 16) return Promise.resolve(jobs.map(captureFile));
+    if (this.size === 0 || (this.workers.length === 0 && jobs.length < 16)) return Promise.resolve(jobs.map(captureFile));
     if (this.workers.length === 0) this.start();
     const worker = this.workers[this.next++ % this.workers.length]!;
     const id = ++this.seq;
@@ -34,7 +34,8 @@ export class CapturePool {
 
   private start(): void {
     for (let i = 0; i < this.size; i++) {
-      const worker = new Worker(workerUrl());
+      // A small young generation: each worker's semi-spaces would otherwise add tens of MiB of RSS.
+      const worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
       worker.on('message', (msg: { id: number; results: CaptureResult[] }) => {
         const p = this.pending.get(msg.id);
         this.pending.delete(msg.id);

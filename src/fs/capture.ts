@@ -18,12 +18,14 @@ import {
 } from 'node:fs';
 import { errnoCode } from '../core/errors.js';
 import type { FileMeta } from '../events/codecs.js';
-import { contentMayDiffer, metaFromStat } from './meta.js';
+import { type SeenStat, contentMayDiffer, metaFromStat, seenStat } from './meta.js';
 
 /** What the walk saw; the capture checks the file still matches it before trusting what it read. */
 export interface CaptureJob {
   readonly src: string;
   readonly dest: string;
+  /** What the walk's lstat saw, so the first attempt needs no second lstat. */
+  readonly seen?: SeenStat;
 }
 
 export type CaptureResult =
@@ -69,14 +71,20 @@ let clonesWork = true;
  */
 export function captureFile(job: CaptureJob): CaptureResult {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    let before: BigIntStats;
-    try {
-      before = lstatSync(job.src, { bigint: true });
-    } catch (err) {
-      return errnoCode(err) === 'ENOENT' ? { kind: 'gone' } : { kind: 'skipped', reason: `cannot stat (${errnoCode(err) ?? 'error'})` };
+    let before: SeenStat;
+    if (attempt === 1 && job.seen?.kind === 'file') {
+      before = job.seen;
+    } else {
+      let stat: BigIntStats;
+      try {
+        stat = lstatSync(job.src, { bigint: true });
+      } catch (err) {
+        return errnoCode(err) === 'ENOENT' ? { kind: 'gone' } : { kind: 'skipped', reason: `cannot stat (${errnoCode(err) ?? 'error'})` };
+      }
+      if (stat.isSymbolicLink()) return captureLink(job.src, stat);
+      if (!stat.isFile()) return { kind: 'skipped', reason: 'no longer a regular file' };
+      before = seenStat(stat);
     }
-    if (before.isSymbolicLink()) return captureLink(job.src, before);
-    if (!before.isFile()) return { kind: 'skipped', reason: 'no longer a regular file' };
     try {
       const r = before.size <= BigInt(SMALL) ? copySmall(job, before) : (cloneLarge(job, before) ?? copyLarge(job, before));
       if (r) return { kind: 'staged', contentId: r.contentId, meta: metaFromStat(r.stat, null), copied: true };
@@ -107,7 +115,7 @@ function captureLink(src: string, stat: BigIntStats): CaptureResult {
 type Copied = { contentId: string; stat: BigIntStats } | undefined;
 
 /** One read of the whole file; undefined when it changed meanwhile (size or times moved). */
-function copySmall(job: CaptureJob, before: BigIntStats): Copied {
+function copySmall(job: CaptureJob, before: SeenStat): Copied {
   const fd = openSync(job.src, READ);
   let buf: Buffer;
   let after: BigIntStats;
@@ -136,7 +144,7 @@ function copySmall(job: CaptureJob, before: BigIntStats): Copied {
   return { contentId: createHash('sha256').update(buf).digest('hex'), stat: after };
 }
 
-function copyLarge(job: CaptureJob, before: BigIntStats): Copied {
+function copyLarge(job: CaptureJob, before: SeenStat): Copied {
   const fd = openSync(job.src, READ);
   const hash = createHash('sha256');
   let total = 0;
@@ -169,7 +177,7 @@ function copyLarge(job: CaptureJob, before: BigIntStats): Copied {
  * On filesystems with reflinks (btrfs, XFS, APFS) the staged copy is a clone: no bytes are written, and the
  * clone is read once to hash it. Returns null where cloning is not available.
  */
-function cloneLarge(job: CaptureJob, before: BigIntStats): Copied | null {
+function cloneLarge(job: CaptureJob, before: SeenStat): Copied | null {
   if (!clonesWork) return null;
   try {
     copyFileSync(job.src, job.dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);

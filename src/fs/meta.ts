@@ -35,6 +35,23 @@ export function sameStat(stat: BigIntStats, known: StatKey): boolean {
 }
 
 /** True when the bytes may differ: the file was written during a read (size or times moved). */
-export function contentMayDiffer(before: BigIntStats, after: BigIntStats): boolean {
+/** The stat fields that tell whether a file changed, in a form that crosses to a worker thread. */
+export interface SeenStat {
+  readonly kind: 'file' | 'symlink' | 'other';
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly ino: bigint;
+}
+
+export const seenStat = (s: BigIntStats): SeenStat => ({
+  kind: s.isFile() ? 'file' : s.isSymbolicLink() ? 'symlink' : 'other',
+  size: s.size,
+  mtimeNs: s.mtimeNs,
+  ctimeNs: s.ctimeNs,
+  ino: s.ino,
+});
+
+export function contentMayDiffer(before: SeenStat | BigIntStats, after: SeenStat | BigIntStats): boolean {
   return before.size !== after.size || before.mtimeNs !== after.mtimeNs || before.ctimeNs !== after.ctimeNs || before.ino !== after.ino;
 }

@@ -25,7 +25,7 @@ export interface BackupResult {
  * Staged operations are read and committed in batches: one query, one vault flush and one transaction per
  * batch, so memory stays flat however much is staged and a crash loses at most a batch of work (redone).
  */
-const BATCH_OPS = 1000;
+const BATCH_OPS = 2500;
 
 interface Stored {
   readonly vault: string;

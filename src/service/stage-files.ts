@@ -7,7 +7,7 @@ import type { CaptureResult } from '../fs/capture.js';
 import { CapturePool } from '../fs/capture-pool.js';
 import { flushFilesystem } from '../fs/durable.js';
 import { IgnoreRules } from '../fs/ignore-rules.js';
-import { sameStat } from '../fs/meta.js';
+import { sameStat, seenStat } from '../fs/meta.js';
 import { isGone, joinName, nameWithin, pathExists } from '../fs/paths.js';
 import { type WalkEntry, walk } from '../fs/walk.js';
 import type { Directory, TrackedFile } from '../projections/queries.js';
@@ -97,7 +97,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
 
   const inflight = new Set<Promise<void>>();
   const dispatch = async (changes: Change[]): Promise<void> => {
-    const jobs = changes.map((c) => ({ src: c.entry.abs, dest: ctx.stagedPath(c.stageId) }));
+    const jobs = changes.map((c) => ({ src: c.entry.abs, dest: ctx.stagedPath(c.stageId), seen: seenStat(c.entry.stat) }));
     const work = pool.run(jobs).then((results) => record(changes, results));
     inflight.add(work);
     void work.finally(() => inflight.delete(work)).catch(() => {});
