@@ -2,7 +2,7 @@
 import { closeSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { errnoCode } from '../core/errors.js';
 
-/** A log larger than this at start is moved to watch.log.1 (one generation kept), so it cannot grow forever. */
+/** A log larger than this is moved to watch.log.1 (one generation kept), so it cannot grow forever. */
 const ROTATE_BYTES = 10 * 1024 * 1024;
 
 export interface WatchLog {
@@ -14,18 +14,34 @@ export interface WatchLog {
 export function openWatchLog(logDir: string, echo: (line: string) => void): WatchLog {
   mkdirSync(logDir, { recursive: true, mode: 0o700 });
   const file = `${logDir}/watch.log`;
-  try {
-    if (statSync(file).size > ROTATE_BYTES) renameSync(file, `${file}.1`);
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  }
-  let fd: number | undefined = openSync(file, 'a', 0o600);
+  let size = 0;
+  let fd: number | undefined;
+  const open = (): void => {
+    try {
+      size = statSync(file).size;
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      size = 0;
+    }
+    if (size > ROTATE_BYTES) {
+      renameSync(file, `${file}.1`);
+      size = 0;
+    }
+    fd = openSync(file, 'a', 0o600);
+  };
+  open();
   return {
     file,
     line(message) {
       const text = `${new Date().toISOString()} ${message}`;
-      // Written synchronously: a line logged just before a crash or a signal is on disk, not in a buffer.
-      if (fd !== undefined) writeSync(fd, `${text}\n`);
+      if (fd !== undefined) {
+        // Written synchronously: a line logged just before a crash or a signal is on disk, not in a buffer.
+        size += writeSync(fd, `${text}\n`);
+        if (size > ROTATE_BYTES) {
+          closeSync(fd);
+          open();
+        }
+      }
       echo(text);
     },
     close() {

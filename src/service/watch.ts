@@ -44,6 +44,8 @@ const BUSY_RETRY_MS = 2000;
 const FAILURE_RETRY_MS = 30_000;
 /** More settled paths than this under one directory are staged by one scan of their common ancestor. */
 const GROUP_LIMIT = 32;
+/** Watcher errors of one directory are logged at most this often (the rescans still happen). */
+const ERROR_LOG_EVERY_MS = 60_000;
 /** Stat polling interval with --poll (chokidar's default of 100 ms costs too much on a large tree). */
 const POLL_INTERVAL_MS = 1000;
 
@@ -320,11 +322,22 @@ class Watcher {
       this.queue.rescan(root, Date.now());
       this.kick(Date.now());
     });
+    let lastErrorLog = 0;
+    let quietErrors = 0;
     watcher.on('error', (err: unknown) => {
       if (!current()) return;
-      const code = errnoCode(err);
-      const hint = code === 'ENOSPC' ? ' (inotify watch limit reached: raise fs.inotify.max_user_watches, or use --poll)' : '';
-      this.log.line(`${root}: watcher error: ${err instanceof Error ? err.message : String(err)}${hint}; rescanning it`);
+      const now = Date.now();
+      // One line per minute at most: a watch limit hit on a big tree fails once per directory.
+      if (now - lastErrorLog >= ERROR_LOG_EVERY_MS) {
+        const code = errnoCode(err);
+        const hint = code === 'ENOSPC' ? ' (inotify watch limit reached: raise fs.inotify.max_user_watches, or use --poll)' : '';
+        const more = quietErrors > 0 ? ` (and ${quietErrors} more since the last report)` : '';
+        this.log.line(`${root}: watcher error: ${err instanceof Error ? err.message : String(err)}${hint}${more}; rescanning it`);
+        lastErrorLog = now;
+        quietErrors = 0;
+      } else {
+        quietErrors++;
+      }
       this.queue.rescan(root, Date.now() + this.settings.settleMs);
       this.kick(Date.now() + this.settings.settleMs);
     });
