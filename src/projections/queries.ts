@@ -75,6 +75,14 @@ export class Queries {
         `SELECT s.*, f.directory_id, f.name FROM staging s JOIN files f ON f.id = s.file_id ORDER BY s.seq`,
       ),
       stagedCount: db.prepare('SELECT COUNT(*) AS n FROM staging'),
+      latestUnder: db.prepare(
+        `SELECT f.name AS file_name, s.*,
+                (SELECT MAX(d.deleted_at) FROM file_deletions d WHERE d.file_id = f.id AND d.deleted_at <= @at) AS deleted_at
+         FROM files f
+         JOIN file_snapshots s ON s.id = (
+           SELECT id FROM file_snapshots x WHERE x.file_id = f.id AND x.staged_at <= @at ORDER BY x.seq DESC LIMIT 1)
+         WHERE f.directory_id = @dir AND (@under = '' OR f.name = @under OR (f.name >= @lo AND f.name < @hi))`,
+      ),
       vaultUsed: db.prepare('SELECT 1 FROM content_locations WHERE vault = ? LIMIT 1').pluck(),
       snapshotContents: db.prepare('SELECT DISTINCT content_id FROM file_snapshots WHERE content_id IS NOT NULL ORDER BY content_id').pluck(),
       allLocations: db.prepare('SELECT content_id, vault FROM content_locations'),
@@ -231,6 +239,17 @@ export class Queries {
   /** Whether the journal records any content stored in a vault of this name. */
   vaultNameUsed(name: string): boolean {
     return this.stmts.vaultUsed.get(name) !== undefined;
+  }
+
+  /**
+   * For every file under `under` in a directory: its newest version staged at or before `atIso`, and its
+   * last deletion at or before then. One query for a whole directory restore.
+   */
+  versionsAsOf(directory: Directory, under: string, atIso: string): { name: string; snapshot: Snapshot; deletedAt: string | null }[] {
+    const rows = this.stmts.latestUnder.all({
+      dir: directory.id, at: atIso, under, lo: under === '' ? '' : `${under}/`, hi: under === '' ? '' : `${under}0`,
+    }) as (Snapshot & { file_name: string; deleted_at: string | null })[];
+    return rows.map(({ file_name, deleted_at, ...snapshot }) => ({ name: file_name, snapshot, deletedAt: deleted_at }));
   }
 
   stagedCount(): number {

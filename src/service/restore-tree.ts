@@ -70,13 +70,9 @@ export async function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOp
   const q = ctx.store.queries;
   const chosen: { rel: string; snapshot: Snapshot }[] = [];
   let deletedSkipped = 0;
-  for (const [name, tracked] of q.trackedFiles(directory, prefix)) {
-    const versions = q.snapshotsOfFile(tracked.fileId);
-    let snapshot: Snapshot | undefined;
-    for (const v of versions) if (v.staged_at <= at) snapshot = v;
-    if (!snapshot) continue;
-    const deletedAt = q.lastDeletion(tracked.fileId, at);
-    if (deletedAt !== undefined && deletedAt >= snapshot.staged_at && !opts.deleted) {
+  for (const { name, snapshot, deletedAt } of q.versionsAsOf(directory, prefix, at)) {
+    // Deleted as of then: the deletion came after the version we would restore.
+    if (deletedAt !== null && deletedAt >= snapshot.staged_at && !opts.deleted) {
       deletedSkipped++;
       continue;
     }
@@ -92,13 +88,14 @@ export async function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOp
   let bytes = 0;
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
   const made = new Set<string>();
+  const holders = q.allContentLocations();
   mkdirForUser(opts.output);
   const restoreOne = async ({ rel, snapshot }: { rel: string; snapshot: Snapshot }): Promise<void> => {
     try {
       const target = safeJoin(opts.output, rel);
       if (pathExists(target) && !opts.force) throw userError(`${target} already exists`, 'use --force to overwrite');
       prepareParents(opts.output, rel, made);
-      const r = await materialize(ctx, snapshot, target, opts.contentOnly);
+      const r = await materialize(ctx, snapshot, target, opts.contentOnly, holders);
       for (const w of r.warnings) warnings.add(w);
       files++;
       bytes += snapshot.size;

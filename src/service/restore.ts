@@ -1,6 +1,6 @@
 // `bt restore FILE`: writes a chosen version beside the original (or elsewhere), verified, with its metadata.
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, lchownSync, lutimesSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, lutimesSync, renameSync, unlinkSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { BtError, errnoCode, userError, usageError, vaultError } from '../core/errors.js';
 import { nsToSeconds, parseUserTime } from '../core/time.js';
@@ -90,17 +90,24 @@ function isDirectory(path: string): boolean {
  * Writes a snapshot at `output`: fetched into a temporary file beside it (verified by the vault), given its
  * metadata, then renamed into place, so `output` never holds unverified or partial bytes.
  */
-export async function materialize(ctx: Context, snapshot: Snapshot, output: string, contentOnly: boolean): Promise<{ vault: string | null; warnings: string[] }> {
+export async function materialize(
+  ctx: Context,
+  snapshot: Snapshot,
+  output: string,
+  contentOnly: boolean,
+  holders?: ReadonlyMap<string, ReadonlySet<string>>,
+): Promise<{ vault: string | null; warnings: string[] }> {
   const warnings: string[] = [];
   const tmp = join(dirname(output), `.${basename(output)}.bt-restore`);
-  rmSync(tmp, { force: true });
+  removeIfThere(tmp);
   let vault: string | null = null;
   try {
     if (snapshot.kind === 'symlink') {
       symlinkSync(snapshot.link_target ?? '', tmp);
     } else {
-      vault = await fetchContent(ctx, snapshot.content_id!, tmp);
-      chmodSync(tmp, contentOnly ? defaultFileMode() : snapshot.mode);
+      const known = holders ? [...(holders.get(snapshot.content_id!) ?? [])] : undefined;
+      vault = await fetchContent(ctx, snapshot.content_id!, tmp, known);
+      if (contentOnly) chmodSync(tmp, defaultFileMode());
     }
     if (!contentOnly) applyMetadata(snapshot, tmp, warnings);
     try {
@@ -130,9 +137,18 @@ function applyMetadata(s: Snapshot, path: string, warnings: string[]): void {
 }
 
 /** Tries the vaults that hold the content first, then every other vault; returns the one that served it. */
-export async function fetchContent(ctx: Context, contentId: string, output: string): Promise<string> {
+/** A leftover temporary file of an interrupted restore; one unlink, no lstat first. */
+function removeIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+}
+
+export async function fetchContent(ctx: Context, contentId: string, output: string, knownHolders?: readonly string[]): Promise<string> {
   const vaults = await ctx.vaults();
-  const holders = ctx.store.queries.contentLocations(contentId);
+  const holders = knownHolders ?? ctx.store.queries.contentLocations(contentId);
   const ordered: Vault[] = [
     ...holders.flatMap((name) => vaults.filter((v) => v.name === name)),
     ...vaults.filter((v) => !holders.includes(v.name)),
