@@ -24,7 +24,8 @@ function readHolder(file: string): Holder | undefined {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -52,7 +53,7 @@ export async function acquireHostLock(dataDir: string, command: string, waitMs =
     }
     const holder = readHolder(file);
     if (holder && holder.pid === process.pid) break;
-    if (!holder || !alive(holder.pid)) {
+    if (!holder || !processAlive(holder.pid)) {
       // Stale (or half-written by a killed process): move it aside atomically, then race for a fresh one.
       const aside = `${file}.stale-${process.pid}`;
       try {

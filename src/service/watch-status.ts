@@ -3,6 +3,7 @@ import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:
 import * as t from 'io-ts';
 import { IsoTime, NonNegInt, decodeWith } from '../core/decode.js';
 import { BtError, errnoCode } from '../core/errors.js';
+import { processAlive } from './host-lock.js';
 
 export const WatchState = t.keyof({ starting: null, idle: null, reconciling: null, staging: null, 'backing up': null, waiting: null, stopping: null });
 export type WatchState = t.TypeOf<typeof WatchState>;
@@ -32,14 +33,6 @@ export type WatcherReport =
 
 export const watchFile = (dataDir: string): string => `${dataDir}/watch.json`;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
-}
 
 function readStatus(file: string): WatchStatus | undefined {
   let text: string;
@@ -60,7 +53,7 @@ function readStatus(file: string): WatchStatus | undefined {
 export function readWatcher(dataDir: string): WatcherReport {
   const status = readStatus(watchFile(dataDir));
   if (!status) return { running: false };
-  return alive(status.pid) ? { running: true, status } : { running: false, stale: status };
+  return processAlive(status.pid) ? { running: true, status } : { running: false, stale: status };
 }
 
 /** The pid file this process holds: rewritten atomically as the watcher works, removed on every exit path. */
@@ -87,7 +80,7 @@ export function acquireWatcherLock(dataDir: string, status: WatchStatus): Watche
         if (errnoCode(err) !== 'EEXIST') throw err;
       }
       const holder = readStatus(file);
-      if (holder && alive(holder.pid) && holder.pid !== process.pid) {
+      if (holder && processAlive(holder.pid) && holder.pid !== process.pid) {
         throw new BtError(
           'busy',
           `a watcher is already running for this host (pid ${holder.pid}, since ${holder.since})`,
