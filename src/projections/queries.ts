@@ -103,13 +103,17 @@ export class Queries {
       locations: db.prepare('SELECT vault FROM content_locations WHERE content_id = ? ORDER BY stored_at, vault'),
       filesInDir: db
         .prepare(
-          `SELECT f.id, f.name, f.deleted,
-                  c.id, c.kind, c.size, c.mode, c.mtime_ns, c.ctime_ns, c.ino,
-                  s.stage_id, s.kind, s.size, s.mode, s.mtime_ns, s.ctime_ns, s.ino
+          `SELECT f.id, f.name, f.deleted, c.id, c.kind, c.size, c.mode, c.mtime_ns, c.ctime_ns, c.ino
            FROM files f
            LEFT JOIN file_snapshots c ON c.id = f.current_snapshot_id
-           LEFT JOIN staging s ON s.file_id = f.id
            WHERE f.directory_id = ? AND (? = '' OR f.name = ? OR (f.name >= ? AND f.name < ?))`,
+        )
+        .raw(true),
+      // The queue is usually small or empty: read it apart (a join per file costs more than the lookups).
+      stagedKeysInDir: db
+        .prepare(
+          `SELECT s.file_id, s.stage_id, s.kind, s.size, s.mode, s.mtime_ns, s.ctime_ns, s.ino
+           FROM staging s JOIN files f ON f.id = s.file_id WHERE f.directory_id = ?`,
         )
         .raw(true),
       lastDeletion: db.prepare('SELECT deleted_at FROM file_deletions WHERE file_id = ? AND deleted_at <= ? ORDER BY seq DESC LIMIT 1'),
@@ -274,17 +278,21 @@ export class Queries {
     const lo = under === '' ? '' : `${under}/`;
     const hi = under === '' ? '' : `${under}0`; // '0' sorts right after '/'
     const out = new Map<string, TrackedFile>();
+    const statKey = (r: readonly unknown[], at: number): StatKey => ({
+      kind: r[at] as StatKey['kind'], size: r[at + 1] as number, mode: r[at + 2] as number,
+      mtime_ns: r[at + 3] as string, ctime_ns: r[at + 4] as string, ino: r[at + 5] as string,
+    });
+    const staged = new Map<string, StatKey & { stage_id: string }>();
+    for (const r of this.stmts.stagedKeysInDir.all(directory.id) as unknown[][]) {
+      staged.set(r[0] as string, { stage_id: r[1] as string, ...statKey(r, 2) });
+    }
     type Row = [string, string, number, string | null, ...unknown[]];
     for (const r of this.stmts.filesInDir.iterate(directory.id, under, under, lo, hi) as Iterable<Row>) {
-      const statKey = (at: number): StatKey => ({
-        kind: r[at] as StatKey['kind'], size: r[at + 1] as number, mode: r[at + 2] as number,
-        mtime_ns: r[at + 3] as string, ctime_ns: r[at + 4] as string, ino: r[at + 5] as string,
-      });
       out.set(r[1], {
         fileId: r[0],
         deleted: r[2] !== 0,
-        current: r[3] === null ? null : statKey(4),
-        staged: r[10] === null ? null : { stage_id: r[10] as string, ...statKey(11) },
+        current: r[3] === null ? null : statKey(r, 4),
+        staged: staged.get(r[0]) ?? null,
       });
     }
     return out;
