@@ -1,0 +1,94 @@
+// Writes a large file's staged copy as a directory of chunks in the same pass that reads and hashes it:
+// <dir>/<chunk sha256> for each distinct chunk (read-only) and <dir>/manifest.json last (ADR 0012).
+// Synchronous, like the capture that calls it on a worker thread.
+import { createHash } from 'node:crypto';
+import { closeSync, constants, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { MANIFEST_FILE, MANIFEST_FORMAT, encodeManifest, sha256Hex } from './chunk-manifest.js';
+import { CHUNK_MAX, cutPoint } from './chunker.js';
+
+export interface ChunkedCopy {
+  /** SHA-256 of the whole file: the content id. */
+  readonly sha256: string;
+  readonly size: number;
+  /** Chunks in the manifest (a repeated chunk counts each time). */
+  readonly chunks: number;
+}
+
+/** Runs a write to the staging area; capture wraps it to tell staging failures from read failures. */
+export type WriteGuard = <T>(write: () => T) => T;
+
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+const READ_ONLY = 0o400;
+
+/**
+ * The rolling buffer: twice the largest chunk, so a whole chunk is always in memory when it is cut, hashed
+ * and written. One per thread (each capture worker has its own module), reused from file to file.
+ */
+let rolling: Buffer | undefined;
+
+/**
+ * Reads a file through `read` (like readSync on its descriptor: fills buf[offset, offset+length), returns
+ * the count, 0 at the end) and writes it as a chunk directory at `dir` (which must not exist). Memory:
+ * the rolling buffer; every byte is read once, hashed for its chunk and for the whole file, written once.
+ */
+export function writeChunkedCopy(read: (buf: Buffer, offset: number, length: number) => number, dir: string, guard: WriteGuard = (w) => w()): ChunkedCopy {
+  const buf = (rolling ??= Buffer.allocUnsafe(2 * CHUNK_MAX));
+  guard(() => mkdirSync(dir, { mode: 0o700 }));
+  const whole = createHash('sha256');
+  const written = new Set<string>();
+  const chunks: [string, number][] = [];
+  let size = 0;
+  let start = 0;
+  let end = 0;
+  let eof = false;
+  for (;;) {
+    while (!eof && end < buf.length) {
+      const n = read(buf, end, buf.length - end);
+      if (n === 0) eof = true;
+      else end += n;
+    }
+    // A cut is final only with CHUNK_MAX bytes ahead of it (or the end of the file).
+    while (end - start >= CHUNK_MAX || (eof && end > start)) {
+      const n = cutPoint(buf, start, end);
+      const chunk = buf.subarray(start, start + n);
+      whole.update(chunk);
+      const id = sha256Hex(chunk);
+      if (!written.has(id)) {
+        guard(() => writeReadOnly(join(dir, id), chunk));
+        written.add(id);
+      }
+      chunks.push([id, n]);
+      size += n;
+      start += n;
+    }
+    if (eof) break;
+    buf.copyWithin(0, start, end);
+    end -= start;
+    start = 0;
+  }
+  const sha256 = whole.digest('hex');
+  // Last: a directory with a manifest is complete (the staging flush makes it durable before FileStaged).
+  guard(() => writeReadOnly(join(dir, MANIFEST_FILE), encodeManifest({ format: MANIFEST_FORMAT, sha256, size, chunks })));
+  return { sha256, size, chunks: chunks.length };
+}
+
+/** Chunks a file bt owns (a copy fetched from another vault by `bt check --repair`) into a chunk directory. */
+export function chunkFileInto(src: string, dir: string): ChunkedCopy {
+  const fd = openSync(src, constants.O_RDONLY);
+  try {
+    return writeChunkedCopy((b, off, len) => readSync(fd, b, off, len, null), dir);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeReadOnly(path: string, data: Uint8Array): void {
+  const fd = openSync(path, CREATE, READ_ONLY);
+  try {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+  } finally {
+    closeSync(fd);
+  }
+}
