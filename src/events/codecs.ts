@@ -54,13 +54,18 @@ export const FileStaged = t.type({
   meta: FileMeta,
 });
 
-/** A vault confirmed it holds the content's bytes. v2 added `sent` (v1 events read as sent: null, unknown). */
+/**
+ * A vault confirmed it holds the content's bytes. v2 added `sent` (v1 events read as sent: null, unknown);
+ * v3 added `chunks` (v1 and v2 events read as chunks: null: stored whole, as every content was then).
+ */
 export const ContentStored = t.type({
   content_id: Sha256,
   vault: t.string,
   size: NonNegInt,
   /** Bytes sent to the vault for it: 0 when the vault already had the content; null when not recorded. */
   sent: t.union([NonNegInt, t.null]),
+  /** How many chunks the vault's manifest lists when it holds the content chunked (ADR 0012); null: one object. */
+  chunks: t.union([NonNegInt, t.null]),
 });
 
 /** A staged version became a snapshot of its file, its content safe in at least one vault. */

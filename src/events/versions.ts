@@ -7,7 +7,7 @@ export const currentVersion: Readonly<Record<EventType, number>> = {
   DirectoryTracked: 1,
   DirectoryAbsorbed: 1,
   FileStaged: 1,
-  ContentStored: 2,
+  ContentStored: 3,
   SnapshotCommitted: 1,
   FileDeleted: 1,
   StageDropped: 2,
@@ -17,8 +17,9 @@ export const currentVersion: Readonly<Record<EventType, number>> = {
 export type Upcaster = (payload: Record<string, unknown>) => Record<string, unknown>;
 
 export const upcasters: Partial<Record<EventType, Readonly<Record<number, Upcaster>>>> = {
-  // v1 did not record how many bytes went over the wire; that is unknown, not zero.
-  ContentStored: { 1: (p) => ({ ...p, sent: null }) },
+  // v1 did not record how many bytes went over the wire; that is unknown, not zero. Before v3 every content
+  // was stored as one object: chunks null.
+  ContentStored: { 1: (p) => ({ ...p, sent: null }), 2: (p) => ({ ...p, chunks: null }) },
   // v2 added the reason 'lost'; every v1 event is already valid v2.
   StageDropped: { 1: (p) => p },
 };

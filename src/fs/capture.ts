@@ -1,6 +1,7 @@
-// Captures a file into the staging area in one pass: every byte read once, hashed and written together.
-// Synchronous: it runs in capture workers (capture-pool.ts), where blocking costs nothing and saves the
-// thread-pool round trips that decide small-file speed.
+// Captures a file into the staging area in one pass: every byte read once, hashed and written together;
+// a large file is cut into chunks in that same pass (chunked-copy.ts, ADR 0012). Synchronous: it runs in
+// capture workers (capture-pool.ts), where blocking costs nothing and saves the thread-pool round trips
+// that decide small-file speed.
 import { createHash } from 'node:crypto';
 import {
   type BigIntStats,
@@ -18,6 +19,8 @@ import {
 } from 'node:fs';
 import { errnoCode } from '../core/errors.js';
 import type { FileMeta } from '../events/codecs.js';
+import { chunkThreshold } from './chunker.js';
+import { writeChunkedCopy } from './chunked-copy.js';
 import { type SeenStat, contentMayDiffer, metaFromStat, seenStat } from './meta.js';
 
 /** What the walk saw; the capture checks the file still matches it before trusting what it read. */
@@ -29,7 +32,14 @@ export interface CaptureJob {
 }
 
 export type CaptureResult =
-  | { readonly kind: 'staged'; readonly contentId: string | null; readonly meta: FileMeta; readonly copied: boolean }
+  | {
+      readonly kind: 'staged';
+      readonly contentId: string | null;
+      readonly meta: FileMeta;
+      readonly copied: boolean;
+      /** The staged copy is a chunk directory with this many chunks; null for a single file (or a link). */
+      readonly chunks: number | null;
+    }
   /** The file disappeared before it could be read: not an error, simply not there any more. */
   | { readonly kind: 'gone' }
   | { readonly kind: 'skipped'; readonly reason: string }
@@ -70,6 +80,7 @@ let clonesWork = true;
  * a symlink is recorded by its target. A file that changes while it is read is retried, then skipped.
  */
 export function captureFile(job: CaptureJob): CaptureResult {
+  const threshold = BigInt(chunkThreshold());
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     let before: SeenStat;
     if (attempt === 1 && job.seen?.kind === 'file') {
@@ -86,10 +97,13 @@ export function captureFile(job: CaptureJob): CaptureResult {
       before = seenStat(stat);
     }
     try {
-      const r = before.size <= BigInt(SMALL) ? copySmall(job, before) : (cloneLarge(job, before) ?? copyLarge(job, before));
-      if (r) return { kind: 'staged', contentId: r.contentId, meta: metaFromStat(r.stat, null), copied: true };
+      const r =
+        before.size <= BigInt(SMALL) ? copySmall(job, before)
+        : before.size >= threshold ? copyChunked(job, before)
+        : (cloneLarge(job, before) ?? copyLarge(job, before));
+      if (r) return { kind: 'staged', contentId: r.contentId, meta: metaFromStat(r.stat, null), copied: true, chunks: r.chunks ?? null };
     } catch (err) {
-      rmSync(job.dest, { force: true });
+      rmSync(job.dest, { force: true, recursive: true });
       if (err instanceof StagingWriteError) {
         const code = errnoCode(err.failure) ?? 'error';
         return { kind: 'staging-failed', code, reason: err.failure instanceof Error ? err.failure.message : String(err.failure) };
@@ -99,20 +113,20 @@ export function captureFile(job: CaptureJob): CaptureResult {
       // ELOOP: replaced by a symlink between lstat and open; look again.
       if (code !== 'ELOOP') return { kind: 'skipped', reason: `cannot read (${code ?? String(err)})` };
     }
-    rmSync(job.dest, { force: true });
+    rmSync(job.dest, { force: true, recursive: true });
   }
   return { kind: 'skipped', reason: `kept changing while being read (tried ${ATTEMPTS} times); not staged` };
 }
 
 function captureLink(src: string, stat: BigIntStats): CaptureResult {
   try {
-    return { kind: 'staged', contentId: null, meta: metaFromStat(stat, readlinkSync(src)), copied: false };
+    return { kind: 'staged', contentId: null, meta: metaFromStat(stat, readlinkSync(src)), copied: false, chunks: null };
   } catch (err) {
     return errnoCode(err) === 'ENOENT' ? { kind: 'gone' } : { kind: 'skipped', reason: `cannot read link (${errnoCode(err) ?? 'error'})` };
   }
 }
 
-type Copied = { contentId: string; stat: BigIntStats } | undefined;
+type Copied = { contentId: string; stat: BigIntStats; chunks?: number } | undefined;
 
 /** One read of the whole file; undefined when it changed meanwhile (size or times moved). */
 function copySmall(job: CaptureJob, before: SeenStat): Copied {
@@ -168,6 +182,19 @@ function copyLarge(job: CaptureJob, before: SeenStat): Copied {
     const after = fstatSync(fd, { bigint: true });
     if (total !== Number(before.size) || contentMayDiffer(before, after)) return undefined;
     return { contentId: hash.digest('hex'), stat: after };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A large file as a chunk directory: read once, cut, each chunk and the whole file hashed, chunks written. */
+function copyChunked(job: CaptureJob, before: SeenStat): Copied {
+  const fd = openSync(job.src, READ);
+  try {
+    const r = writeChunkedCopy((buf, off, len) => readSync(fd, buf, off, len, null), job.dest, writing);
+    const after = fstatSync(fd, { bigint: true });
+    if (r.size !== Number(before.size) || contentMayDiffer(before, after)) return undefined;
+    return { contentId: r.sha256, stat: after, chunks: r.chunks };
   } finally {
     closeSync(fd);
   }

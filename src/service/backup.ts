@@ -1,5 +1,5 @@
 // `bt backup`: every staged version goes to every vault, then becomes a snapshot; then the journal is synced.
-import { unlinkSync } from 'node:fs';
+import { rmSync, unlinkSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { errnoCode, userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
@@ -12,9 +12,9 @@ import { removeOrphanStagedCopies } from './stage-files.js';
 
 export interface BackupResult {
   readonly files: number;
-  /** Bytes sent to vaults (each vault counted). */
+  /** Bytes sent to vaults (each vault counted): for chunked content, the chunks a vault lacked. */
   readonly bytesSent: number;
-  /** Bytes not sent because the vault already held the content. */
+  /** Bytes not sent because the vault already held the content (or those of its chunks). */
   readonly bytesDeduped: number;
   /** Staged versions left in place for the next run, with why. */
   readonly failed: readonly { path: string; reason: string }[];
@@ -30,6 +30,8 @@ const BATCH_OPS = 2500;
 interface Stored {
   readonly vault: string;
   readonly sent: number;
+  /** Chunks of the vault's manifest, when it holds the content chunked. */
+  readonly chunks: number | null;
 }
 
 interface ContentOutcome {
@@ -91,9 +93,9 @@ export async function backup(ctx: Context): Promise<BackupResult> {
       const contentId = op.content_id;
       if (contentId !== null && first) {
         for (const s of outcome.stored) {
-          events.push({ type: 'ContentStored', data: { content_id: contentId, vault: s.vault, size: op.size, sent: s.sent } });
+          events.push({ type: 'ContentStored', data: { content_id: contentId, vault: s.vault, size: op.size, sent: s.sent, chunks: s.chunks } });
           bytesSent += s.sent;
-          if (s.sent === 0) bytesDeduped += op.size;
+          bytesDeduped += Math.max(0, op.size - s.sent);
         }
       } else if (contentId !== null) {
         bytesDeduped += op.size * vaults.length;
@@ -137,7 +139,8 @@ function snapshotCommitted(ctx: Context, op: StagedOperation): DomainEvent {
 
 /**
  * Puts one content into each vault that lacks it; failures are collected per vault, not thrown. The last
- * vault may take the staged copy itself, but only when every vault before it stored the content.
+ * vault may take the staged copy itself (or a chunk directory's chunk files), but only when every vault
+ * before it stored the content.
  */
 async function storeContent(vaults: readonly Vault[], contentId: string, stagedCopy: string, size: number): Promise<ContentOutcome> {
   const stored: Stored[] = [];
@@ -148,7 +151,7 @@ async function storeContent(vaults: readonly Vault[], contentId: string, stagedC
       const consume = i === vaults.length - 1 && errors.length === 0;
       const r = await vault.putContent(contentId, stagedCopy, size, { consume });
       faultPoint('put');
-      stored.push({ vault: vault.name, sent: r.sent });
+      stored.push({ vault: vault.name, sent: r.sent, chunks: r.chunks ?? null });
       consumed = r.consumed === true;
     } catch (err) {
       const gone = errnoCode(err) === 'ENOENT';
@@ -158,10 +161,13 @@ async function storeContent(vaults: readonly Vault[], contentId: string, stagedC
   return { stored, errors, consumed };
 }
 
+/** A staged file, or what a vault left of a chunk directory (it may have moved some chunk files in). */
 function removeIfThere(path: string): void {
   try {
     unlinkSync(path);
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
+    const code = errnoCode(err);
+    if (code === 'EISDIR' || code === 'EPERM') rmSync(path, { force: true, recursive: true });
+    else if (code !== 'ENOENT') throw err;
   }
 }

@@ -1,9 +1,12 @@
-// `bt check`: the journal chain, and every content a snapshot needs in every vault said to hold it;
-// with --read-data each object is read back and its SHA-256 verified; --repair re-uploads what it can.
+// `bt check`: the journal chain, and every content a snapshot needs in every vault said to hold it (for a
+// chunked content: its manifest and every chunk); with --read-data each object or chunk is read back and its
+// SHA-256 verified, and the whole content's; --repair re-uploads what it can.
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { describeError } from '../core/errors.js';
+import { chunkThreshold } from '../fs/chunker.js';
+import { chunkFileInto } from '../fs/chunked-copy.js';
 import { findVaultConfig } from '../vaults/registry.js';
 import { type Vault, VaultObjectError } from '../vaults/vault.js';
 import type { Context } from './context.js';
@@ -62,7 +65,7 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
             for (const vault of vaults) {
               if (!holders.has(vault.name)) continue;
               checked++;
-              const verdict = await inspect(vault, contentId, opts.readData, join(scratch, `${vault.name}-${contentId}`));
+              const verdict = await inspect(vault, contentId, opts.readData);
               if (verdict) found(contentId, vault.name, verdict.problem, verdict.detail);
             }
             ctx.reporter.progress?.({ phase: 'checking', files: checked, totalFiles: contents.length * vaults.length, bytes: 0 });
@@ -87,14 +90,13 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
   };
 }
 
-async function inspect(vault: Vault, contentId: string, readData: boolean, scratchFile: string): Promise<{ problem: Problem['problem']; detail?: string } | undefined> {
+async function inspect(vault: Vault, contentId: string, readData: boolean): Promise<{ problem: Problem['problem']; detail?: string } | undefined> {
   try {
-    if (!readData) return (await vault.hasContent(contentId)) ? undefined : { problem: 'missing' };
-    await vault.getContent(contentId, scratchFile);
-    rmSync(scratchFile, { force: true });
+    await vault.verifyContent(contentId, readData);
     return undefined;
   } catch (err) {
-    if (err instanceof VaultObjectError) return { problem: err.problem };
+    // A chunked content's problem is usually one chunk (or its manifest): name it.
+    if (err instanceof VaultObjectError) return err.key === `content/${contentId}` ? { problem: err.problem } : { problem: err.problem, detail: err.key };
     return { problem: 'unreadable', detail: describeError(err) };
   }
 }
@@ -117,12 +119,21 @@ async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locati
   for (const other of vaults) {
     if (source || other === target || !locations.get(p.contentId)?.has(other.name)) continue;
     const copy = join(scratch, `repair-${p.contentId}`);
+    const chunked = join(scratch, `repair-${p.contentId}.chunks`);
     try {
       await other.getContent(p.contentId, copy);
-      source = copy;
+      // A large content goes back chunked, as a backup would have stored it.
+      if (statSync(copy).size >= chunkThreshold()) {
+        chunkFileInto(copy, chunked);
+        rmSync(copy, { force: true });
+        source = chunked;
+      } else {
+        source = copy;
+      }
       p.repairNote = `from vault "${other.name}"`;
     } catch {
       rmSync(copy, { force: true });
+      rmSync(chunked, { force: true, recursive: true });
     }
   }
   if (!source) {
@@ -134,7 +145,7 @@ async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locati
       if (!target.removeContent) throw new Error('this vault cannot replace a corrupt object');
       await target.removeContent(p.contentId);
     }
-    await target.putContent(p.contentId, source, statSync(source).size);
+    await target.putContent(p.contentId, source, statSync(source).size, { repair: true });
     p.repaired = true;
   } catch (err) {
     p.repairNote = `repair failed: ${describeError(err)}`;

@@ -1,5 +1,6 @@
 // `bt add`: stage what changed under a path (stat-only for unchanged files) and record what disappeared.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import type { DomainEvent } from '../events/codecs.js';
@@ -90,7 +91,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
       faultPoint('stage');
       staged++;
       stagedBytes += r.meta.size;
-      await batch.add(events, r.copied ? ctx.stagedPath(stageId) : null, r.meta.size, prior?.staged ? ctx.stagedPath(prior.staged.stage_id) : null);
+      await batch.add(events, r.copied ? stagedFiles(ctx.stagedPath(stageId), r.chunks) : [], r.meta.size, prior?.staged ? ctx.stagedPath(prior.staged.stage_id) : null);
       ctx.reporter.progress?.({ phase: 'staging', files: staged, bytes: stagedBytes });
     }
   };
@@ -142,7 +143,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     // Not seen may mean ignored or unreadable now: only a path that is really gone is a deletion.
     if (!isGone(joinName(directory.path, name))) continue;
     deleted++;
-    await batch.add([{ type: 'FileDeleted', data: { file_id: prior.fileId, directory_id: directory.id, name } }], null, 0, null);
+    await batch.add([{ type: 'FileDeleted', data: { file_id: prior.fileId, directory_id: directory.id, name } }], [], 0, null);
   }
   await batch.commit();
   return { directory: directory.path, staged, stagedBytes, unchanged, deleted, skipped };
@@ -163,9 +164,9 @@ class Batch {
 
   constructor(private readonly ctx: Context) {}
 
-  add(events: DomainEvent[], copy: string | null, bytes: number, dropped: string | null): Promise<void> {
+  add(events: DomainEvent[], copies: readonly string[], bytes: number, dropped: string | null): Promise<void> {
     this.events.push(...events);
-    if (copy) this.copies.push(copy);
+    this.copies.push(...copies);
     if (dropped) this.dropped.push(dropped);
     this.bytes += bytes;
     if (this.events.length < BATCH_FILES && this.bytes < BATCH_BYTES) return Promise.resolve();
@@ -189,7 +190,7 @@ class Batch {
         // The copies must be on disk before the journal says they are staged.
         await flushFilesystem(this.ctx.stagingDir, copies);
         this.ctx.store.append(events);
-        for (const path of dropped) rmSync(path, { force: true });
+        for (const path of dropped) rmSync(path, { force: true, recursive: true });
       } finally {
         this.queued--;
       }
@@ -198,6 +199,15 @@ class Batch {
     this.chain.catch(() => {});
     return this.chain;
   }
+}
+
+/**
+ * What the staging flush must make durable for one staged copy: the file, or for a chunk directory every
+ * file in it and the directory itself (so its entry in the staging area is durable too).
+ */
+function stagedFiles(path: string, chunks: number | null): string[] {
+  if (chunks === null) return [path];
+  return [...readdirSync(path).map((name) => join(path, name)), path];
 }
 
 /** Staged copies the queue does not know (left by a killed run) are removed; the lock keeps this safe. */

@@ -1,16 +1,23 @@
-// A vault in a local directory (a second disk, a NAS mount). Layout: docs/adr/0007-vault-layout.md.
+// A vault in a local directory (a second disk, a NAS mount). Layout: docs/adr/0007-vault-layout.md, and for
+// chunked content docs/adr/0012-content-defined-chunking.md.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { type FileHandle, chmod, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoCode, vaultError } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { type ChunkManifest, decodeManifest, distinctChunks, encodeManifest } from '../fs/chunk-manifest.js';
+import { CHUNK_THRESHOLD } from '../fs/chunker.js';
 import { flushFilesystem } from '../fs/durable.js';
 import { copyHashing } from '../fs/hash-copy.js';
+import { parseStoredManifest, readChunks, readStagedManifest } from './chunked-content.js';
 import { type PutOptions, type PutResult, type SetupReport, type Vault, VaultObjectError, checkMetadataKey, isSha256 } from './vault.js';
 
 const MARKER = 'bt-vault.json';
 const SMALL_OBJECT = 4 << 20;
+/** Chunks read ahead while restoring: the disk reads the next while the previous is hashed and written. */
+const READ_AHEAD = 2;
 
 export class FileSystemVault implements Vault {
   readonly kind = 'fs' as const;
@@ -26,6 +33,23 @@ export class FileSystemVault implements Vault {
   contentPath(checksum: string): string {
     if (!isSha256(checksum)) throw new Error(`not a SHA-256: ${checksum}`);
     return join(this.root, 'content', checksum.slice(0, 2), checksum);
+  }
+
+  manifestPath(checksum: string): string {
+    if (!isSha256(checksum)) throw new Error(`not a SHA-256: ${checksum}`);
+    return join(this.root, 'manifests', checksum.slice(0, 2), checksum);
+  }
+
+  chunkPath(id: string): string {
+    if (!isSha256(id)) throw new Error(`not a SHA-256: ${id}`);
+    return join(this.root, 'chunks', id.slice(0, 2), id);
+  }
+
+  private ensureFanout(path: string): void {
+    const fanout = dirname(path);
+    if (this.fanouts.has(fanout)) return;
+    mkdirSync(fanout, { recursive: true });
+    this.fanouts.add(fanout);
   }
 
   private metadataPath(key: string): string {
@@ -51,32 +75,79 @@ export class FileSystemVault implements Vault {
   // round trip per call, which dominated a backup of many small files.
   async hasContent(checksum: string): Promise<boolean> {
     this.ensureReady();
-    return existsSync(this.contentPath(checksum));
+    return existsSync(this.contentPath(checksum)) || existsSync(this.manifestPath(checksum));
   }
 
   async putContent(checksum: string, sourcePath: string, size: number, opts: PutOptions = {}): Promise<PutResult> {
     this.ensureReady();
     const final = this.contentPath(checksum);
-    const fanout = dirname(final);
-    if (!this.fanouts.has(fanout)) {
-      mkdirSync(fanout, { recursive: true });
-      this.fanouts.add(fanout);
+    this.ensureFanout(final);
+    if (existsSync(final)) {
+      if (!opts.repair || (await hashFile(final)) === checksum) return { sent: 0 };
+      await rm(final, { force: true });
     }
-    if (existsSync(final)) return { sent: 0 };
+    const source = statSync(sourcePath); // a vanished staged copy fails here as ENOENT
+    if (source.isDirectory()) return this.putChunked(checksum, sourcePath, opts);
+    if (source.size >= CHUNK_THRESHOLD && !opts.repair) {
+      // Another host may have stored this content chunked.
+      const stored = this.storedManifest(checksum);
+      if (stored) return { sent: 0, chunks: stored.chunks.length };
+    }
     if (opts.consume) {
       // The staged copy (read-only, never changed) becomes the object: one rename, no second copy of
       // the bytes and no unlink after the commit. Never a hard link: two vaults must not share an inode.
-      try {
-        renameSync(sourcePath, final);
-        this.unflushed.push(final);
-        return { sent: size, consumed: true };
-      } catch (err) {
-        if (errnoCode(err) !== 'EXDEV') throw err;
-      }
+      if (this.moveIn(sourcePath, final)) return { sent: size, consumed: true };
     }
     await this.copyIn(checksum, sourcePath, final);
-    this.unflushed.push(final);
     return { sent: size };
+  }
+
+  /**
+   * A staged chunk directory: every chunk the vault lacks goes in (moved with `consume`, else copied and
+   * verified), then, once they are durable, the manifest: a manifest never names an absent chunk.
+   */
+  private async putChunked(checksum: string, dir: string, opts: PutOptions): Promise<PutResult> {
+    const { manifest } = await readStagedManifest(dir, checksum);
+    if (!opts.repair) {
+      const stored = this.storedManifest(checksum);
+      if (stored) return { sent: 0, chunks: stored.chunks.length };
+    }
+    const placed: string[] = [];
+    let sent = 0;
+    for (const [id, length] of distinctChunks(manifest)) {
+      const final = this.chunkPath(id);
+      this.ensureFanout(final);
+      if (existsSync(final)) {
+        // Shared with other contents, or left by an interrupted put: not sent again.
+        if (!opts.repair || (await hashFile(final)) === id) continue;
+        await rm(final, { force: true });
+      }
+      const src = join(dir, id);
+      if (!(opts.consume && this.moveIn(src, final))) await this.copyIn(id, src, final);
+      placed.push(final);
+      sent += length;
+      faultPoint('chunk');
+    }
+    await flushFilesystem(this.root, placed);
+    const path = this.manifestPath(checksum);
+    this.ensureFanout(path);
+    const tmp = join(this.root, 'tmp', `manifest-${checksum}.${randomBytes(6).toString('hex')}`);
+    await writeFile(tmp, encodeManifest(manifest), { flag: 'wx', mode: 0o400 });
+    await rename(tmp, path);
+    this.unflushed.push(path);
+    return { sent, chunks: manifest.chunks.length };
+  }
+
+  /** Moves a staged file in as an object; false when it lives on another filesystem (then it is copied). */
+  private moveIn(sourcePath: string, final: string): boolean {
+    try {
+      renameSync(sourcePath, final);
+    } catch (err) {
+      if (errnoCode(err) === 'EXDEV') return false;
+      throw err;
+    }
+    this.unflushed.push(final);
+    return true;
   }
 
   private async copyIn(checksum: string, sourcePath: string, final: string): Promise<void> {
@@ -87,13 +158,49 @@ export class FileSystemVault implements Vault {
       throw new Error(`staged copy ${sourcePath} no longer has checksum ${checksum}`);
     }
     await chmod(tmp, 0o400);
-    this.unflushed.push(tmp);
     await rename(tmp, final);
+    this.unflushed.push(final);
   }
 
+  /** The manifest stored for a content, or undefined when there is none (or none that decodes: it is rewritten). */
+  private storedManifest(checksum: string): ChunkManifest | undefined {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.manifestPath(checksum));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+    const m = decodeManifest(bytes, checksum);
+    return m.ok ? m.value : undefined;
+  }
+
+  /** The stored manifest of a content without a whole object: absent is 'missing', undecodable 'corrupt'. */
+  private async manifestOf(checksum: string): Promise<ChunkManifest> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.manifestPath(checksum));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new VaultObjectError('missing', this.name, `content/${checksum}`);
+      throw err;
+    }
+    return parseStoredManifest(this.name, checksum, bytes);
+  }
+
+  private readChunk = async (id: string): Promise<Buffer | undefined> => {
+    try {
+      return await readFile(this.chunkPath(id));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+  };
+
+  /** Removes the whole object or the manifest; chunks may belong to other contents too and stay. */
   async removeContent(checksum: string): Promise<void> {
     this.ensureReady();
     await rm(this.contentPath(checksum), { force: true });
+    await rm(this.manifestPath(checksum), { force: true });
   }
 
   async flush(): Promise<void> {
@@ -110,7 +217,7 @@ export class FileSystemVault implements Vault {
     try {
       size = statSync(src).size;
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw new VaultObjectError('missing', this.name, `content/${checksum}`);
+      if (errnoCode(err) === 'ENOENT') return this.getChunked(checksum, outputPath);
       throw err;
     }
     if (size <= SMALL_OBJECT) {
@@ -125,7 +232,7 @@ export class FileSystemVault implements Vault {
     try {
       ({ sha256 } = await copyHashing(src, tmp));
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT' && !(await this.hasContent(checksum))) {
+      if (errnoCode(err) === 'ENOENT' && !existsSync(src)) {
         throw new VaultObjectError('missing', this.name, `content/${checksum}`);
       }
       throw err;
@@ -135,6 +242,40 @@ export class FileSystemVault implements Vault {
       throw new VaultObjectError('corrupt', this.name, `content/${checksum}`);
     }
     await rename(tmp, outputPath);
+  }
+
+  /** Chunk by chunk into a temporary file beside the output, every chunk and the whole verified, then renamed. */
+  private async getChunked(checksum: string, outputPath: string): Promise<void> {
+    const m = await this.manifestOf(checksum);
+    const tmp = join(dirname(outputPath), `.bt-restore-${randomBytes(6).toString('hex')}`);
+    const handle = await open(tmp, 'wx', 0o600);
+    try {
+      await readChunks(this.name, m, this.readChunk, (bytes) => writeAll(handle, bytes), READ_AHEAD);
+      await handle.close();
+    } catch (err) {
+      await handle.close().catch(() => {});
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    await rename(tmp, outputPath);
+  }
+
+  async verifyContent(checksum: string, readData: boolean): Promise<void> {
+    this.ensureReady();
+    const whole = this.contentPath(checksum);
+    if (existsSync(whole)) {
+      if (readData) {
+        const actual = await hashFile(whole);
+        if (actual === undefined) throw new VaultObjectError('missing', this.name, `content/${checksum}`);
+        if (actual !== checksum) throw new VaultObjectError('corrupt', this.name, `content/${checksum}`);
+      }
+      return;
+    }
+    const m = await this.manifestOf(checksum);
+    if (readData) return readChunks(this.name, m, this.readChunk, null, READ_AHEAD);
+    for (const [id] of distinctChunks(m)) {
+      if (!existsSync(this.chunkPath(id))) throw new VaultObjectError('missing', this.name, `chunks/${id}`);
+    }
   }
 
   async putMetadata(key: string, data: Buffer): Promise<void> {
@@ -189,7 +330,7 @@ export class FileSystemVault implements Vault {
   async validateSetup(): Promise<SetupReport> {
     const steps: string[] = [];
     const existed = await stat(join(this.root, MARKER)).then(() => true, () => false);
-    for (const dir of ['', 'content', 'metadata', 'tmp']) await mkdir(join(this.root, dir), { recursive: true, mode: 0o700 });
+    for (const dir of ['', 'content', 'manifests', 'chunks', 'metadata', 'tmp']) await mkdir(join(this.root, dir), { recursive: true, mode: 0o700 });
     if (!existed) {
       await writeFileAtomic(join(this.root, MARKER), Buffer.from(`${JSON.stringify({ format: 1, kind: 'bt-vault' })}\n`), 0o600);
       steps.push(`created the vault layout at ${this.root}`);
@@ -210,3 +351,21 @@ export class FileSystemVault implements Vault {
   close(): void {}
 }
 
+
+/** SHA-256 of a file's bytes; undefined when there is no such file. */
+async function hashFile(path: string): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  try {
+    // Small objects in one read: `bt check --read-data` of many small files is decided by per-file cost.
+    if (statSync(path).size <= SMALL_OBJECT) return hash.update(readFileSync(path)).digest('hex');
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  return hash.digest('hex');
+}
+
+async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
+  for (let off = 0; off < bytes.length; ) off += (await handle.write(bytes, off, bytes.length - off)).bytesWritten;
+}

@@ -1,7 +1,8 @@
-// A vault in an S3 bucket (AWS or S3-compatible). Layout: docs/adr/0007-vault-layout.md; client: ADR 0009.
+// A vault in an S3 bucket (AWS or S3-compatible). Layout: docs/adr/0007-vault-layout.md and, for chunked
+// content, 0012-content-defined-chunking.md; client: ADR 0009.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,13 +21,18 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import * as t from 'io-ts';
+import pLimit from 'p-limit';
 import type { S3VaultConfig } from '../config/schema.js';
 import { decodeWith } from '../core/decode.js';
 import { type BtError, errnoCode, vaultError } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
+import { type ChunkManifest, decodeManifest, distinctChunks, encodeManifest, sha256Hex } from '../fs/chunk-manifest.js';
+import { CHUNK_THRESHOLD } from '../fs/chunker.js';
+import { parseStoredManifest, readChunks, readStagedChunk, readStagedManifest } from './chunked-content.js';
 import { makeS3Client } from './s3-client.js';
 import { type S3Where, errorCode, httpStatus, isNotFound, isUnsupportedChecksumHeader, knownSecrets, s3Failure } from './s3-errors.js';
 import { ContentMismatch, collect, verifyingStream } from './s3-transfer.js';
-import { type PutResult, type SetupReport, type Vault, VaultObjectError, checkMetadataKey, isSha256 } from './vault.js';
+import { type PutOptions, type PutResult, type SetupReport, type Vault, VaultObjectError, checkMetadataKey, isSha256 } from './vault.js';
 
 const MiB = 1024 * 1024;
 /** Multipart part size: S3's minimum is 5 MiB; 8 MiB keeps memory small and parts few. */
@@ -60,6 +66,10 @@ export class S3Vault implements Vault {
   private sendSha256 = true;
   /** Content a HEAD just found absent: putContent right after hasContent need not ask again. */
   private readonly knownAbsent = new Set<string>();
+  /** Chunks this run stored or saw: a chunk shared by several files is asked about once. */
+  private readonly presentChunks = new Set<string>();
+  /** Every chunk key, listed once for `bt check` (a LIST names 1,000 keys for the price of one request). */
+  private chunkListing: Promise<Set<string>> | undefined;
 
   constructor(
     private readonly config: S3VaultConfig,
@@ -78,6 +88,16 @@ export class S3Vault implements Vault {
     return `${this.config.content_bucket_prefix}content/${checksum}`;
   }
 
+  private manifestKey(checksum: string): string {
+    if (!isSha256(checksum)) throw new Error(`not a SHA-256: ${checksum}`);
+    return `${this.config.content_bucket_prefix}manifests/${checksum}`;
+  }
+
+  private chunkKey(id: string): string {
+    if (!isSha256(id)) throw new Error(`not a SHA-256: ${id}`);
+    return `${this.config.content_bucket_prefix}chunks/${id}`;
+  }
+
   private metadataKey(key: string): string {
     checkMetadataKey(key);
     return `${this.config.metadata_bucket_prefix}${key}`;
@@ -93,8 +113,8 @@ export class S3Vault implements Vault {
   }
 
   async hasContent(checksum: string): Promise<boolean> {
-    const key = this.contentKey(checksum);
-    const found = await this.exists(this.config.content_bucket, key);
+    const bucket = this.config.content_bucket;
+    const found = (await this.exists(bucket, this.contentKey(checksum))) || (await this.exists(bucket, this.manifestKey(checksum)));
     if (!found) this.knownAbsent.add(checksum);
     return found;
   }
@@ -110,15 +130,33 @@ export class S3Vault implements Vault {
   }
 
   /**
-   * The staged file's own size decides single PUT or multipart and is what is verified with the SHA-256; the
-   * declared size is not trusted (bt check --repair passes 0), the checksum is.
+   * A staged file is stored whole, a staged chunk directory chunked. The staged file's own size decides
+   * single PUT or multipart and is what is verified with the SHA-256; the declared size is not trusted
+   * (bt check --repair passes 0), the checksum is.
    */
-  async putContent(checksum: string, sourcePath: string, _declaredSize: number): Promise<PutResult> {
+  async putContent(checksum: string, sourcePath: string, _declaredSize: number, opts: PutOptions = {}): Promise<PutResult> {
     const key = this.contentKey(checksum);
     const bucket = this.config.content_bucket;
     const justChecked = this.knownAbsent.delete(checksum);
-    if (!justChecked && (await this.exists(bucket, key))) return { sent: 0 };
-    const size = (await stat(sourcePath)).size; // a vanished staged copy fails here as ENOENT
+    let source;
+    try {
+      source = await stat(sourcePath);
+    } catch (err) {
+      // A vanished staged copy is no problem when the vault has the content; otherwise it fails as ENOENT.
+      if (errnoCode(err) === 'ENOENT' && !justChecked && !opts.repair && (await this.exists(bucket, key))) return { sent: 0 };
+      throw err;
+    }
+    if (source.isDirectory()) return this.putChunked(checksum, sourcePath, justChecked, opts);
+    if (!justChecked) {
+      if (await this.exists(bucket, key)) {
+        if (!opts.repair || (await this.hashObject(bucket, key)) === checksum) return { sent: 0 };
+      } else if (source.size >= CHUNK_THRESHOLD && !opts.repair) {
+        // Another host may have stored this content chunked.
+        const stored = await this.storedManifest(checksum);
+        if (stored) return { sent: 0, chunks: stored.chunks.length };
+      }
+    }
+    const size = source.size;
     if (size <= MULTIPART_THRESHOLD) {
       const body = await readFile(sourcePath);
       const sha256 = createHash('sha256').update(body).digest('hex');
@@ -130,13 +168,113 @@ export class S3Vault implements Vault {
     return { sent: size };
   }
 
-  /** Deletes a content object (bt check --repair replaces a corrupt one this way). */
-  async removeContent(checksum: string): Promise<void> {
-    const key = this.contentKey(checksum);
+  /**
+   * A staged chunk directory: each chunk the bucket lacks (a HEAD per chunk not seen this run) is one PUT
+   * that carries its SHA-256, a few in flight; the manifest goes last, once every chunk is stored.
+   */
+  private async putChunked(checksum: string, dir: string, justChecked: boolean, opts: PutOptions): Promise<PutResult> {
+    const bucket = this.config.content_bucket;
+    const { manifest } = await readStagedManifest(dir, checksum);
+    if (!justChecked && !opts.repair) {
+      // A GET costs what a HEAD costs, and tells how many chunks the stored manifest has.
+      const stored = await this.storedManifest(checksum);
+      if (stored) return { sent: 0, chunks: stored.chunks.length };
+      if (await this.exists(bucket, this.contentKey(checksum))) return { sent: 0 };
+    }
+    const limit = pLimit(this.partsInFlight);
+    let sent = 0;
+    let failed = false;
+    const results = await Promise.allSettled(
+      distinctChunks(manifest).map(([id, length]) =>
+        limit(async () => {
+          if (failed || (this.presentChunks.has(id) && !opts.repair)) return;
+          try {
+            const key = this.chunkKey(id);
+            if ((await this.exists(bucket, key)) && (!opts.repair || (await this.hashObject(bucket, key)) === id)) {
+              this.presentChunks.add(id);
+              return;
+            }
+            const body = await readStagedChunk(dir, id, length);
+            await this.putBytes(bucket, key, body, id, this.storageClass());
+            this.presentChunks.add(id);
+            sent += length;
+            faultPoint('chunk');
+          } catch (err) {
+            failed = true; // the chunks still queued are not started
+            throw err;
+          }
+        }),
+      ),
+    );
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    // Small and read by every restore and check: the bucket's default storage class, not the content's.
+    const bytes = encodeManifest(manifest);
+    await this.putBytes(bucket, this.manifestKey(checksum), bytes, sha256Hex(bytes));
+    return { sent, chunks: manifest.chunks.length };
+  }
+
+  /** The manifest stored for a content, or undefined when there is none (or none that decodes: it is rewritten). */
+  private async storedManifest(checksum: string): Promise<ChunkManifest | undefined> {
+    const bytes = await this.read(this.config.content_bucket, this.manifestKey(checksum));
+    if (!bytes) return undefined;
+    const m = decodeManifest(bytes, checksum);
+    return m.ok ? m.value : undefined;
+  }
+
+  /** The stored manifest of a content without a whole object: absent is 'missing', undecodable 'corrupt'. */
+  private async manifestOf(checksum: string): Promise<ChunkManifest> {
+    const bytes = await this.read(this.config.content_bucket, this.manifestKey(checksum));
+    if (!bytes) throw new VaultObjectError('missing', this.name, `content/${checksum}`);
+    return parseStoredManifest(this.name, checksum, bytes);
+  }
+
+  private readChunk = (id: string): Promise<Buffer | undefined> => this.read(this.config.content_bucket, this.chunkKey(id));
+
+  /** SHA-256 of an object's bytes, streamed; undefined when there is no such object. */
+  private async hashObject(bucket: string, key: string): Promise<string | undefined> {
+    const hash = createHash('sha256');
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.config.content_bucket, Key: key }));
+      const body = (await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body;
+      if (!(body instanceof Readable)) throw vaultError(`vault "${this.name}": s3://${bucket}/${key}: the server sent no readable body`);
+      for await (const chunk of body) hash.update(chunk as Buffer);
     } catch (err) {
-      throw this.fail(err, this.config.content_bucket, key);
+      if (isNotFound(err)) return undefined;
+      throw this.fail(err, bucket, key);
+    }
+    return hash.digest('hex');
+  }
+
+  /** Deletes a content's object or manifest (bt check --repair replaces a corrupt one this way); chunks stay. */
+  async removeContent(checksum: string): Promise<void> {
+    const bucket = this.config.content_bucket;
+    for (const key of [this.contentKey(checksum), this.manifestKey(checksum)]) {
+      try {
+        await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      } catch (err) {
+        throw this.fail(err, bucket, key);
+      }
+    }
+  }
+
+  async verifyContent(checksum: string, readData: boolean): Promise<void> {
+    const bucket = this.config.content_bucket;
+    const key = this.contentKey(checksum);
+    if (readData) {
+      const actual = await this.hashObject(bucket, key);
+      if (actual !== undefined) {
+        if (actual !== checksum) throw new VaultObjectError('corrupt', this.name, `content/${checksum}`);
+        return;
+      }
+    } else if (await this.exists(bucket, key)) {
+      return;
+    }
+    const m = await this.manifestOf(checksum);
+    if (readData) return readChunks(this.name, m, this.readChunk, null, this.partsInFlight);
+    this.chunkListing ??= this.listKeys(bucket, `${this.config.content_bucket_prefix}chunks/`).then((keys) => new Set(keys));
+    const listed = await this.chunkListing;
+    for (const [id] of distinctChunks(m)) {
+      if (!listed.has(id)) throw new VaultObjectError('missing', this.name, `chunks/${id}`);
     }
   }
 
@@ -219,7 +357,7 @@ export class S3Vault implements Vault {
     try {
       body = (await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body;
     } catch (err) {
-      if (isNotFound(err)) throw new VaultObjectError('missing', this.name, `content/${checksum}`);
+      if (isNotFound(err)) return this.getChunked(checksum, outputPath);
       throw this.fail(err, bucket, key);
     }
     if (!(body instanceof Readable)) throw vaultError(`vault "${this.name}": s3://${bucket}/${key}: the server sent no readable body`);
@@ -245,6 +383,22 @@ export class S3Vault implements Vault {
     if (hash.digest('hex') !== checksum) {
       await rm(tmp, { force: true });
       throw new VaultObjectError('corrupt', this.name, `content/${checksum}`);
+    }
+    await rename(tmp, outputPath);
+  }
+
+  /** Chunk by chunk (a few fetched ahead) into a temporary file beside the output, all verified, then renamed. */
+  private async getChunked(checksum: string, outputPath: string): Promise<void> {
+    const m = await this.manifestOf(checksum);
+    const tmp = join(dirname(outputPath), `.bt-restore-${randomBytes(6).toString('hex')}`);
+    const handle = await open(tmp, 'wx', 0o600);
+    try {
+      await readChunks(this.name, m, this.readChunk, (bytes) => writeAll(handle, bytes), this.partsInFlight);
+      await handle.close();
+    } catch (err) {
+      await handle.close().catch(() => {});
+      await rm(tmp, { force: true });
+      throw err;
     }
     await rename(tmp, outputPath);
   }
@@ -281,23 +435,27 @@ export class S3Vault implements Vault {
 
   async listMetadata(prefix: string): Promise<string[]> {
     const base = this.config.metadata_bucket_prefix;
-    const bucket = this.config.metadata_bucket;
+    return (await this.listKeys(this.config.metadata_bucket, base + prefix)).map((k) => prefix + k).sort();
+  }
+
+  /** Every key under a prefix (the prefix itself stripped), page by page. */
+  private async listKeys(bucket: string, prefix: string): Promise<string[]> {
     const keys: string[] = [];
     let token: string | undefined;
     do {
       let raw: unknown;
       try {
-        raw = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: base + prefix, ContinuationToken: token }));
+        raw = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
       } catch (err) {
-        throw this.fail(err, bucket, base + prefix);
+        throw this.fail(err, bucket, prefix);
       }
       const page = decodeWith(ListPage, raw);
-      if (!page.ok) throw vaultError(`vault "${this.name}": unexpected listing of s3://${bucket}/${base}${prefix}: ${page.reason}`);
-      for (const o of page.value.Contents ?? []) if (o.Key?.startsWith(base + prefix)) keys.push(o.Key.slice(base.length));
+      if (!page.ok) throw vaultError(`vault "${this.name}": unexpected listing of s3://${bucket}/${prefix}: ${page.reason}`);
+      for (const o of page.value.Contents ?? []) if (o.Key?.startsWith(prefix)) keys.push(o.Key.slice(prefix.length));
       token = page.value.IsTruncated ? page.value.NextContinuationToken : undefined;
-      if (page.value.IsTruncated && !token) throw vaultError(`vault "${this.name}": listing of s3://${bucket}/${base}${prefix} is truncated without a continuation token`);
+      if (page.value.IsTruncated && !token) throw vaultError(`vault "${this.name}": listing of s3://${bucket}/${prefix} is truncated without a continuation token`);
     } while (token);
-    return keys.sort();
+    return keys;
   }
 
   async validateSetup(): Promise<SetupReport> {
@@ -368,3 +526,7 @@ export class S3Vault implements Vault {
 
 const stagedCopyChanged = (path: string, checksum: string): BtError =>
   vaultError(`the staged copy ${path} no longer has checksum ${checksum.slice(0, 12)}`, 'run `bt add` on the file again');
+
+async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
+  for (let off = 0; off < bytes.length; ) off += (await handle.write(bytes, off, bytes.length - off)).bytesWritten;
+}

@@ -2,10 +2,12 @@
 import { BtError, describeError } from '../core/errors.js';
 
 export interface PutResult {
-  /** Bytes sent to the vault: 0 when it already held the object. */
+  /** Bytes sent to the vault: 0 when it already held the object; for chunked content, the chunks it lacked. */
   readonly sent: number;
   /** True when the vault took the source file itself (moved it in); the caller must not expect it any more. */
   readonly consumed?: boolean;
+  /** Present when the vault holds the content chunked: the chunks its manifest lists. */
+  readonly chunks?: number;
 }
 
 export interface PutOptions {
@@ -14,6 +16,11 @@ export interface PutOptions {
    * a filesystem vault on the same device may move it in instead of linking or copying it.
    */
   readonly consume?: boolean;
+  /**
+   * `bt check --repair`: what the vault holds of this content is not trusted. Every part already there is
+   * read back and verified; a missing or damaged one is written again, and the manifest after them.
+   */
+  readonly repair?: boolean;
 }
 
 export interface SetupReport {
@@ -23,21 +30,35 @@ export interface SetupReport {
 
 /**
  * Guarantees every vault gives (proved by the shared contract tests):
- * - putContent is idempotent: the same checksum is stored once; an existing object is not written again.
- *   The source file is one bt owns and never changes (a staged copy); with `consume` a vault may move it in.
- *   Objects of two vaults never share storage (no hard links), so damage to one is not damage to both.
+ * - A content is stored whole (one object) or chunked (a manifest naming chunk objects; ADR 0012). The
+ *   source of putContent is a staged copy bt owns and never changes: a file, stored whole, or a chunk
+ *   directory (chunk files and manifest.json, src/fs/chunked-copy.ts), stored chunked. With `consume` a vault
+ *   may move the source (or its chunk files) in. Objects of two vaults never share storage (no hard links),
+ *   so damage to one is not damage to both.
+ * - putContent is idempotent: the same checksum is stored once; an existing object or chunk is not written
+ *   again. A manifest is written only after every chunk it names is stored (and durable), so an interrupted
+ *   put leaves no manifest, and the next put sends only the chunks still missing.
  * - An object is complete and durable once `flush` resolves after its put: only then may the journal say so.
- * - getContent verifies the SHA-256 of the bytes before the output file appears; a mismatch is
- *   VaultObjectError('corrupt'), an absent object VaultObjectError('missing').
+ * - getContent verifies the SHA-256 of every chunk and of the whole content before the output file appears;
+ *   a mismatch is VaultObjectError('corrupt'), an absent object or chunk VaultObjectError('missing').
  * - Metadata keys are immutable: a key is written once (putMetadata refuses to replace different bytes).
  */
 export interface Vault {
   readonly name: string;
   readonly kind: 'fs' | 's3';
+  /** True when the vault has the whole object or the manifest (cheap: does not look at the chunks). */
   hasContent(checksum: string): Promise<boolean>;
   putContent(checksum: string, sourcePath: string, size: number, opts?: PutOptions): Promise<PutResult>;
   getContent(checksum: string, outputPath: string): Promise<void>;
-  /** Deletes a content object; only `bt check --repair` does this, to replace a corrupt object. */
+  /**
+   * `bt check`: resolves when the content is whole here: its object, or its manifest and every chunk; with
+   * `readData` every byte is read back and verified. Throws VaultObjectError naming the first bad object.
+   */
+  verifyContent(checksum: string, readData: boolean): Promise<void>;
+  /**
+   * Deletes a content's object or manifest (chunks may be shared with other contents and stay); only
+   * `bt check --repair` does this, to replace a corrupt one.
+   */
   removeContent?(checksum: string): Promise<void>;
   /** Makes every put so far durable. */
   flush(): Promise<void>;

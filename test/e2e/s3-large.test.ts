@@ -1,8 +1,10 @@
-// A 300 MiB file through an S3 vault: multipart upload in 8 MiB parts, each with Content-MD5, and back intact.
+// A 300 MiB file through an S3 vault: content-defined chunks (ADR 0012), each one PUT with Content-MD5 and its
+// SHA-256, then the manifest; back intact; a 1 KiB append sends one chunk. The whole-object multipart path
+// (staged copies made before chunking) is covered by the vault contract tests.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, createReadStream, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
 import { S3RVER_CREDENTIALS, s3VaultArgs, startS3Server } from '../support/s3-server.js';
@@ -39,7 +41,7 @@ async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-test('a 300 MiB file goes up as a multipart upload and restores byte-identical', async () => {
+test('a 300 MiB file goes up as chunks, one verified PUT each, restores byte-identical; an append sends one chunk', async () => {
   const server = await startS3Server({ logRequests: true });
   const bt = new BtHome('bt-s3-large', S3RVER_CREDENTIALS);
   const d = join(bt.work, 'big');
@@ -58,22 +60,46 @@ test('a 300 MiB file goes up as a multipart upload and restores byte-identical',
     const seconds = (Date.now() - started) / 1000;
     assert.is(b.files, 1);
     assert.is(b.bytes_sent, SIZE);
-    assert.equal(server.listKeys('large', 'content/'), [`content/${checksum}`]);
+    assert.equal(server.listKeys('large', 'content/'), [], 'not stored whole');
+    assert.equal(server.listKeys('large', 'manifests/'), [`manifests/${checksum}`]);
+    const chunks = server.listKeys('large', 'chunks/').map((k) => k.slice('chunks/'.length));
+    assert.ok(chunks.length > SIZE / (4 * MiB) && chunks.length < SIZE / MiB, `${chunks.length} chunks`);
 
-    // The upload was multipart: 38 parts of 8 MiB (the last short), each with Content-MD5, no aws-chunked.
-    const key = `/large/content/${checksum}`;
-    const reqs = server.requests().filter((r) => r.url.startsWith(key));
-    const parts = reqs.filter((r) => r.method === 'PUT' && /[?&]partNumber=\d+/.test(r.url));
-    assert.is(parts.length, Math.ceil(SIZE / (8 * MiB)), `parts: ${parts.length}`);
-    assert.equal(parts.map((p) => p.length).sort((x, y) => x - y).slice(1), Array(parts.length - 1).fill(8 * MiB));
-    assert.ok(parts.every((p) => p.md5 && p.encoding === undefined && p.checksumAlgorithm === undefined), JSON.stringify(parts[0]));
-    assert.ok(reqs.some((r) => r.method === 'POST' && r.url.includes('uploads')), 'CreateMultipartUpload');
-    assert.ok(reqs.some((r) => r.method === 'POST' && r.url.includes('uploadId=')), 'CompleteMultipartUpload');
+    // Every chunk went up once, as a single PUT (no multipart) carrying Content-MD5 and the SHA-256 its key
+    // names, never aws-chunked; the manifest last.
+    const reqs = server.requests().filter((r) => r.url.startsWith('/large/')).map((r) => ({ ...r, url: r.url.split('?')[0]! }));
+    const chunkPuts = reqs.filter((r) => r.method === 'PUT' && r.url.startsWith('/large/chunks/'));
+    assert.equal(chunkPuts.map((p) => p.url.slice('/large/chunks/'.length)).sort(), [...chunks].sort());
+    for (const p of chunkPuts) {
+      const id = p.url.slice('/large/chunks/'.length);
+      assert.ok(p.length > 0 && p.length <= 8 * MiB, `${p.length} bytes`);
+      assert.ok(p.md5 && p.encoding === undefined && p.checksumAlgorithm === undefined, JSON.stringify(p));
+      assert.is(p.sha256, Buffer.from(id, 'hex').toString('base64'));
+    }
+    assert.is(chunkPuts.reduce((n, p) => n + p.length, 0), SIZE);
+    assert.not.ok(reqs.some((r) => r.method === 'POST'), 'no multipart upload');
+    const manifestPut = reqs.findIndex((r) => r.method === 'PUT' && r.url === `/large/manifests/${checksum}`);
+    assert.ok(manifestPut > reqs.findLastIndex((r) => r.method === 'PUT' && r.url.startsWith('/large/chunks/')), 'manifest after every chunk');
+    const heads = reqs.filter((r) => r.method === 'HEAD' && r.url.startsWith('/large/chunks/')).length;
+    console.log(`    first backup: ${chunkPuts.length} chunk PUTs, ${heads} chunk HEADs, ${reqs.length} requests in all`);
 
     const r = bt.json<{ size: number; vault: string }>(['restore', 'disk.img', '--output', out], { cwd: d });
     assert.equal([r.size, r.vault], [SIZE, 'cloud']);
     assert.is(await sha256File(out), checksum);
     console.log(`    300 MiB backup to s3rver: ${seconds.toFixed(1)} s`);
+
+    // A 1 KiB append: the last chunk changes; every other chunk is found by a HEAD and not sent.
+    appendFileSync(join(d, 'disk.img'), Buffer.alloc(1024, 7));
+    const before = server.requests().length;
+    bt.ok(['add'], { cwd: d });
+    const again = bt.json<{ files: number; bytes_sent: number }>(['backup']);
+    const second = server.requests().slice(before).filter((r) => r.url.startsWith('/large/')).map((r) => ({ ...r, url: r.url.split('?')[0]! }));
+    const puts = second.filter((r) => r.method === 'PUT' && r.url.startsWith('/large/chunks/'));
+    console.log(`    1 KiB append: ${again.bytes_sent} bytes in ${puts.length} chunk PUT(s), ${second.length} requests in all`);
+    assert.is(again.files, 1);
+    assert.ok(again.bytes_sent > 0 && again.bytes_sent <= 8 * MiB + 1024, `${again.bytes_sent} bytes`);
+    assert.ok(puts.length >= 1 && puts.length <= 2, `${puts.length} chunk PUTs`);
+    assert.ok(second.length < chunks.length + 10, `${second.length} requests`);
   } finally {
     rmSync(d, { recursive: true, force: true });
     rmSync(out, { force: true });

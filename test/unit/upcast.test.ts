@@ -34,7 +34,39 @@ test('a v1 ContentStored written before `sent` existed is read through the curre
   assert.ok(again.journal.verifyChain().ok, 'the old row verifies: its stored bytes are hashed as stored');
   const [, old] = [...again.journal.read()];
   assert.is(old!.version, 1);
-  assert.equal(old!.event, { type: 'ContentStored', data: { content_id: content, size: 3, vault: 'local', sent: null } });
+  assert.equal(old!.event, { type: 'ContentStored', data: { content_id: content, size: 3, vault: 'local', sent: null, chunks: null } });
+  again.rebuild();
+  assert.equal(again.queries.contentLocations(content), ['local']);
+});
+
+test('a v2 ContentStored, written before chunking, reads as stored whole (chunks: null)', () => {
+  const { store, file } = tempStore();
+  store.append([tracked('/a')]);
+  const head = store.journal.head();
+  store.close();
+  const content = sha('whole');
+  const row = {
+    seq: head.seq + 1,
+    id: '01J0000000000000000000000B',
+    type: 'ContentStored',
+    version: 2,
+    host_id: HOST,
+    time: '2026-11-01T00:00:00.000Z',
+    payload: canonicalJson({ content_id: content, sent: 5, size: 5, vault: 'local' }),
+    prev_hash: head.hash,
+  };
+  const raw = new Database(file);
+  raw
+    .prepare('INSERT INTO journal (seq, id, type, version, host_id, time, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    .run(row.seq, row.id, row.type, row.version, row.host_id, row.time, row.payload, row.prev_hash, eventHash(row));
+  raw.close();
+
+  const again = reopen(file);
+  assert.ok(again.journal.verifyChain().ok);
+  const [, old] = [...again.journal.read()];
+  assert.is(old!.version, 2);
+  assert.equal(old!.event, { type: 'ContentStored', data: { content_id: content, sent: 5, size: 5, vault: 'local', chunks: null } });
+  assert.is(currentVersion.ContentStored, 3);
   again.rebuild();
   assert.equal(again.queries.contentLocations(content), ['local']);
 });

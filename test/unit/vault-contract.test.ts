@@ -1,5 +1,5 @@
 // The Vault contract (src/vaults/vault.ts), run against every implementation: the filesystem vault and the S3
-// vault on a real S3-compatible server (s3rver in a child process).
+// vault on a real S3-compatible server (s3rver in a child process). Whole and chunked content (ADR 0012).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
@@ -7,6 +7,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import type { S3VaultConfig } from '../../src/config/schema.js';
 import { BtError } from '../../src/core/errors.js';
+import { chunkFileInto } from '../../src/fs/chunked-copy.js';
 import { FileSystemVault } from '../../src/vaults/fs-vault.js';
 import { S3Vault } from '../../src/vaults/s3-vault.js';
 import { type Vault, VaultObjectError } from '../../src/vaults/vault.js';
@@ -19,21 +20,42 @@ interface Implementation {
   readonly label: string;
   /** A vault that was never set up. */
   fresh(): Vault;
+  /** The same vault opened anew, as the next bt run would. */
+  reopen(vault: Vault): Vault;
   /** Overwrites a stored content object's bytes behind the vault's back. */
   corrupt(vault: Vault, checksum: string, bytes: Buffer): void;
   /** Deletes a stored content object behind the vault's back. */
   remove(vault: Vault, checksum: string): void;
+  /** Overwrites a stored chunk's bytes behind the vault's back. */
+  corruptChunk(vault: Vault, id: string, bytes: Buffer): void;
+  /** Deletes a stored chunk, or a chunked content's manifest, behind the vault's back. */
+  removeChunk(vault: Vault, id: string): void;
+  removeManifest(vault: Vault, checksum: string): void;
+  /** Makes a set-up vault look like one written before chunking existed (nothing but content/ and metadata/). */
+  makeOldLayout(vault: Vault): void;
 }
 
 const fsImpl: Implementation = {
   label: 'FileSystemVault',
   fresh: () => new FileSystemVault('disk', join(tempDir('bt-contract-fs'), 'vault')),
+  reopen: (vault) => new FileSystemVault(vault.name, (vault as FileSystemVault).root),
   corrupt(vault, checksum, bytes) {
     const path = (vault as FileSystemVault).contentPath(checksum);
     chmodSync(path, 0o600);
     writeFileSync(path, bytes);
   },
   remove: (vault, checksum) => rmSync((vault as FileSystemVault).contentPath(checksum)),
+  corruptChunk(vault, id, bytes) {
+    const path = (vault as FileSystemVault).chunkPath(id);
+    chmodSync(path, 0o600);
+    writeFileSync(path, bytes);
+  },
+  removeChunk: (vault, id) => rmSync((vault as FileSystemVault).chunkPath(id)),
+  removeManifest: (vault, checksum) => rmSync((vault as FileSystemVault).manifestPath(checksum)),
+  makeOldLayout(vault) {
+    const root = (vault as FileSystemVault).root;
+    for (const dir of ['manifests', 'chunks']) rmSync(join(root, dir), { recursive: true });
+  },
 };
 
 const server: S3Server = await startS3Server();
@@ -60,6 +82,12 @@ const s3Impl: Implementation = {
     s3Configs.set(vault, config);
     return vault;
   },
+  reopen(vault) {
+    const config = s3Configs.get(vault)!;
+    const again = new S3Vault(config);
+    s3Configs.set(again, config);
+    return again;
+  },
   corrupt(vault, checksum, bytes) {
     const c = s3Configs.get(vault)!;
     writeFileSync(server.objectFile(c.content_bucket, `${c.content_bucket_prefix}content/${checksum}`), bytes);
@@ -68,6 +96,19 @@ const s3Impl: Implementation = {
     const c = s3Configs.get(vault)!;
     rmSync(server.objectFile(c.content_bucket, `${c.content_bucket_prefix}content/${checksum}`));
   },
+  corruptChunk(vault, id, bytes) {
+    const c = s3Configs.get(vault)!;
+    writeFileSync(server.objectFile(c.content_bucket, `${c.content_bucket_prefix}chunks/${id}`), bytes);
+  },
+  removeChunk(vault, id) {
+    const c = s3Configs.get(vault)!;
+    rmSync(server.objectFile(c.content_bucket, `${c.content_bucket_prefix}chunks/${id}`));
+  },
+  removeManifest(vault, checksum) {
+    const c = s3Configs.get(vault)!;
+    rmSync(server.objectFile(c.content_bucket, `${c.content_bucket_prefix}manifests/${checksum}`));
+  },
+  makeOldLayout() {}, // keys under a prefix: there is no layout to create
 };
 
 /** A staged copy as backup would hand it over: a file bt owns that never changes. */
@@ -75,6 +116,32 @@ function staged(bytes: Buffer): { path: string; checksum: string; size: number }
   const path = join(tempDir('bt-contract-staged'), 'staged');
   writeFileSync(path, bytes);
   return { path, checksum: sha(bytes), size: bytes.length };
+}
+
+interface StagedChunks {
+  readonly path: string;
+  readonly checksum: string;
+  readonly size: number;
+  /** [chunk id, length] in file order, as the manifest lists them. */
+  readonly chunks: readonly (readonly [string, number])[];
+}
+
+/** A chunked staged copy as `bt add` leaves a large file: a directory of chunk files and manifest.json. */
+function stagedChunks(bytes: Buffer): StagedChunks {
+  const src = join(tempDir('bt-contract-src'), 'file');
+  writeFileSync(src, bytes);
+  const path = join(tempDir('bt-contract-staged'), 'stage');
+  const r = chunkFileInto(src, path);
+  rmSync(src);
+  const manifest = JSON.parse(readFileSync(join(path, 'manifest.json'), 'utf8')) as { chunks: [string, number][] };
+  return { path, checksum: r.sha256, size: r.size, chunks: manifest.chunks };
+}
+
+/** Bytes of the chunks of `next` that `prior` does not have: what storing `next` after `prior` must send. */
+function newChunkBytes(prior: StagedChunks, next: StagedChunks): number {
+  const had = new Set(prior.chunks.map(([id]) => id));
+  const fresh = new Map(next.chunks.filter(([id]) => !had.has(id)));
+  return [...fresh.values()].reduce((a, b) => a + b, 0);
 }
 
 async function rejects(p: Promise<unknown>): Promise<unknown> {
@@ -226,6 +293,137 @@ function contract(impl: Implementation): void {
     assert.equal(await v.listMetadata('hosts/ab'), ['hosts/ab/other.gz']);
     assert.equal(await v.listMetadata('hosts/c/'), []);
     assert.is((await v.listMetadata('')).length, 1005);
+    v.close();
+  });
+
+  const MiB = 1024 * 1024;
+  const large = bytesOf('chunked', 21 * MiB + 777);
+
+  t('chunked content: each chunk stored once, then the manifest; has, verify and get; a second put sends nothing', async () => {
+    const v = await ready();
+    const s = stagedChunks(large);
+    assert.ok(s.chunks.length >= 5, `${s.chunks.length} chunks`);
+    const files = readdirSync(s.path).sort();
+    assert.is(await v.hasContent(s.checksum), false);
+    assert.equal(await v.putContent(s.checksum, s.path, s.size), { sent: s.size, chunks: s.chunks.length });
+    await v.flush();
+    assert.is(await v.hasContent(s.checksum), true);
+    await v.verifyContent(s.checksum, false);
+    await v.verifyContent(s.checksum, true);
+    assert.equal(await v.putContent(s.checksum, s.path, s.size), { sent: 0, chunks: s.chunks.length });
+    const out = join(tempDir('bt-contract-out'), 'restored');
+    await v.getContent(s.checksum, out);
+    assert.is(sha(readFileSync(out)), s.checksum);
+    assert.equal(readdirSync(s.path).sort(), files, 'without consume the staged directory is left whole');
+
+    // A new version with 1 KiB inserted in the middle: only the chunks around the insertion are sent.
+    const mid = 10 * MiB + 5;
+    const next = stagedChunks(Buffer.concat([large.subarray(0, mid), bytesOf('inserted', 1024), large.subarray(mid)]));
+    const expected = newChunkBytes(s, next);
+    assert.ok(expected > 0 && expected < 3 * 8 * MiB, `${expected} new bytes`);
+    assert.equal(await v.putContent(next.checksum, next.path, next.size), { sent: expected, chunks: next.chunks.length });
+    const nextOut = join(tempDir('bt-contract-out'), 'next');
+    await v.getContent(next.checksum, nextOut);
+    assert.is(sha(readFileSync(nextOut)), next.checksum);
+    v.close();
+  });
+
+  t('a chunked put cut off before its manifest resumes: only the chunks still missing are sent', async () => {
+    const first = await ready();
+    const s = stagedChunks(large);
+    await first.putContent(s.checksum, s.path, s.size);
+    first.close();
+    // As if the put had been killed after all but one chunk: no manifest, one chunk absent. The next run:
+    const [lost, length] = s.chunks[3]!;
+    impl.removeManifest(first, s.checksum);
+    impl.removeChunk(first, lost);
+    const v = impl.reopen(first);
+    assert.is(await v.hasContent(s.checksum), false, 'without its manifest the content is not there');
+    assert.equal(await v.putContent(s.checksum, s.path, s.size), { sent: length, chunks: s.chunks.length });
+    await v.verifyContent(s.checksum, true);
+    v.close();
+  });
+
+  t('a missing chunk: get and verify say missing, naming the chunk; no output is left', async () => {
+    const v = await ready();
+    const s = stagedChunks(large);
+    await v.putContent(s.checksum, s.path, s.size);
+    const [lost] = s.chunks[1]!;
+    impl.removeChunk(v, lost);
+    assert.is(await v.hasContent(s.checksum), true, 'hasContent looks at the manifest only');
+    const dir = tempDir('bt-contract-out');
+    for (const attempt of [() => v.getContent(s.checksum, join(dir, 'out')), () => v.verifyContent(s.checksum, false), () => v.verifyContent(s.checksum, true)]) {
+      const err = await rejects(attempt());
+      assert.instance(err, VaultObjectError);
+      assert.is((err as VaultObjectError).problem, 'missing');
+      assert.is((err as VaultObjectError).key, `chunks/${lost}`);
+    }
+    assert.equal(readdirSync(dir), []);
+    v.close();
+  });
+
+  t('a corrupt chunk is detected on read (get, verify with data); a repair put replaces just that chunk', async () => {
+    const v = await ready();
+    const s = stagedChunks(large);
+    await v.putContent(s.checksum, s.path, s.size);
+    const [bad, length] = s.chunks[2]!;
+    const original = readFileSync(join(s.path, bad));
+    const flipped = Buffer.from(original);
+    flipped[100] = flipped[100]! ^ 0xff;
+    impl.corruptChunk(v, bad, flipped);
+    const dir = tempDir('bt-contract-out');
+    const err = await rejects(v.getContent(s.checksum, join(dir, 'out')));
+    assert.instance(err, VaultObjectError);
+    assert.is((err as VaultObjectError).problem, 'corrupt');
+    assert.is((err as VaultObjectError).key, `chunks/${bad}`);
+    assert.equal(readdirSync(dir), [], 'no output, no temporary file');
+    await v.verifyContent(s.checksum, false); // present, so existence alone passes
+    assert.is(((await rejects(v.verifyContent(s.checksum, true))) as VaultObjectError).problem, 'corrupt');
+    // A truncated chunk is corrupt too.
+    impl.corruptChunk(v, bad, original.subarray(0, 1000));
+    assert.is(((await rejects(v.getContent(s.checksum, join(dir, 'out')))) as VaultObjectError).problem, 'corrupt');
+    // An ordinary put trusts what is there; a repair put verifies every chunk and rewrites the bad one.
+    assert.equal(await v.putContent(s.checksum, s.path, s.size), { sent: 0, chunks: s.chunks.length });
+    await v.removeContent!(s.checksum);
+    assert.is(await v.hasContent(s.checksum), false);
+    assert.equal(await v.putContent(s.checksum, s.path, s.size, { repair: true }), { sent: length, chunks: s.chunks.length });
+    await v.flush();
+    await v.verifyContent(s.checksum, true);
+    v.close();
+  });
+
+  t('a vault written before chunking (whole objects only) reads unchanged, and takes chunked content', async () => {
+    const v = await ready();
+    impl.makeOldLayout(v);
+    // A large content stored whole, as every bt before chunking did.
+    const whole = bytesOf('old-layout', 9 * MiB + 3);
+    const old = staged(whole);
+    assert.equal(await v.putContent(old.checksum, old.path, old.size), { sent: old.size });
+    assert.is(await v.hasContent(old.checksum), true);
+    await v.verifyContent(old.checksum, true);
+    const out = join(tempDir('bt-contract-out'), 'old');
+    await v.getContent(old.checksum, out);
+    assert.ok(readFileSync(out).equals(whole));
+    // The same content staged chunked by a newer bt: the vault already has it; nothing is sent.
+    const again = stagedChunks(whole);
+    assert.equal(await v.putContent(again.checksum, again.path, again.size), { sent: 0 });
+    // New content goes in chunked beside the old objects.
+    const s = stagedChunks(large);
+    assert.equal(await v.putContent(s.checksum, s.path, s.size), { sent: s.size, chunks: s.chunks.length });
+    await v.verifyContent(s.checksum, true);
+    v.close();
+  });
+
+  t('with consume a chunk directory may be taken apart; the content is stored whole and intact', async () => {
+    const v = await ready();
+    const s = stagedChunks(large);
+    const r = await v.putContent(s.checksum, s.path, s.size, { consume: true });
+    assert.equal([r.sent, r.chunks], [s.size, s.chunks.length]);
+    await v.flush();
+    await v.verifyContent(s.checksum, true);
+    const out = join(tempDir('bt-contract-out'), 'restored');
+    await v.getContent(s.checksum, out);
+    assert.is(sha(readFileSync(out)), s.checksum);
     v.close();
   });
 

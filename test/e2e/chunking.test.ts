@@ -1,0 +1,196 @@
+// Large files are chunked in the vault (ADR 0012): a small change to a 1 GiB file stores a few MiB, two hosts
+// share chunks, an interrupted backup resends only what is missing. Real binary, temporary HOME, filesystem vault.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { keystream } from '../../bench/corpus.js';
+import { BtHome } from '../support/cli.js';
+import { listFiles } from '../support/files.js';
+import { runInterrupted } from '../support/crash.js';
+import { tempDir } from '../support/tmp.js';
+import { useVaultAt } from '../support/vault-path.js';
+
+const MiB = 1024 * 1024;
+/** The issue's case is a 1 GiB file; BT_CHUNK_TEST_MIB makes it smaller on a slow machine. */
+const BIG = Number(process.env.BT_CHUNK_TEST_MIB ?? 1024) * MiB;
+
+/** Writes `size` deterministic incompressible bytes (the benchmark's keystream, 8 MiB at a time). */
+function writeKeystream(path: string, size: number, seed: number): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (let off = 0, i = 0; off < size; off += 8 * MiB, i++) writeSync(fd, keystream(seed * 100_000 + i, Math.min(8 * MiB, size - off)));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 8 * MiB })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Bytes of every file under a directory: what the vault holds on disk. */
+function treeBytes(dir: string): number {
+  return listFiles(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+/** Rewrites a file with `insert` placed at `at`, streaming (never the whole file in memory). */
+function insertAt(path: string, at: number, insert: Buffer): void {
+  const tmp = `${path}.tmp`;
+  const src = openSync(path, 'r');
+  const dst = openSync(tmp, 'w');
+  try {
+    const buf = Buffer.allocUnsafe(8 * MiB);
+    let pos = 0;
+    for (;;) {
+      const want = pos < at ? Math.min(buf.length, at - pos) : buf.length;
+      const n = readSync(src, buf, 0, want, pos);
+      if (n === 0) break;
+      writeSync(dst, buf, 0, n);
+      pos += n;
+      if (pos === at) writeSync(dst, insert);
+    }
+  } finally {
+    closeSync(src);
+    closeSync(dst);
+  }
+  renameSync(tmp, path);
+}
+
+function overwriteAt(path: string, at: number, bytes: Buffer): void {
+  const fd = openSync(path, 'r+');
+  try {
+    writeSync(fd, bytes, 0, bytes.length, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+interface Backup {
+  readonly files: number;
+  readonly bytes_sent: number;
+}
+
+test(`a ${BIG / MiB} MiB file: an append, an insertion and an overwrite each store a few MiB; every version restores`, async () => {
+  const bt = new BtHome('bt-chunking').init();
+  const d = join(bt.work, 'big');
+  mkdirSync(d);
+  const file = join(d, 'disk.img');
+  try {
+    const started = Date.now();
+    writeKeystream(file, BIG, 4242);
+    bt.ok(['dir', 'init'], { cwd: d });
+    const versions: string[] = [await sha256File(file)];
+    bt.ok(['add'], { cwd: d });
+    const first = bt.json<Backup>(['backup']);
+    assert.is(first.bytes_sent, BIG);
+    const chunks = listFiles(join(bt.vault, 'chunks')).length;
+    assert.ok(chunks > BIG / (4 * MiB) && chunks < BIG / MiB, `${chunks} chunks`);
+    assert.equal(listFiles(join(bt.vault, 'content')), [], 'a large file is not stored whole');
+    assert.equal(readdirSync(join(bt.home, 'data/bt/staging')), [], 'the chunk directory left the staging area');
+    const journal = bt.json<{ events: { type: string; data: { chunks?: number | null } }[] }>(['journal', '--type', 'ContentStored']);
+    assert.equal(journal.events.map((e) => e.data.chunks), [chunks]);
+
+    const changes: [string, () => void][] = [
+      ['append 1 KiB', () => overwriteAt(file, statSync(file).size, keystream(1, 1024))],
+      ['insert 1 KiB in the middle', () => insertAt(file, Math.floor(BIG / 2) + 12_345, keystream(2, 1024))],
+      ['overwrite 4 KiB in place', () => overwriteAt(file, Math.floor(BIG * 0.7) + 999, keystream(3, 4096))],
+    ];
+    for (const [what, change] of changes) {
+      change();
+      versions.push(await sha256File(file));
+      const before = treeBytes(bt.vault);
+      bt.ok(['add'], { cwd: d });
+      const b = bt.json<Backup>(['backup']);
+      const grown = treeBytes(bt.vault) - before;
+      console.log(`    ${what}: ${(b.bytes_sent / MiB).toFixed(2)} MiB sent, vault grew ${(grown / MiB).toFixed(2)} MiB`);
+      assert.is(b.files, 1, what);
+      assert.ok(b.bytes_sent > 0 && b.bytes_sent < 16 * MiB, `${what}: ${b.bytes_sent} bytes sent`);
+      assert.ok(grown > 0 && grown < 16 * MiB, `${what}: the vault grew by ${grown} bytes`);
+    }
+
+    const check = bt.run(['check', '--read-data']);
+    assert.is(check.code, 0, check.stdout + check.stderr);
+    for (const [i, expected] of versions.entries()) {
+      const out = join(bt.home, 'restored.img');
+      bt.ok(['restore', 'disk.img', '--version', String(i + 1), '--output', out], { cwd: d });
+      assert.is(await sha256File(out), expected, `version ${i + 1}`);
+      rmSync(out);
+    }
+    console.log(`    ${BIG / MiB} MiB, 4 versions: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+    rmSync(bt.home, { recursive: true, force: true });
+  }
+});
+
+test('two hosts with the same large file store its chunks once; a changed copy adds only its new chunks', () => {
+  const vault = join(tempDir('bt-shared-vault'), 'vault');
+  const [a, b] = [new BtHome('bt-host-a').init(), new BtHome('bt-host-b').init()];
+  useVaultAt(a, vault);
+  useVaultAt(b, vault);
+  const size = 96 * MiB + 5;
+  try {
+    for (const host of [a, b]) {
+      const d = join(host.work, 'vm');
+      mkdirSync(d);
+      writeKeystream(join(d, 'image.qcow2'), size, 77);
+      host.ok(['dir', 'init'], { cwd: d });
+      host.ok(['add'], { cwd: d });
+    }
+    assert.is(a.json<Backup>(['backup']).bytes_sent, size);
+    const chunks = listFiles(join(vault, 'chunks')).length;
+    const second = b.json<Backup & { bytes_deduped: number }>(['backup']);
+    assert.equal([second.files, second.bytes_sent, second.bytes_deduped], [1, 0, size]);
+    assert.is(listFiles(join(vault, 'chunks')).length, chunks, 'no chunk stored twice');
+
+    // Host b changes its copy a little: the vault gains the changed chunk(s), not the file.
+    const d = join(b.work, 'vm');
+    overwriteAt(join(d, 'image.qcow2'), 40 * MiB, keystream(5, 4096));
+    b.ok(['add'], { cwd: d });
+    const changed = b.json<Backup>(['backup']);
+    assert.ok(changed.bytes_sent > 0 && changed.bytes_sent < 16 * MiB, `${changed.bytes_sent} bytes`);
+    const added = listFiles(join(vault, 'chunks')).length - chunks;
+    assert.ok(added >= 1 && added <= 2, `${added} new chunks`);
+    assert.is(a.run(['check', '--read-data']).code, 0);
+    assert.is(b.run(['check', '--read-data']).code, 0);
+  } finally {
+    for (const host of [a, b]) rmSync(host.home, { recursive: true, force: true });
+    rmSync(vault, { recursive: true, force: true });
+  }
+});
+
+test('a backup killed in the middle of a chunked file resends only the chunks the vault lacks', async () => {
+  const bt = new BtHome('bt-chunk-kill').init();
+  const d = join(bt.work, 'big');
+  mkdirSync(d);
+  const file = join(d, 'video.mp4');
+  const size = 128 * MiB + 321;
+  try {
+    writeKeystream(file, size, 99);
+    const expected = await sha256File(file);
+    bt.ok(['dir', 'init'], { cwd: d });
+    bt.ok(['add'], { cwd: d });
+    const killed = runInterrupted(bt, ['backup'], d, { fault: 'chunk:20' });
+    assert.is(killed.signal, 'SIGKILL');
+    const stored = treeBytes(join(bt.vault, 'chunks'));
+    assert.ok(stored > 0 && stored < size, `${stored} bytes of chunks stored before the kill`);
+    assert.equal(listFiles(join(bt.vault, 'manifests')), [], 'no manifest before every chunk is stored');
+
+    const resumed = bt.json<Backup>(['backup']);
+    assert.is(resumed.files, 1);
+    assert.is(resumed.bytes_sent, size - stored, 'only the chunks still missing were sent');
+    assert.equal(readdirSync(join(bt.home, 'data/bt/staging')), []);
+    assert.is(bt.run(['check', '--read-data']).code, 0);
+    const out = join(bt.home, 'restored.mp4');
+    bt.ok(['restore', 'video.mp4', '--output', out], { cwd: d });
+    assert.is(await sha256File(out), expected);
+  } finally {
+    rmSync(bt.home, { recursive: true, force: true });
+  }
+});
+
+test.run();
