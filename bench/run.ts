@@ -1,15 +1,16 @@
 // `npm run bench`: bt's benchmark on its own deterministic data; prints one table.
-// BT_BENCH_ONLY=journal,small,large,startup,s3 picks sections; BT_BENCH_DIR keeps the generated corpora
+// BT_BENCH_ONLY=journal,small,large,chunk,startup,s3 picks sections; BT_BENCH_DIR keeps the generated corpora
 // (default bench/.data, reused across runs: the bytes are the same every time).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchChunking } from './chunk.js';
 import { makeLargeCorpus, makeSmallCorpus } from './corpus.js';
 import { benchJournal } from './journal.js';
 import type { Measured } from './measure.js';
 import { type WorkflowFigures, benchStartup, benchWorkflow } from './workflow.js';
 
-const sections = new Set((process.env.BT_BENCH_ONLY ?? 'journal,startup,small,large,s3').split(','));
+const sections = new Set((process.env.BT_BENCH_ONLY ?? 'journal,startup,small,large,chunk,s3').split(','));
 const dataDir = process.env.BT_BENCH_DIR ?? fileURLToPath(new URL('./.data', import.meta.url));
 mkdirSync(dataDir, { recursive: true });
 const work = mkdtempSync(join(dataDir, 'run-'));
@@ -54,6 +55,22 @@ try {
     const dir = join(dataDir, 'large');
     const c = makeLargeCorpus(dir);
     workflowRows(benchWorkflow(work, { name: 'large', dir, ...c, change: 'two.bin', restoreOne: 'one.bin', restoreTree: false }));
+  }
+  if (sections.has('chunk')) {
+    const dir = join(dataDir, 'large');
+    const c = makeLargeCorpus(dir);
+    const f = benchChunking(work, dir, c.bytes, join(dir, 'two.bin'));
+    const mib = (b: number): string => `${(b / 2 ** 20).toFixed(2)} MiB`;
+    const t = (m: Measured): string => `${m.seconds.toFixed(2)} s`;
+    row('chunk', `first backup, large corpus (${(c.bytes / 2 ** 30).toFixed(0)} GiB), chunked`, s(f.first.chunked), `${x(f.first.chunked.seconds, f.first.whole.seconds)} whole`, `stored whole (before chunking): ${s(f.first.whole)}; target <= 1.20x`);
+    row('chunk', `${mib(f.fileBytes)} file: first backup`, s(f.fileFirst.bt), f.fileFirst.restic ? `${x(f.fileFirst.bt.seconds, f.fileFirst.restic.seconds)} restic` : 'restic absent', f.fileFirst.restic ? `restic ${s(f.fileFirst.restic)}` : '');
+    for (const ch of f.changes) {
+      const ref = ch.restic
+        ? `restic: added ${ch.resticAdded === undefined ? '?' : mib(ch.resticAdded)}, repo +${mib(ch.resticGrowth ?? 0)}, ${t(ch.restic)}`
+        : 'restic absent';
+      row('chunk', `${ch.change}: stored, time`, `${mib(ch.btSent)} sent, vault +${mib(ch.btGrowth)}, ${t(ch.bt)}`, ch.restic ? `${x(ch.bt.seconds, ch.restic.seconds)} restic` : '', ref);
+    }
+    row('chunk', 'append 1 KiB, stored whole (before chunking)', `${mib(f.appendWhole.sent)} sent, ${t(f.appendWhole.bt)}`, '', '');
   }
   if (sections.has('s3')) {
     try {

@@ -9,6 +9,22 @@ interface Pending {
   readonly reject: (err: unknown) => void;
 }
 
+/** A batch of at least this many bytes (and more than one file) is split over the workers. */
+const SPREAD_BYTES = 64 << 20;
+
+/** Job indices in `parts` groups of about equal bytes (largest first, each to the lightest group); none empty. */
+function splitByBytes(jobs: readonly CaptureJob[], parts: number): number[][] {
+  const size = (i: number): number => Number(jobs[i]!.seen?.size ?? 0n);
+  const order = jobs.map((_, i) => i).sort((a, b) => size(b) - size(a));
+  const groups = Array.from({ length: Math.min(parts, jobs.length) }, () => ({ bytes: 0, jobs: [] as number[] }));
+  for (const i of order) {
+    const lightest = groups.reduce((a, b) => (b.bytes < a.bytes || (b.bytes === a.bytes && b.jobs.length < a.jobs.length) ? b : a));
+    lightest.jobs.push(i);
+    lightest.bytes += size(i);
+  }
+  return groups.map((g) => g.jobs.sort((a, b) => a - b));
+}
+
 /** Worker script beside this module: .ts when running from source (tests), .js in the bundle. */
 const workerUrl = (): URL => new URL(import.meta.url.endsWith('.ts') ? './capture-worker.ts' : './capture-worker.js', import.meta.url);
 
@@ -20,10 +36,26 @@ export class CapturePool {
 
   constructor(private readonly size = Number(process.env.BT_CAPTURE_WORKERS ?? Math.max(1, Math.min(2, availableParallelism())))) {}
 
-  /** Captures a batch; small batches before any worker exists run inline (a worker costs ~40 ms to start). */
-  run(jobs: readonly CaptureJob[]): Promise<CaptureResult[]> {
-    if (this.size === 0 || (this.workers.length === 0 && jobs.length < 16)) return Promise.resolve(jobs.map(captureFile));
+  /**
+   * Captures a batch; small batches before any worker exists run inline (a worker costs ~40 ms to start). A
+   * batch with large files goes to the workers (split over them by bytes when it holds several): reading,
+   * chunking and hashing them is the CPU-bound part of `bt add`, and one worker per large file keeps every
+   * core busy.
+   */
+  async run(jobs: readonly CaptureJob[]): Promise<CaptureResult[]> {
+    const bytes = jobs.reduce((n, j) => n + Number(j.seen?.size ?? 0n), 0);
+    const spread = jobs.length > 1 && bytes >= SPREAD_BYTES;
+    if (this.size === 0 || (this.workers.length === 0 && jobs.length < 16 && bytes < SPREAD_BYTES)) return jobs.map(captureFile);
     if (this.workers.length === 0) this.start();
+    if (!spread || this.workers.length === 1) return this.send(jobs);
+    const groups = splitByBytes(jobs, this.workers.length);
+    const results = await Promise.all(groups.map((g) => this.send(g.map((i) => jobs[i]!))));
+    const out: CaptureResult[] = new Array<CaptureResult>(jobs.length);
+    for (const [k, g] of groups.entries()) for (const [j, i] of g.entries()) out[i] = results[k]![j]!;
+    return out;
+  }
+
+  private send(jobs: readonly CaptureJob[]): Promise<CaptureResult[]> {
     const worker = this.workers[this.next++ % this.workers.length]!;
     const id = ++this.seq;
     return new Promise((resolve, reject) => {

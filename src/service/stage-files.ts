@@ -28,8 +28,13 @@ export interface StageResult {
 /** Events are appended in batches this large (or this many bytes), after one flush of the staged copies. */
 const BATCH_FILES = 4000;
 const BATCH_BYTES = 256 * 1024 * 1024;
-/** Files per message to a capture worker, and batches in flight per worker. */
+/**
+ * Files (or bytes) per message to a capture worker, and batches in flight per worker. A large file goes
+ * in a message of its own: large files then run on every worker at once, and each is committed (its
+ * staging flush started) as soon as it is captured, while the next is still being read.
+ */
 const JOBS_PER_MESSAGE = 64;
+const BYTES_PER_MESSAGE = 64 * 1024 * 1024;
 const IN_FLIGHT = 4;
 
 interface Change {
@@ -107,6 +112,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
 
   try {
     let pending: Change[] = [];
+    let pendingBytes = 0;
     const entries = walk({
       root: directory.path,
       start,
@@ -126,9 +132,11 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
         continue;
       }
       pending.push({ entry, prior, stageId: ctx.newId() });
-      if (pending.length >= JOBS_PER_MESSAGE) {
+      pendingBytes += Number(entry.stat.size);
+      if (pending.length >= JOBS_PER_MESSAGE || pendingBytes >= BYTES_PER_MESSAGE) {
         await dispatch(pending);
         pending = [];
+        pendingBytes = 0;
       }
     }
     if (pending.length > 0) await dispatch(pending);
