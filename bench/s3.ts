@@ -1,7 +1,8 @@
 // S3 vault figures with the real bt binary against s3rver (child process): upload throughput for one large
-// file and for many small ones, restore throughput, and peak RSS of `bt backup` while uploading a 2 GiB file.
+// file and for many small ones, restore throughput, the requests a large file and a 1 KiB append to it cost
+// (chunked, ADR 0012), and peak RSS of `bt backup` while uploading a 2 GiB file.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3RVER_CREDENTIALS, type S3Server, s3VaultArgs, startS3Server } from '../test/support/s3-server.js';
@@ -85,17 +86,39 @@ export async function benchS3(dir: string, opts: S3BenchOptions = {}): Promise<R
   const smallFiles = opts.smallFiles ?? 5000;
   const hugeBytes = opts.hugeBytes ?? 2 * 1024 * MiB;
   mkdirSync(dir, { recursive: true });
-  const server = await startS3Server({ root: join(dir, 's3rver') });
+  const server = await startS3Server({ root: join(dir, 's3rver'), logRequests: true });
+  /** Requests to a bucket since `from`, by method (HEAD, GET, PUT, POST, DELETE). */
+  const requestsSince = (from: number, bucket: string): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const r of server.requests().slice(from)) if (r.url.startsWith(`/${bucket}/`)) out[r.method] = (out[r.method] ?? 0) + 1;
+    return out;
+  };
   const figures: Record<string, number> = {};
   try {
     {
       const h = s3Home(join(dir, 'large'), server, 'bench-large');
       writeDeterministic(join(h.data, 'large.bin'), largeBytes, 7);
       h.bt('add', '.');
+      let mark = server.requests().length;
       const up = h.bt('backup');
+      const first = requestsSince(mark, 'bench-large');
       figures[`upload 1 file of ${largeBytes / MiB} MiB, MB/s`] = MB(largeBytes, up.seconds);
+      figures[`upload 1 file of ${largeBytes / MiB} MiB: PUT requests`] = first.PUT ?? 0;
+      figures[`upload 1 file of ${largeBytes / MiB} MiB: HEAD requests`] = first.HEAD ?? 0;
+      mark = server.requests().length;
       const down = h.bt('restore', 'large.bin', '--output', join(dir, 'large', 'restored.bin'));
       figures[`restore 1 file of ${largeBytes / MiB} MiB, MB/s`] = MB(largeBytes, down.seconds);
+      figures[`restore 1 file of ${largeBytes / MiB} MiB: GET requests`] = requestsSince(mark, 'bench-large').GET ?? 0;
+      // A 1 KiB append: one HEAD per chunk finds the rest present; only the changed chunk is sent.
+      appendFileSync(join(h.data, 'large.bin'), keystream(5, 1024));
+      h.bt('add', '.');
+      mark = server.requests().length;
+      const again = h.bt('backup', '--json');
+      const appended = requestsSince(mark, 'bench-large');
+      figures['1 KiB append to it: MiB sent'] = (JSON.parse(again.stdout) as { bytes_sent: number }).bytes_sent / MiB;
+      figures['1 KiB append to it: PUT requests'] = appended.PUT ?? 0;
+      figures['1 KiB append to it: HEAD requests'] = appended.HEAD ?? 0;
+      figures['1 KiB append to it: backup s'] = again.seconds;
       rmSync(join(dir, 'large'), { recursive: true, force: true });
       rmSync(join(server.directory, 'bench-large'), { recursive: true, force: true });
     }

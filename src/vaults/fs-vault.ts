@@ -86,7 +86,15 @@ export class FileSystemVault implements Vault {
       if (!opts.repair || (await hashFile(final)) === checksum) return { sent: 0 };
       await rm(final, { force: true });
     }
-    const source = statSync(sourcePath); // a vanished staged copy fails here as ENOENT
+    let source;
+    try {
+      source = statSync(sourcePath);
+    } catch (err) {
+      // A vanished staged copy is no problem when the vault holds the content chunked; else it fails as ENOENT.
+      const stored = errnoCode(err) === 'ENOENT' && !opts.repair ? this.storedManifest(checksum) : undefined;
+      if (stored) return { sent: 0, chunks: stored.chunks.length };
+      throw err;
+    }
     if (source.isDirectory()) return this.putChunked(checksum, sourcePath, opts);
     if (source.size >= CHUNK_THRESHOLD && !opts.repair) {
       // Another host may have stored this content chunked.
