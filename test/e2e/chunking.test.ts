@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, createReadStream, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { keystream } from '../../bench/corpus.js';
 import { BtHome } from '../support/cli.js';
@@ -191,6 +191,49 @@ test('a backup killed in the middle of a chunked file resends only the chunks th
   } finally {
     rmSync(bt.home, { recursive: true, force: true });
   }
+});
+
+test('bt check finds a lost and a damaged chunk, names them, and repairs them from the other vault', () => {
+  const bt = new BtHome('bt-chunk-check').init();
+  const second = join(tempDir('bt-chunk-second'), 'vault');
+  bt.ok(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', second]);
+  bt.ok(['config', 'vault', 'init']);
+  const d = join(bt.work, 'media');
+  mkdirSync(d);
+  writeKeystream(join(d, 'a.mov'), 24 * MiB + 1, 31);
+  writeKeystream(join(d, 'b.mov'), 20 * MiB + 2, 32);
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  assert.is(bt.run(['check', '--read-data']).code, 0);
+
+  // Lose a chunk of a.mov from the first vault; flip a byte of a chunk of b.mov in the second.
+  const chunksOf = (vault: string, file: string): string[] => {
+    const id = bt.json<{ versions: { checksum: string }[] }>(['log', file], { cwd: d }).versions[0]!.checksum;
+    const manifest = JSON.parse(readFileSync(join(vault, 'manifests', id.slice(0, 2), id), 'utf8')) as { chunks: [string, number][] };
+    return manifest.chunks.map(([c]) => c);
+  };
+  const lost = chunksOf(bt.vault, 'a.mov')[2]!;
+  rmSync(join(bt.vault, 'chunks', lost.slice(0, 2), lost));
+  const bad = chunksOf(second, 'b.mov')[1]!;
+  const badPath = join(second, 'chunks', bad.slice(0, 2), bad);
+  chmodSync(badPath, 0o600);
+  overwriteAt(badPath, 1000, Buffer.from([0x42]));
+
+  const quick = bt.run(['check']);
+  assert.is(quick.code, 4);
+  assert.match(quick.stdout, new RegExp(`vault "local": [0-9a-f]{64} missing \\(chunks/${lost}\\)\n  affects ${d}/a.mov version 1`));
+  assert.not.match(quick.stdout, /corrupt/, 'a damaged chunk is found only by reading it');
+  const deep = bt.run(['check', '--read-data']);
+  assert.is(deep.code, 4);
+  assert.match(deep.stdout, new RegExp(`vault "second": [0-9a-f]{64} corrupt \\(chunks/${bad}\\)\n  affects ${d}/b.mov version 1`));
+
+  const repair = bt.run(['check', '--read-data', '--repair']);
+  assert.is(repair.code, 0, repair.stdout + repair.stderr);
+  assert.match(repair.stdout, /missing \(chunks\/[0-9a-f]{64}\); REPAIRED from vault "second"/);
+  assert.match(repair.stdout, /corrupt \(chunks\/[0-9a-f]{64}\); REPAIRED from vault "local"/);
+  assert.is(bt.run(['check', '--read-data']).code, 0);
+  rmSync(d, { recursive: true, force: true });
 });
 
 test.run();
