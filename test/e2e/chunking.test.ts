@@ -163,7 +163,7 @@ test('two hosts with the same large file store its chunks once; a changed copy a
   }
 });
 
-test('a backup killed in the middle of a chunked file resends only the chunks the vault lacks', async () => {
+test('an add or a backup killed in the middle of a chunked file: the next run finishes it, resending only the chunks the vault lacks', async () => {
   const bt = new BtHome('bt-chunk-kill').init();
   const d = join(bt.work, 'big');
   mkdirSync(d);
@@ -173,7 +173,18 @@ test('a backup killed in the middle of a chunked file resends only the chunks th
     writeKeystream(file, size, 99);
     const expected = await sha256File(file);
     bt.ok(['dir', 'init'], { cwd: d });
-    bt.ok(['add'], { cwd: d });
+    // An add killed while it chunks the file, or after the chunk directory is complete but before the journal
+    // says so, leaves an orphan directory that the next add removes and writes again.
+    let addKills = 0;
+    for (const how of [{ afterMs: 250 }, { fault: 'stage:1' }]) {
+      const r = runInterrupted(bt, ['add'], d, how);
+      assert.ok(r.signal === 'SIGKILL' || r.code === 0, JSON.stringify(r));
+      if (r.signal === 'SIGKILL') addKills++;
+    }
+    assert.ok(addKills >= 1, 'an add was killed');
+    const staged = bt.json<{ staged: number }>(['add'], { cwd: d }).staged;
+    assert.ok(staged <= 1);
+    assert.is(readdirSync(join(bt.home, 'data/bt/staging')).length, 1, 'one chunk directory, no orphans');
     const killed = runInterrupted(bt, ['backup'], d, { fault: 'chunk:20' });
     assert.is(killed.signal, 'SIGKILL');
     const stored = treeBytes(join(bt.vault, 'chunks'));
