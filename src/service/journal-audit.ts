@@ -74,7 +74,7 @@ function summarize(rec: RecordedEvent, q: Queries, dirs: Map<string, string>): s
     case 'StageDropped':
       return `dropped stage of ${pathOf(e.data.file_id)} (${e.data.reason})`;
     case 'ContentStored':
-      return `stored ${short(e.data.content_id)} in ${e.data.vault} (${e.data.size} B, ${e.data.sent === null ? 'sent ?' : `sent ${e.data.sent} B`})`;
+      return `stored ${short(e.data.content_id)} in ${e.data.vault} (${e.data.size} B, ${e.data.sent === null ? 'sent ?' : `sent ${e.data.sent} B`}${e.data.chunks === null ? '' : `, ${e.data.chunks} chunks`})`;
     case 'SnapshotCommitted':
       return `committed ${pathOf(e.data.file_id)} ${short(e.data.content_id)}`;
     case 'FileDeleted':

@@ -24,7 +24,7 @@ test('lose everything, recover from the S3 vault: logs, versions and trees come 
   loseEverythingAndRecover((bt) => useS3Only(bt), S3RVER_CREDENTIALS);
 });
 
-test('SIGKILL during a multipart upload, then backup again: the file is stored whole and restores identical', () => {
+test('SIGKILL during the upload of a large (chunked) file, then backup again: it is stored whole and restores identical', () => {
   const bt = new BtHome('bt-s3-kill', S3RVER_CREDENTIALS).init();
   useS3Only(bt, 'killed');
   const d = join(bt.work, 'docs');
