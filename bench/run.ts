@@ -9,8 +9,9 @@ import { makeLargeCorpus, makeSmallCorpus } from './corpus.js';
 import { benchJournal } from './journal.js';
 import type { Measured } from './measure.js';
 import { type WorkflowFigures, benchStartup, benchWorkflow } from './workflow.js';
+import { benchHuge } from './huge.js';
 
-const sections = new Set((process.env.BT_BENCH_ONLY ?? 'journal,startup,small,large,chunk,s3').split(','));
+const sections = new Set((process.env.BT_BENCH_ONLY ?? 'journal,startup,small,large,huge,chunk,s3').split(','));
 const dataDir = process.env.BT_BENCH_DIR ?? fileURLToPath(new URL('./.data', import.meta.url));
 mkdirSync(dataDir, { recursive: true });
 const work = mkdtempSync(join(dataDir, 'run-'));
@@ -55,6 +56,12 @@ try {
     const dir = join(dataDir, 'large');
     const c = makeLargeCorpus(dir);
     workflowRows(benchWorkflow(work, { name: 'large', dir, ...c, change: 'two.bin', restoreOne: 'one.bin', restoreTree: false }));
+  }
+  if (sections.has('huge')) {
+    const h = benchHuge(work);
+    const gib = h.bytes / 1024 ** 3;
+    row('huge', `add of one ${gib} GiB sparse file`, `${h.add.seconds.toFixed(2)} s, ${h.add.rssMiB.toFixed(0)} MiB`, '', 'peak RSS must not grow with file size (target < 150 MiB)');
+    row('huge', `backup of it`, `${h.backup.seconds.toFixed(2)} s, ${h.backup.rssMiB.toFixed(0)} MiB`, '', '');
   }
   if (sections.has('chunk')) {
     const dir = join(dataDir, 'large');
