@@ -14,6 +14,9 @@ export interface Measured {
 const TIME = '/usr/bin/time';
 
 export function measure(cmd: string, args: readonly string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; allowFail?: boolean }): Measured {
+  // Every step starts with nothing dirty in the page cache: otherwise a step pays for the writeback of the
+  // one before it (here, writes slow from ~2 GB/s to the disk's ~370 MB/s once about 1 GiB is dirty).
+  spawnSync('sync');
   const out = join(tmpdir(), `bt-bench-time-${process.pid}`);
   const useTime = existsSync(TIME);
   const started = process.hrtime.bigint();

@@ -29,6 +29,8 @@ export interface CaptureJob {
   readonly dest: string;
   /** What the walk's lstat saw, so the first attempt needs no second lstat. */
   readonly seen?: SeenStat;
+  /** Chunks every vault already holds (the previous version's): a chunked copy lists them but does not write them. */
+  readonly stored?: readonly string[];
 }
 
 export type CaptureResult =
@@ -191,7 +193,7 @@ function copyLarge(job: CaptureJob, before: SeenStat): Copied {
 function copyChunked(job: CaptureJob, before: SeenStat): Copied {
   const fd = openSync(job.src, READ);
   try {
-    const r = writeChunkedCopy((buf, off, len) => readSync(fd, buf, off, len, null), job.dest, writing);
+    const r = writeChunkedCopy((buf, off, len) => readSync(fd, buf, off, len, null), job.dest, writing, new Set(job.stored));
     const after = fstatSync(fd, { bigint: true });
     if (r.size !== Number(before.size) || contentMayDiffer(before, after)) return undefined;
     return { contentId: r.sha256, stat: after, chunks: r.chunks };

@@ -13,6 +13,8 @@ export interface ChunkedCopy {
   readonly size: number;
   /** Chunks in the manifest (a repeated chunk counts each time). */
   readonly chunks: number;
+  /** Bytes written as chunk files: the chunks that were not already known to be stored. */
+  readonly stagedBytes: number;
 }
 
 /** Runs a write to the staging area; capture wraps it to tell staging failures from read failures. */
@@ -31,14 +33,22 @@ let rolling: Buffer | undefined;
  * Reads a file through `read` (like readSync on its descriptor: fills buf[offset, offset+length), returns
  * the count, 0 at the end) and writes it as a chunk directory at `dir` (which must not exist). Memory:
  * the rolling buffer; every byte is read once, hashed for its chunk and for the whole file, written once.
+ * A chunk in `stored` (every vault holds it already: the chunks of the file's previous version) is listed
+ * in the manifest but not written: a small change to a large file stages a small amount of data.
  */
-export function writeChunkedCopy(read: (buf: Buffer, offset: number, length: number) => number, dir: string, guard: WriteGuard = (w) => w()): ChunkedCopy {
+export function writeChunkedCopy(
+  read: (buf: Buffer, offset: number, length: number) => number,
+  dir: string,
+  guard: WriteGuard = (w) => w(),
+  stored: ReadonlySet<string> = new Set(),
+): ChunkedCopy {
   const buf = (rolling ??= Buffer.allocUnsafe(2 * CHUNK_MAX));
   guard(() => mkdirSync(dir, { mode: 0o700 }));
   const whole = createHash('sha256');
   const written = new Set<string>();
   const chunks: [string, number][] = [];
   let size = 0;
+  let stagedBytes = 0;
   let start = 0;
   let end = 0;
   let eof = false;
@@ -54,9 +64,10 @@ export function writeChunkedCopy(read: (buf: Buffer, offset: number, length: num
       const chunk = buf.subarray(start, start + n);
       whole.update(chunk);
       const id = sha256Hex(chunk);
-      if (!written.has(id)) {
+      if (!written.has(id) && !stored.has(id)) {
         guard(() => writeReadOnly(join(dir, id), chunk));
         written.add(id);
+        stagedBytes += n;
       }
       chunks.push([id, n]);
       size += n;
@@ -70,7 +81,7 @@ export function writeChunkedCopy(read: (buf: Buffer, offset: number, length: num
   const sha256 = whole.digest('hex');
   // Last: a directory with a manifest is complete (the staging flush makes it durable before FileStaged).
   guard(() => writeReadOnly(join(dir, MANIFEST_FILE), encodeManifest({ format: MANIFEST_FORMAT, sha256, size, chunks })));
-  return { sha256, size, chunks: chunks.length };
+  return { sha256, size, chunks: chunks.length, stagedBytes };
 }
 
 /** Chunks a file bt owns (a copy fetched from another vault by `bt check --repair`) into a chunk directory. */

@@ -5,7 +5,8 @@ import { errnoCode, userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import type { DomainEvent, FileMeta } from '../events/codecs.js';
 import type { StagedOperation } from '../projections/queries.js';
-import { type Vault, vaultProblem } from '../vaults/vault.js';
+import { chunkSourceFrom } from '../vaults/chunked-content.js';
+import { type ChunkSource, type Vault, vaultProblem } from '../vaults/vault.js';
 import type { Context } from './context.js';
 import { type SyncResult, syncJournal } from './journal-sync.js';
 import { removeOrphanStagedCopies } from './stage-files.js';
@@ -50,6 +51,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
   const total = q.stagedCount();
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
   const dirs = new Map(q.listDirectories().map((d) => [d.id, d.path]));
+  const chunkSource = chunkSourceFrom(vaults);
   const failed: { path: string; reason: string }[] = [];
   let files = 0;
   let bytesSent = 0;
@@ -74,7 +76,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
             if (!upload) {
               first = true;
               const missing = vaults.filter((v) => !held.get(op.content_id!)?.has(v.name));
-              upload = storeContent(missing, op.content_id, ctx.stagedPath(op.stage_id), op.size);
+              upload = storeContent(missing, op.content_id, ctx.stagedPath(op.stage_id), op.size, chunkSource);
               uploads.set(op.content_id, upload);
             }
           }
@@ -142,14 +144,14 @@ function snapshotCommitted(ctx: Context, op: StagedOperation): DomainEvent {
  * vault may take the staged copy itself (or a chunk directory's chunk files), but only when every vault
  * before it stored the content.
  */
-async function storeContent(vaults: readonly Vault[], contentId: string, stagedCopy: string, size: number): Promise<ContentOutcome> {
+async function storeContent(vaults: readonly Vault[], contentId: string, stagedCopy: string, size: number, chunkSource: ChunkSource): Promise<ContentOutcome> {
   const stored: Stored[] = [];
   const errors: string[] = [];
   let consumed = false;
   for (const [i, vault] of vaults.entries()) {
     try {
       const consume = i === vaults.length - 1 && errors.length === 0;
-      const r = await vault.putContent(contentId, stagedCopy, size, { consume });
+      const r = await vault.putContent(contentId, stagedCopy, size, { consume, chunkSource });
       faultPoint('put');
       stored.push({ vault: vault.name, sent: r.sent, chunks: r.chunks ?? null });
       consumed = r.consumed === true;

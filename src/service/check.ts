@@ -7,6 +7,7 @@ import pLimit from 'p-limit';
 import { describeError } from '../core/errors.js';
 import { chunkThreshold } from '../fs/chunker.js';
 import { chunkFileInto } from '../fs/chunked-copy.js';
+import { chunkSourceFrom } from '../vaults/chunked-content.js';
 import { findVaultConfig } from '../vaults/registry.js';
 import { type Vault, VaultObjectError } from '../vaults/vault.js';
 import type { Context } from './context.js';
@@ -145,7 +146,9 @@ async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locati
       if (!target.removeContent) throw new Error('this vault cannot replace a corrupt object');
       await target.removeContent(p.contentId);
     }
-    await target.putContent(p.contentId, source, statSync(source).size, { repair: true });
+    // A staged chunk directory may leave out chunks other vaults hold: those come from them.
+    const others = vaults.filter((v) => v !== target);
+    await target.putContent(p.contentId, source, statSync(source).size, { repair: true, chunkSource: chunkSourceFrom([...others, target]) });
     p.repaired = true;
   } catch (err) {
     p.repairNote = `repair failed: ${describeError(err)}`;

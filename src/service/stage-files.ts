@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import type { DomainEvent } from '../events/codecs.js';
-import type { CaptureResult } from '../fs/capture.js';
+import type { CaptureJob, CaptureResult } from '../fs/capture.js';
+import { chunkThreshold } from '../fs/chunker.js';
 import { CapturePool } from '../fs/capture-pool.js';
 import { flushFilesystem } from '../fs/durable.js';
 import { IgnoreRules } from '../fs/ignore-rules.js';
@@ -14,6 +15,7 @@ import { type WalkEntry, walk } from '../fs/walk.js';
 import type { Directory, TrackedFile } from '../projections/queries.js';
 import type { Context } from './context.js';
 import { btOwnPaths } from './own-paths.js';
+import { chunksInEveryVault, currentContentOf } from './stored-chunks.js';
 
 export interface StageResult {
   readonly directory: string;
@@ -101,9 +103,23 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     }
   };
 
+  // A large file that changed: the chunks of its backed-up version need not be staged again.
+  const threshold = chunkThreshold();
+  const previousChunks = async (c: Change): Promise<readonly string[] | undefined> => {
+    if (c.entry.stat.size < BigInt(threshold) || !c.prior?.current || c.prior.deleted) return undefined;
+    const contentId = currentContentOf(ctx, c.prior.fileId);
+    return contentId === null ? undefined : chunksInEveryVault(ctx, contentId);
+  };
+
   const inflight = new Set<Promise<void>>();
   const dispatch = async (changes: Change[]): Promise<void> => {
-    const jobs = changes.map((c) => ({ src: c.entry.abs, dest: ctx.stagedPath(c.stageId), seen: seenStat(c.entry.stat) }));
+    const jobs = await Promise.all(
+      changes.map(async (c): Promise<CaptureJob> => {
+        const job = { src: c.entry.abs, dest: ctx.stagedPath(c.stageId), seen: seenStat(c.entry.stat) };
+        const stored = await previousChunks(c);
+        return stored ? { ...job, stored } : job;
+      }),
+    );
     const work = pool.run(jobs).then((results) => record(changes, results));
     inflight.add(work);
     void work.finally(() => inflight.delete(work)).catch(() => {});

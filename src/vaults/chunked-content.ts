@@ -4,8 +4,9 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { vaultError } from '../core/errors.js';
-import { type ChunkManifest, MANIFEST_FILE, decodeManifest, sha256Hex } from '../fs/chunk-manifest.js';
-import { VaultObjectError } from './vault.js';
+import { errnoCode } from '../core/errors.js';
+import { type ChunkManifest, MANIFEST_FILE, decodeManifest, distinctChunks, sha256Hex } from '../fs/chunk-manifest.js';
+import { type ChunkSource, type Vault, VaultObjectError } from './vault.js';
 
 /** Whether a staged copy is a chunk directory (else a single file); a vanished copy fails as ENOENT. */
 export async function isChunkDirectory(sourcePath: string): Promise<boolean> {
@@ -20,14 +21,46 @@ export async function readStagedManifest(dir: string, checksum: string): Promise
   return { manifest: m.value, bytes };
 }
 
-/** A chunk of a staged directory, verified: the vault must never store bytes under the wrong name. */
-export async function readStagedChunk(dir: string, id: string, length: number): Promise<Buffer> {
-  const bytes = await readFile(join(dir, id));
+/**
+ * A chunk of a staged directory, verified: the vault must never store bytes under the wrong name. A chunk
+ * the directory leaves out (every vault held it at `bt add`) comes from `source`.
+ */
+export async function readStagedChunk(dir: string, id: string, length: number, source?: ChunkSource): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(dir, id));
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    return unstagedChunk(dir, id, length, source);
+  }
   if (bytes.length !== length || sha256Hex(bytes) !== id) {
     throw vaultError(`the staged chunk ${join(dir, id)} no longer has checksum ${id.slice(0, 12)}`, 'run `bt add` on the file again');
   }
   return bytes;
 }
+
+/** A chunk the staged directory left out, from another vault; without a source, an error that says why. */
+export async function unstagedChunk(dir: string, id: string, length: number, source?: ChunkSource): Promise<Buffer> {
+  if (!source) throw vaultError(`the staged copy ${dir} has no chunk ${id.slice(0, 12)} and no other vault was given to read it from`);
+  return source(id, length);
+}
+
+/**
+ * Reads chunks from the first of `vaults` that has them intact. A chunk left out of a staged directory was
+ * in every vault at `bt add`; if no vault has it now, the earlier version is damaged too: `bt check` says so.
+ */
+export function chunkSourceFrom(vaults: readonly Vault[]): ChunkSource {
+  return async (id, length) => {
+    for (const vault of vaults) {
+      const bytes = await vault.readChunk(id).catch(() => undefined);
+      if (bytes && bytes.length === length && sha256Hex(bytes) === id) return bytes;
+    }
+    throw vaultError(`chunk ${id.slice(0, 12)} was in every vault when the file was staged and is intact in none now`, 'run `bt check --read-data`');
+  };
+}
+
+/** The distinct chunk ids of a manifest. */
+export const chunkIds = (m: ChunkManifest): string[] => distinctChunks(m).map(([id]) => id);
 
 /** A stored manifest's bytes, decoded; anything else is a corrupt manifest. */
 export function parseStoredManifest(vault: string, checksum: string, bytes: Buffer): ChunkManifest {

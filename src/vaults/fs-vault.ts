@@ -11,7 +11,7 @@ import { type ChunkManifest, decodeManifest, distinctChunks, encodeManifest } fr
 import { CHUNK_THRESHOLD } from '../fs/chunker.js';
 import { flushFilesystem } from '../fs/durable.js';
 import { copyHashing } from '../fs/hash-copy.js';
-import { parseStoredManifest, readChunks, readStagedManifest } from './chunked-content.js';
+import { chunkIds, parseStoredManifest, readChunks, readStagedManifest, unstagedChunk } from './chunked-content.js';
 import { type PutOptions, type PutResult, type SetupReport, type Vault, VaultObjectError, checkMetadataKey, isSha256 } from './vault.js';
 
 const MARKER = 'bt-vault.json';
@@ -131,7 +131,8 @@ export class FileSystemVault implements Vault {
         await rm(final, { force: true });
       }
       const src = join(dir, id);
-      if (!(opts.consume && this.moveIn(src, final))) await this.copyIn(id, src, final);
+      if (!existsSync(src)) await this.writeIn(id, await unstagedChunk(dir, id, length, opts.chunkSource), final);
+      else if (!(opts.consume && this.moveIn(src, final))) await this.copyIn(id, src, final);
       placed.push(final);
       sent += length;
       faultPoint('chunk');
@@ -170,6 +171,19 @@ export class FileSystemVault implements Vault {
     this.unflushed.push(final);
   }
 
+  /** Verified bytes from elsewhere (another vault) as an object: a temporary file, renamed into place. */
+  private async writeIn(id: string, bytes: Buffer, final: string): Promise<void> {
+    const tmp = join(this.root, 'tmp', `${id}.${randomBytes(6).toString('hex')}`);
+    await writeFile(tmp, bytes, { flag: 'wx', mode: 0o400 });
+    await rename(tmp, final);
+  }
+
+  async chunksOf(checksum: string): Promise<readonly string[] | undefined> {
+    this.ensureReady();
+    const m = this.storedManifest(checksum);
+    return m && chunkIds(m);
+  }
+
   /** The manifest stored for a content, or undefined when there is none (or none that decodes: it is rewritten). */
   private storedManifest(checksum: string): ChunkManifest | undefined {
     let bytes: Buffer;
@@ -195,7 +209,7 @@ export class FileSystemVault implements Vault {
     return parseStoredManifest(this.name, checksum, bytes);
   }
 
-  private readChunk = async (id: string): Promise<Buffer | undefined> => {
+  readChunk = async (id: string): Promise<Buffer | undefined> => {
     try {
       return await readFile(this.chunkPath(id));
     } catch (err) {

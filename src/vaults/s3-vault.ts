@@ -10,7 +10,7 @@ import { errnoCode, vaultError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import { type ChunkManifest, decodeManifest, distinctChunks, encodeManifest, sha256Hex } from '../fs/chunk-manifest.js';
 import { CHUNK_THRESHOLD } from '../fs/chunker.js';
-import { parseStoredManifest, readChunks, readStagedChunk, readStagedManifest } from './chunked-content.js';
+import { chunkIds, parseStoredManifest, readChunks, readStagedChunk, readStagedManifest } from './chunked-content.js';
 import { makeS3Client } from './s3-client.js';
 import { errorCode, httpStatus, isNotFound, knownSecrets } from './s3-errors.js';
 import { MULTIPART_THRESHOLD, S3Objects, stagedCopyChanged } from './s3-objects.js';
@@ -149,7 +149,7 @@ export class S3Vault implements Vault {
               this.presentChunks.add(id);
               return;
             }
-            const body = await readStagedChunk(dir, id, length);
+            const body = await readStagedChunk(dir, id, length, opts.chunkSource);
             await this.objects.putBytes(bucket, key, body, id, this.storageClass());
             this.presentChunks.add(id);
             sent += length;
@@ -184,7 +184,12 @@ export class S3Vault implements Vault {
     return parseStoredManifest(this.name, checksum, bytes);
   }
 
-  private readChunk = (id: string): Promise<Buffer | undefined> => this.objects.read(this.config.content_bucket, this.chunkKey(id));
+  readChunk = (id: string): Promise<Buffer | undefined> => this.objects.read(this.config.content_bucket, this.chunkKey(id));
+
+  async chunksOf(checksum: string): Promise<readonly string[] | undefined> {
+    const m = await this.storedManifest(checksum);
+    return m && chunkIds(m);
+  }
 
   /** Deletes a content's object or manifest (bt check --repair replaces a corrupt one this way); chunks stay. */
   async removeContent(checksum: string): Promise<void> {

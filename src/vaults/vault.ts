@@ -21,7 +21,16 @@ export interface PutOptions {
    * read back and verified; a missing or damaged one is written again, and the manifest after them.
    */
   readonly repair?: boolean;
+  /**
+   * Where a chunk comes from when the staged chunk directory does not hold it: `bt add` leaves out the
+   * chunks every vault already held (ADR 0012). Needed only by a vault that lacks such a chunk (one added
+   * since, or one that stored the earlier version whole); it reads the chunk from another vault, verified.
+   */
+  readonly chunkSource?: ChunkSource;
 }
+
+/** A chunk's bytes, verified against its id and length, from wherever they are kept; throws when nowhere. */
+export type ChunkSource = (id: string, length: number) => Promise<Buffer>;
 
 export interface SetupReport {
   /** One line per thing done or checked, e.g. "created /backup/vault", "write, read-back and delete: ok". */
@@ -60,6 +69,10 @@ export interface Vault {
    * `bt check --repair` does this, to replace a corrupt one.
    */
   removeContent?(checksum: string): Promise<void>;
+  /** The distinct chunk ids of a content stored chunked here; undefined when stored whole or absent. */
+  chunksOf(checksum: string): Promise<readonly string[] | undefined>;
+  /** A chunk's bytes as stored (unverified: the caller checks them), or undefined when it is absent. */
+  readChunk(id: string): Promise<Buffer | undefined>;
   /** Makes every put so far durable. */
   flush(): Promise<void>;
   putMetadata(key: string, data: Buffer): Promise<void>;

@@ -104,6 +104,9 @@ test(`a ${BIG / MiB} MiB file: an append, an insertion and an overwrite each sto
       versions.push(await sha256File(file));
       const before = treeBytes(bt.vault);
       bt.ok(['add'], { cwd: d });
+      // The chunks of the backed-up version are not staged again: only the changed ones are written.
+      const staged = treeBytes(join(bt.home, 'data/bt/staging'));
+      assert.ok(staged > 0 && staged < 16 * MiB, `${what}: ${staged} bytes staged`);
       const b = bt.json<Backup>(['backup']);
       const grown = treeBytes(bt.vault) - before;
       console.log(`    ${what}: ${(b.bytes_sent / MiB).toFixed(2)} MiB sent, vault grew ${(grown / MiB).toFixed(2)} MiB`);
@@ -199,6 +202,48 @@ test('an add or a backup killed in the middle of a chunked file: the next run fi
     const out = join(bt.home, 'restored.mp4');
     bt.ok(['restore', 'video.mp4', '--output', out], { cwd: d });
     assert.is(await sha256File(out), expected);
+  } finally {
+    rmSync(bt.home, { recursive: true, force: true });
+  }
+});
+
+test('a vault added between add and backup gets the chunks the staged copy left out from the vault that has them', async () => {
+  const bt = new BtHome('bt-chunk-newvault').init();
+  const d = join(bt.work, 'vm');
+  mkdirSync(d);
+  const file = join(d, 'disk.raw');
+  const size = 40 * MiB + 7;
+  try {
+    writeKeystream(file, size, 55);
+    bt.ok(['dir', 'init'], { cwd: d });
+    bt.ok(['add'], { cwd: d });
+    bt.ok(['backup']);
+    const v1 = await sha256File(file);
+    overwriteAt(file, 20 * MiB, keystream(6, 4096));
+    const v2 = await sha256File(file);
+    bt.ok(['add'], { cwd: d });
+    const stagingDir = join(bt.home, 'data/bt/staging');
+    const staged = treeBytes(stagingDir);
+    assert.ok(staged > 0 && staged < 16 * MiB, `${staged} bytes staged`);
+
+    // The new vault holds nothing yet: the chunks left out of the staged copy come from "local".
+    const second = join(tempDir('bt-chunk-newvault-second'), 'vault');
+    bt.ok(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', second]);
+    bt.ok(['config', 'vault', 'init']);
+    const b = bt.json<Backup>(['backup']);
+    assert.is(b.files, 1);
+    assert.ok(b.bytes_sent >= size && b.bytes_sent < size + 16 * MiB, `${b.bytes_sent} bytes sent (all of it to "second")`);
+    assert.equal(readdirSync(stagingDir), []);
+    assert.is(bt.run(['check', '--read-data', '--vault', 'second']).code, 0);
+
+    // With the first vault gone, the new version restores from "second" alone, byte for byte.
+    renameSync(bt.vault, `${bt.vault}.gone`);
+    const out = join(bt.home, 'restored.raw');
+    const r = bt.run(['restore', 'disk.raw', '--output', out], { cwd: d });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /from vault "second"/);
+    assert.is(await sha256File(out), v2);
+    assert.is.not(v1, v2);
   } finally {
     rmSync(bt.home, { recursive: true, force: true });
   }

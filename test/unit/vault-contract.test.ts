@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { S3VaultConfig } from '../../src/config/schema.js';
 import { BtError } from '../../src/core/errors.js';
 import { chunkFileInto } from '../../src/fs/chunked-copy.js';
+import { chunkSourceFrom } from '../../src/vaults/chunked-content.js';
 import { FileSystemVault } from '../../src/vaults/fs-vault.js';
 import { S3Vault } from '../../src/vaults/s3-vault.js';
 import { type Vault, VaultObjectError } from '../../src/vaults/vault.js';
@@ -326,6 +327,39 @@ function contract(impl: Implementation): void {
     await v.getContent(next.checksum, nextOut);
     assert.is(sha(readFileSync(nextOut)), next.checksum);
     v.close();
+  });
+
+  t('a staged directory that leaves out chunks: chunksOf and readChunk of another vault supply them, verified', async () => {
+    const holder = await ready();
+    const s = stagedChunks(large);
+    await holder.putContent(s.checksum, s.path, s.size);
+    await holder.flush();
+    assert.equal(await holder.chunksOf(s.checksum), [...new Set(s.chunks.map(([id]) => id))]);
+    const [someId, someLength] = s.chunks[1]!;
+    assert.is((await holder.readChunk(someId))?.length, someLength);
+    assert.is(await holder.readChunk('0'.repeat(64)), undefined);
+
+    // As `bt add` stages a new version whose unchanged chunks every vault held: only a few chunk files.
+    const left = s.chunks.slice(2).map(([id]) => id);
+    for (const id of left) rmSync(join(s.path, id));
+    const target = await ready();
+    const err = await rejects(target.putContent(s.checksum, s.path, s.size));
+    assert.match((err as Error).message, /has no chunk [0-9a-f]{12}/);
+    assert.is(await target.hasContent(s.checksum), false, 'no manifest without every chunk');
+    const source = chunkSourceFrom([holder]);
+    // The failed put may have stored the staged chunks before it stopped; what it lacked came from the source.
+    const fromSource = new Map(s.chunks.slice(2)).size === left.length ? s.chunks.slice(2).reduce((n, [, len]) => n + len, 0) : -1;
+    const put = await target.putContent(s.checksum, s.path, s.size, { chunkSource: source });
+    assert.is(put.chunks, s.chunks.length);
+    assert.ok(put.sent >= fromSource && put.sent <= s.size, `${put.sent} bytes sent, ${fromSource} of them from the source`);
+    await target.flush();
+    await target.verifyContent(s.checksum, true);
+    // A damaged chunk in the only holder is never passed on.
+    impl.corruptChunk(holder, left[0]!, Buffer.from('not the chunk'));
+    const bad = await rejects(chunkSourceFrom([holder])(left[0]!, s.chunks[2]![1]));
+    assert.match((bad as Error).message, /intact in none/);
+    holder.close();
+    target.close();
   });
 
   t('a chunked put cut off before its manifest resumes: only the chunks still missing are sent', async () => {
