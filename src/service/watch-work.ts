@@ -1,0 +1,158 @@
+// The watcher's units of work, each run under the host lock: a rescan, the staging of settled paths, a backup.
+import { type BigIntStats, lstatSync } from 'node:fs';
+import { describeError, errnoCode } from '../core/errors.js';
+import { backup } from './backup.js';
+import type { Context } from './context.js';
+import { type StageResult, stageFiles } from './stage-files.js';
+import type { WatchLog } from './watch-log.js';
+import type { WatchProgress } from './watch-progress.js';
+import type { ChangeQueue } from './watch-queue.js';
+import { type RootWatches, isDirectory } from './watch-roots.js';
+
+/** After a failed stage or backup (vault down, disk full), the same work is retried this much later. */
+const FAILURE_RETRY_MS = 30_000;
+/** More settled paths than this under one directory are staged by one scan of their common ancestor. */
+const GROUP_LIMIT = 32;
+
+export interface WatchWorkOptions {
+  readonly ctx: Context;
+  readonly log: WatchLog;
+  readonly queue: ChangeQueue;
+  readonly roots: RootWatches;
+  readonly progress: WatchProgress;
+  /** How byte counts are written in the log. */
+  readonly formatBytes: (n: number) => string;
+  /** Whether the watcher is stopping: no further path is staged. */
+  readonly stopping: () => boolean;
+}
+
+export class WatchWork {
+  /** Something was staged or deleted since the last backup (a deletion stages nothing but must be synced). */
+  private dirty = false;
+
+  constructor(private readonly opts: WatchWorkOptions) {}
+
+  /** Stages everything that changed under a root (the same stat-only scan as `bt add`). */
+  async rescan(root: string): Promise<boolean> {
+    if (!this.opts.roots.has(root) || !isDirectory(root)) return false;
+    this.opts.progress.setState('reconciling');
+    const r = await this.stage(root, root);
+    if (!r) return false;
+    this.opts.log.line(`${root}: rescanned: ${r.staged} staged (${this.opts.formatBytes(r.stagedBytes)}), ${r.deleted} deleted, ${r.unchanged} unchanged`);
+    return r.staged + r.deleted > 0;
+  }
+
+  /** Stages settled paths of one root: each on its own, or many by one scan of their common ancestor. */
+  async stagePaths(root: string, paths: readonly string[]): Promise<boolean> {
+    const { ctx, log, formatBytes } = this.opts;
+    const ignore = this.opts.roots.ignoreOf(root);
+    // A root that vanished is never read as "every file deleted" (an unmounted disk is not a deletion).
+    if (!ignore || !isDirectory(root)) return false;
+    const directory = ctx.store.queries.findDirectoryByPath(root);
+    if (!directory) return false;
+    const targets: string[] = [];
+    for (const path of outermost(paths)) {
+      const rel = ignore.relative(path);
+      if (rel === undefined) continue;
+      let stat: BigIntStats | undefined;
+      try {
+        stat = lstatSync(path, { bigint: true });
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+          targets.push(path); // unreadable: staging reports it as skipped, as `bt add` would
+          continue;
+        }
+      }
+      if (stat) {
+        if (!ignore.ignores(rel, stat.isDirectory())) targets.push(path);
+      } else if ([...ctx.store.queries.trackedFiles(directory, rel).values()].some((f) => !f.deleted && (f.current || f.staged))) {
+        targets.push(path); // gone: staging it records the deletion
+      }
+    }
+    if (targets.length === 0) return false;
+    this.opts.progress.setState('staging');
+    if (targets.length > GROUP_LIMIT) {
+      const ancestor = commonDirectory(root, targets);
+      const r = await this.stage(root, ancestor);
+      if (!r) return false;
+      log.line(`${ancestor}: ${targets.length} changed paths: ${r.staged} staged (${formatBytes(r.stagedBytes)}), ${r.deleted} deleted`);
+      return r.staged + r.deleted > 0;
+    }
+    let recorded = false;
+    for (const target of targets) {
+      if (this.opts.stopping()) break;
+      const r = await this.stage(root, target);
+      if (!r) continue;
+      if (r.staged + r.deleted === 0) continue;
+      recorded = true;
+      if (r.staged === 1 && r.deleted === 0) log.line(`staged ${target} (${formatBytes(r.stagedBytes)})`);
+      else if (r.staged === 0 && r.deleted === 1) log.line(`deleted ${target}`);
+      else log.line(`${target}: ${r.staged} staged (${formatBytes(r.stagedBytes)}), ${r.deleted} deleted`);
+    }
+    return recorded;
+  }
+
+  /** One stageFiles call; a failure is logged and the root rescanned later, so nothing is lost. */
+  private async stage(root: string, target: string): Promise<StageResult | undefined> {
+    try {
+      const r = await stageFiles(this.opts.ctx, target);
+      if (r.staged + r.deleted > 0) {
+        this.dirty = true;
+        this.opts.progress.changed(Date.now());
+      }
+      return r;
+    } catch (err) {
+      this.opts.log.line(`${target}: could not stage: ${describeError(err)}; retrying with a rescan`);
+      this.opts.queue.rescan(root, Date.now() + FAILURE_RETRY_MS);
+      return undefined;
+    }
+  }
+
+  /** Backs up what is staged; returns when to back up again (undefined: not until something changes). */
+  async backup(): Promise<number | undefined> {
+    const { ctx, log, formatBytes } = this.opts;
+    const staged = ctx.store.queries.stagedCount();
+    if (staged === 0 && !this.dirty) return undefined;
+    this.opts.progress.setState('backing up');
+    log.line(`backing up ${staged} staged file(s)`);
+    try {
+      const r = await backup(ctx);
+      this.dirty = false;
+      this.opts.progress.backedUp(Date.now(), r.files);
+      const journal = r.sync.map((s) => (s.error ? `vault "${s.vault}" FAILED: ${s.error}` : `vault "${s.vault}" +${s.events} event(s)`)).join(', ');
+      log.line(`backed up ${r.files} file(s): ${formatBytes(r.bytesSent)} sent, ${formatBytes(r.bytesDeduped)} deduplicated; journal: ${journal || 'no vault'}`);
+      if (r.failed.length > 0 || r.sync.some((s) => s.error)) {
+        log.line(`${r.failed.length} file(s) kept staged; retrying in ${FAILURE_RETRY_MS / 1000} s`);
+        return Date.now() + FAILURE_RETRY_MS;
+      }
+      return undefined;
+    } catch (err) {
+      log.line(`backup failed: ${describeError(err)}; retrying in ${FAILURE_RETRY_MS / 1000} s`);
+      return Date.now() + FAILURE_RETRY_MS;
+    }
+  }
+}
+
+/** The paths without those inside another listed path (staging a directory stages its tree). */
+function outermost(paths: readonly string[]): string[] {
+  const all = new Set(paths);
+  return [...all].filter((p) => {
+    for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) if (all.has(p.slice(0, i))) return false;
+    return true;
+  });
+}
+
+/** The deepest existing directory (the root at least) that holds every path. */
+function commonDirectory(root: string, paths: readonly string[]): string {
+  let common = paths[0]!.split('/');
+  for (const p of paths.slice(1)) {
+    const parts = p.split('/');
+    let i = 0;
+    while (i < common.length && i < parts.length && common[i] === parts[i]) i++;
+    common = common.slice(0, i);
+  }
+  let dir = common.join('/') || '/';
+  while (dir.length > root.length && !isDirectory(dir)) dir = dir.slice(0, dir.lastIndexOf('/')) || '/';
+  return dir.length < root.length ? root : dir;
+}
