@@ -9,8 +9,8 @@ const fresh = `dist.new-${process.pid}`;
 rmSync(`${root}/${fresh}`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  // The capture worker is its own entry: worker threads load it by file name beside the chunks.
-  entryPoints: { cli: 'src/cli.ts', 'capture-worker': 'src/fs/capture-worker.ts' },
+  // Worker scripts are entries of their own: worker threads load them by file name beside the chunks.
+  entryPoints: { cli: 'src/cli.ts', 'capture-worker': 'src/fs/capture-worker.ts', 'restore-worker': 'src/fs/restore-worker.ts' },
   outdir: fresh,
   bundle: true,
   splitting: true,

@@ -16,7 +16,20 @@ export function parseUserTime(input: string, option: string): number {
   return ms;
 }
 
-/** Nanoseconds since the epoch (decimal text) to seconds, as utimes takes them. */
-export const nsToSeconds = (ns: string): number => Number(BigInt(ns) / 1000n) / 1e6;
+/**
+ * Nanoseconds since the epoch (decimal text) to seconds, as utimes takes them. libuv keeps whole
+ * microseconds of what it is given (it drops the rest), and a double of seconds is ~0.24 us coarse today:
+ * aiming at the middle of the microsecond makes it land on that microsecond exactly.
+ */
+export function nsToSeconds(ns: string): number {
+  const n = BigInt(ns);
+  let whole = n / 1_000_000_000n;
+  let frac = n - whole * 1_000_000_000n;
+  if (frac < 0n) {
+    whole -= 1n;
+    frac += 1_000_000_000n;
+  }
+  return Number(whole) + Number((frac / 1000n) * 1000n + 500n) / 1e9;
+}
 
 export const nsToIso = (ns: string): string => new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();

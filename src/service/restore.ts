@@ -1,11 +1,12 @@
 // `bt restore FILE`: writes a chosen version beside the original (or elsewhere), verified, with its metadata.
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, lchownSync, lutimesSync, renameSync, unlinkSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { chmodSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { BtError, errnoCode, userError, usageError, vaultError } from '../core/errors.js';
-import { nsToSeconds, parseUserTime } from '../core/time.js';
+import { BtError, userError, usageError, vaultError } from '../core/errors.js';
+import { parseUserTime } from '../core/time.js';
 import { defaultFileMode, mkdirForUser } from '../core/umask.js';
 import { pathExists } from '../fs/paths.js';
+import { applyMetadata, placeRestored, removeIfThere, restoreTmpPath } from '../fs/restore-file.js';
 import type { Snapshot } from '../projections/queries.js';
 import type { Vault } from '../vaults/vault.js';
 import type { Context } from './context.js';
@@ -98,7 +99,7 @@ export async function materialize(
   holders?: ReadonlyMap<string, ReadonlySet<string>>,
 ): Promise<{ vault: string | null; warnings: string[] }> {
   const warnings: string[] = [];
-  const tmp = join(dirname(output), `.${basename(output)}.bt-restore`);
+  const tmp = restoreTmpPath(output);
   removeIfThere(tmp);
   let vault: string | null = null;
   try {
@@ -110,13 +111,7 @@ export async function materialize(
       if (contentOnly) chmodSync(tmp, defaultFileMode());
     }
     if (!contentOnly) applyMetadata(snapshot, tmp, warnings);
-    try {
-      renameSync(tmp, output);
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') throw userError(`${output} is a directory; not replaced`, 'restore into an empty --output directory');
-      throw err;
-    }
+    placeRestored(tmp, output);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
@@ -124,28 +119,7 @@ export async function materialize(
   return { vault, warnings };
 }
 
-function applyMetadata(s: Snapshot, path: string, warnings: string[]): void {
-  const link = s.kind === 'symlink';
-  try {
-    (link ? lchownSync : chownSync)(path, s.uid, s.gid);
-  } catch (err) {
-    if (errnoCode(err) !== 'EPERM') throw err;
-    warnings.push(`owner ${s.uid}:${s.gid} not restored (needs privileges)`);
-  }
-  if (!link) chmodSync(path, s.mode); // chown may clear setuid/setgid bits
-  (link ? lutimesSync : utimesSync)(path, nsToSeconds(s.atime_ns), nsToSeconds(s.mtime_ns));
-}
-
 /** Tries the vaults that hold the content first, then every other vault; returns the one that served it. */
-/** A leftover temporary file of an interrupted restore; one unlink, no lstat first. */
-function removeIfThere(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  }
-}
-
 export async function fetchContent(ctx: Context, contentId: string, output: string, knownHolders?: readonly string[]): Promise<string> {
   const vaults = await ctx.vaults();
   const holders = knownHolders ?? ctx.store.queries.contentLocations(contentId);

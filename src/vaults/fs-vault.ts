@@ -178,6 +178,10 @@ export class FileSystemVault implements Vault {
     await rename(tmp, final);
   }
 
+  localObjectPath(checksum: string): string {
+    return this.contentPath(checksum);
+  }
+
   async chunksOf(checksum: string): Promise<readonly string[] | undefined> {
     this.ensureReady();
     const m = this.storedManifest(checksum);

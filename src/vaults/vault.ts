@@ -73,6 +73,11 @@ export interface Vault {
   chunksOf(checksum: string): Promise<readonly string[] | undefined>;
   /** A chunk's bytes as stored (unverified: the caller checks them), or undefined when it is absent. */
   readChunk(id: string): Promise<Buffer | undefined>;
+  /**
+   * Where a whole object would be on a local disk, for readers on other threads (restore workers); they
+   * verify what they read and fall back to getContent when it is absent. Only vaults on a local disk.
+   */
+  localObjectPath?(checksum: string): string;
   /** Makes every put so far durable. */
   flush(): Promise<void>;
   putMetadata(key: string, data: Buffer): Promise<void>;

@@ -1,0 +1,73 @@
+// A few worker threads that each run batches of synchronous jobs: file work where blocking syscalls on
+// another core beat thread-pool round trips on this one (capture in `bt add`, small files in restore).
+import { Worker, parentPort } from 'node:worker_threads';
+
+interface Pending<R> {
+  readonly resolve: (results: R[]) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+interface Request<J> {
+  readonly id: number;
+  readonly jobs: readonly J[];
+}
+
+export class WorkerPool<J, R> {
+  private workers: Worker[] = [];
+  private next = 0;
+  private seq = 0;
+  private readonly pending = new Map<number, Pending<R>>();
+
+  /** `script` serves jobs with `serveJobs`; workers start on the first batch sent. */
+  constructor(
+    private readonly script: URL,
+    readonly size: number,
+  ) {}
+
+  get started(): boolean {
+    return this.workers.length > 0;
+  }
+
+  /** Runs a batch on the next worker in turn; the results come back in job order. */
+  send(jobs: readonly J[]): Promise<R[]> {
+    if (this.workers.length === 0) this.start();
+    const worker = this.workers[this.next++ % this.workers.length]!;
+    const id = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, jobs } satisfies Request<J>);
+    });
+  }
+
+  private start(): void {
+    for (let i = 0; i < Math.max(1, this.size); i++) {
+      // A small young generation: each worker's semi-spaces would otherwise add tens of MiB of RSS.
+      const worker = new Worker(this.script, { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+      worker.on('message', (msg: { id: number; results: R[] }) => {
+        const p = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        p?.resolve(msg.results);
+      });
+      worker.on('error', (err) => {
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+      });
+      this.workers.push(worker);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers = [];
+  }
+}
+
+/** The worker's side: answers each batch with the results of `handle`, in order. */
+export function serveJobs<J, R>(handle: (job: J) => R): void {
+  parentPort?.on('message', (req: Request<J>) => {
+    parentPort?.postMessage({ id: req.id, results: req.jobs.map(handle) });
+  });
+}
+
+/** A worker script beside the calling module: .ts when running from source (tests), .js in the bundle. */
+export const workerScript = (base: string, name: string): URL => new URL(`./${name}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);

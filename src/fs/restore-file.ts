@@ -1,0 +1,100 @@
+// Writing one restored file: verified bytes under a temporary name beside the target, its metadata, then
+// a rename, so the target never holds unverified or partial bytes. Synchronous and free of the database:
+// restore workers run it for small files (restore-pool.ts), `bt restore` for every file.
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, lchownSync, lutimesSync, readFileSync, renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { describeError, errnoCode, userError } from '../core/errors.js';
+import { nsToSeconds } from '../core/time.js';
+
+/** What restore puts back besides the bytes. */
+export interface RestoredMeta {
+  readonly kind: string;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly atime_ns: string;
+  readonly mtime_ns: string;
+}
+
+/** The temporary name a file is restored under: hidden, beside the target, the same for every run. */
+export const restoreTmpPath = (output: string): string => join(dirname(output), `.${basename(output)}.bt-restore`);
+
+/** Owner (when privileged), mode and times; what could not be set is added to `warnings`. */
+export function applyMetadata(s: RestoredMeta, path: string, warnings: string[]): void {
+  const link = s.kind === 'symlink';
+  try {
+    (link ? lchownSync : chownSync)(path, s.uid, s.gid);
+  } catch (err) {
+    if (errnoCode(err) !== 'EPERM') throw err;
+    warnings.push(`owner ${s.uid}:${s.gid} not restored (needs privileges)`);
+  }
+  if (!link) chmodSync(path, s.mode); // chown may clear setuid/setgid bits
+  (link ? lutimesSync : utimesSync)(path, nsToSeconds(s.atime_ns), nsToSeconds(s.mtime_ns));
+}
+
+/** The last step: the finished temporary file becomes the target. */
+export function placeRestored(tmp: string, output: string): void {
+  try {
+    renameSync(tmp, output);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') throw userError(`${output} is a directory; not replaced`, 'restore into an empty --output directory');
+    throw err;
+  }
+}
+
+/** A leftover temporary file of an interrupted restore; one unlink, no lstat first. */
+export function removeIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+}
+
+export interface SmallRestoreJob {
+  /** A whole object in a vault on a local disk. */
+  readonly object: string;
+  readonly checksum: string;
+  readonly target: string;
+  /** Null with --content-only: then the file gets `plainMode` (the user's umask) and nothing else. */
+  readonly meta: RestoredMeta | null;
+  readonly plainMode: number;
+}
+
+export type SmallRestoreOutcome =
+  | { readonly kind: 'done'; readonly warnings: readonly string[] }
+  /** The object is absent or not what its name says: the caller tries the other vaults. */
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'corrupt' }
+  | { readonly kind: 'failed'; readonly reason: string };
+
+/** Restores a small whole object: one read, verified in memory, one write; never throws. */
+export function restoreSmallObject(job: SmallRestoreJob): SmallRestoreOutcome {
+  let data: Buffer;
+  try {
+    data = readFileSync(job.object);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return { kind: 'missing' };
+    return { kind: 'failed', reason: describeError(err) };
+  }
+  if (createHash('sha256').update(data).digest('hex') !== job.checksum) return { kind: 'corrupt' };
+  const tmp = restoreTmpPath(job.target);
+  const warnings: string[] = [];
+  try {
+    removeIfThere(tmp);
+    writeFileSync(tmp, data, { flag: 'wx', mode: 0o600 });
+    if (job.meta) applyMetadata(job.meta, tmp, warnings);
+    else chmodSync(tmp, job.plainMode);
+    placeRestored(tmp, job.target);
+  } catch (err) {
+    try {
+      removeIfThere(tmp);
+    } catch {
+      // the failure below says what went wrong
+    }
+    return { kind: 'failed', reason: describeError(err) };
+  }
+  return { kind: 'done', warnings };
+}
