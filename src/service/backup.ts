@@ -1,5 +1,5 @@
 // `bt backup`: every staged version goes to every vault, then becomes a snapshot; then the journal is synced.
-import { rmSync, unlinkSync } from 'node:fs';
+import { rm, unlink } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import { errnoCode, userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
@@ -52,6 +52,8 @@ export async function backup(ctx: Context): Promise<BackupResult> {
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
   const dirs = new Map(q.listDirectories().map((d) => [d.id, d.path]));
   const chunkSource = chunkSourceFrom(vaults);
+  const unlinking = pLimit(8);
+  const removals: Promise<unknown>[] = [];
   const failed: { path: string; reason: string }[] = [];
   let files = 0;
   let bytesSent = 0;
@@ -120,9 +122,12 @@ export async function backup(ctx: Context): Promise<BackupResult> {
     await Promise.all(vaults.map((v) => v.flush()));
     ctx.store.append(events);
     faultPoint('commit');
-    for (const path of leftovers) removeIfThere(path);
+    // Committed, so these copies are orphans now (a crash leaves them to the next run's sweep). Unlinking a
+    // file the disk just flushed waits on the filesystem's journal: on the thread pool, beside the next batch.
+    removals.push(...leftovers.map((path) => unlinking(() => removeStagedCopy(path).catch((err: unknown) => ctx.reporter.notice(`${path}: not removed (${errnoCode(err) ?? String(err)}); the next run removes it`)))));
     files += committed.length;
   }
+  await Promise.all(removals);
   const sync = await syncJournal(ctx, vaults);
   return { files, bytesSent, bytesDeduped, failed, sync };
 }
@@ -164,12 +169,12 @@ async function storeContent(vaults: readonly Vault[], contentId: string, stagedC
 }
 
 /** A staged file, or what a vault left of a chunk directory (it may have moved some chunk files in). */
-function removeIfThere(path: string): void {
+async function removeStagedCopy(path: string): Promise<void> {
   try {
-    unlinkSync(path);
+    await unlink(path);
   } catch (err) {
     const code = errnoCode(err);
-    if (code === 'EISDIR' || code === 'EPERM') rmSync(path, { force: true, recursive: true });
+    if (code === 'EISDIR' || code === 'EPERM') await rm(path, { force: true, recursive: true });
     else if (code !== 'ENOENT') throw err;
   }
 }
