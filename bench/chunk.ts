@@ -2,14 +2,14 @@
 // storing large files whole (BT_CHUNK_THRESHOLD, before chunking existed), and a 1 GiB file changed by an
 // append, an insertion and an overwrite: bytes stored and time, beside restic when it is installed.
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { keystream } from './corpus.js';
+import { insertAt, writeAt } from './edits.js';
 import { type Measured, measure, measureAll } from './measure.js';
 
 const BT = fileURLToPath(new URL('../bin/bt.js', import.meta.url));
-const MiB = 1024 * 1024;
 /** Larger than any file: bt stores everything whole, as before chunking. */
 const WHOLE = String(2 ** 50);
 
@@ -91,35 +91,6 @@ function firstBackups(work: string, corpusDir: string, rounds: number): FirstBac
     }
   }
   return { chunked: chunked!, whole: whole! };
-}
-
-function insertAt(path: string, at: number, insert: Buffer): void {
-  const tmp = `${path}.tmp`;
-  const src = openSync(path, 'r');
-  const dst = openSync(tmp, 'w');
-  try {
-    const buf = Buffer.allocUnsafe(8 * MiB);
-    for (let pos = 0; ; ) {
-      const n = readSync(src, buf, 0, pos < at ? Math.min(buf.length, at - pos) : buf.length, pos);
-      if (n === 0) break;
-      writeSync(dst, buf, 0, n);
-      pos += n;
-      if (pos === at) writeSync(dst, insert);
-    }
-  } finally {
-    closeSync(src);
-    closeSync(dst);
-  }
-  renameSync(tmp, path);
-}
-
-function writeAt(path: string, at: number, bytes: Buffer): void {
-  const fd = openSync(path, 'r+');
-  try {
-    writeSync(fd, bytes, 0, bytes.length, at);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export function benchChunking(work: string, corpusDir: string, corpusBytes: number, bigFile: string, rounds = 2): ChunkFigures {

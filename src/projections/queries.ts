@@ -60,7 +60,7 @@ const isUnder = (path: string, dir: string): boolean =>
 export class Queries {
   private readonly stmts;
 
-  constructor(private readonly db: BetterSqlite3.Database) {
+  constructor(db: BetterSqlite3.Database) {
     this.stmts = {
       directories: db.prepare('SELECT * FROM directories ORDER BY path'),
       directoryById: db.prepare('SELECT * FROM directories WHERE id = ?'),

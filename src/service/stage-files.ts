@@ -12,7 +12,7 @@ import { IgnoreRules } from '../fs/ignore-rules.js';
 import { sameStat, seenStat } from '../fs/meta.js';
 import { isGone, joinName, nameWithin, pathExists } from '../fs/paths.js';
 import { type WalkEntry, walk } from '../fs/walk.js';
-import type { Directory, TrackedFile } from '../projections/queries.js';
+import type { TrackedFile } from '../projections/queries.js';
 import type { Context } from './context.js';
 import { btOwnPaths } from './own-paths.js';
 import { chunksInEveryVault, currentContentOf } from './stored-chunks.js';

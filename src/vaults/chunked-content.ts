@@ -1,8 +1,8 @@
 // What both vaults do alike with chunked content (ADR 0012): read a staged chunk directory's manifest, and
 // read a stored content's chunks back in order, each chunk and the whole verified.
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { vaultError } from '../core/errors.js';
 import { errnoCode } from '../core/errors.js';
 import { type ChunkManifest, MANIFEST_FILE, decodeManifest, distinctChunks, sha256Hex } from '../fs/chunk-manifest.js';
@@ -102,4 +102,32 @@ export async function readChunks(
     if (sink) await sink(bytes);
   }
   if (whole.digest('hex') !== m.sha256) throw new VaultObjectError('corrupt', vault, `manifests/${m.sha256}`);
+}
+
+/**
+ * Writes a chunked content at `outputPath`: chunk by chunk (`window` fetched ahead) into a temporary file
+ * beside it, every chunk and the whole verified by readChunks, then renamed; nothing is left on failure.
+ */
+export async function writeChunkedContent(
+  vault: string,
+  m: ChunkManifest,
+  fetch: (id: string) => Promise<Buffer | undefined>,
+  window: number,
+  outputPath: string,
+): Promise<void> {
+  const tmp = join(dirname(outputPath), `.bt-restore-${randomBytes(6).toString('hex')}`);
+  const handle = await open(tmp, 'wx', 0o600);
+  try {
+    await readChunks(vault, m, fetch, (bytes) => writeAll(handle, bytes), window);
+    await handle.close();
+  } catch (err) {
+    await handle.close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await rename(tmp, outputPath);
+}
+
+async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
+  for (let off = 0; off < bytes.length; ) off += (await handle.write(bytes, off, bytes.length - off)).bytesWritten;
 }

@@ -2,7 +2,7 @@
 // chunked content docs/adr/0012-content-defined-chunking.md.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { type FileHandle, chmod, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoCode, vaultError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
@@ -11,7 +11,7 @@ import { type ChunkManifest, decodeManifest, distinctChunks, encodeManifest } fr
 import { CHUNK_THRESHOLD } from '../fs/chunker.js';
 import { flushFilesystem } from '../fs/durable.js';
 import { copyHashing } from '../fs/hash-copy.js';
-import { chunkIds, parseStoredManifest, readChunks, readStagedManifest, unstagedChunk } from './chunked-content.js';
+import { chunkIds, parseStoredManifest, readChunks, readStagedManifest, unstagedChunk, writeChunkedContent } from './chunked-content.js';
 import { type PutOptions, type PutResult, type SetupReport, type Vault, VaultObjectError, checkMetadataKey, isSha256 } from './vault.js';
 
 const MARKER = 'bt-vault.json';
@@ -272,18 +272,7 @@ export class FileSystemVault implements Vault {
 
   /** Chunk by chunk into a temporary file beside the output, every chunk and the whole verified, then renamed. */
   private async getChunked(checksum: string, outputPath: string): Promise<void> {
-    const m = await this.manifestOf(checksum);
-    const tmp = join(dirname(outputPath), `.bt-restore-${randomBytes(6).toString('hex')}`);
-    const handle = await open(tmp, 'wx', 0o600);
-    try {
-      await readChunks(this.name, m, this.readChunk, (bytes) => writeAll(handle, bytes), READ_AHEAD);
-      await handle.close();
-    } catch (err) {
-      await handle.close().catch(() => {});
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    await rename(tmp, outputPath);
+    await writeChunkedContent(this.name, await this.manifestOf(checksum), this.readChunk, READ_AHEAD, outputPath);
   }
 
   async verifyContent(checksum: string, readData: boolean): Promise<void> {
@@ -392,6 +381,3 @@ async function hashFile(path: string): Promise<string | undefined> {
   return hash.digest('hex');
 }
 
-async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
-  for (let off = 0; off < bytes.length; ) off += (await handle.write(bytes, off, bytes.length - off)).bytesWritten;
-}

@@ -1,7 +1,7 @@
 // A vault in an S3 bucket (AWS or S3-compatible): what is stored under which key (layout: ADR 0007, and for
 // chunked content ADR 0012), on top of the object operations of s3-objects.ts; client: ADR 0009.
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type BucketLocationConstraint, CreateBucketCommand, HeadBucketCommand, type S3Client, type StorageClass } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
@@ -10,7 +10,7 @@ import { errnoCode, vaultError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import { type ChunkManifest, decodeManifest, distinctChunks, encodeManifest, sha256Hex } from '../fs/chunk-manifest.js';
 import { CHUNK_THRESHOLD } from '../fs/chunker.js';
-import { chunkIds, parseStoredManifest, readChunks, readStagedChunk, readStagedManifest } from './chunked-content.js';
+import { chunkIds, parseStoredManifest, readChunks, readStagedChunk, readStagedManifest, writeChunkedContent } from './chunked-content.js';
 import { makeS3Client } from './s3-client.js';
 import { errorCode, httpStatus, isNotFound, knownSecrets } from './s3-errors.js';
 import { MULTIPART_THRESHOLD, S3Objects, stagedCopyChanged } from './s3-objects.js';
@@ -239,18 +239,7 @@ export class S3Vault implements Vault {
 
   /** Chunk by chunk (a few fetched ahead) into a temporary file beside the output, all verified, then renamed. */
   private async getChunked(checksum: string, outputPath: string): Promise<void> {
-    const m = await this.manifestOf(checksum);
-    const tmp = join(dirname(outputPath), `.bt-restore-${randomBytes(6).toString('hex')}`);
-    const handle = await open(tmp, 'wx', 0o600);
-    try {
-      await readChunks(this.name, m, this.readChunk, (bytes) => writeAll(handle, bytes), this.partsInFlight);
-      await handle.close();
-    } catch (err) {
-      await handle.close().catch(() => {});
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    await rename(tmp, outputPath);
+    await writeChunkedContent(this.name, await this.manifestOf(checksum), this.readChunk, this.partsInFlight, outputPath);
   }
 
   async putMetadata(key: string, data: Buffer): Promise<void> {
@@ -339,6 +328,3 @@ export class S3Vault implements Vault {
   }
 }
 
-async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
-  for (let off = 0; off < bytes.length; ) off += (await handle.write(bytes, off, bytes.length - off)).bytesWritten;
-}

@@ -3,9 +3,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, createReadStream, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, createReadStream, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { keystream } from '../../bench/corpus.js';
+import { insertAt, writeAt, writeKeystream } from '../../bench/edits.js';
 import { BtHome } from '../support/cli.js';
 import { listFiles } from '../support/files.js';
 import { runInterrupted } from '../support/crash.js';
@@ -16,16 +17,6 @@ const MiB = 1024 * 1024;
 /** The issue's case is a 1 GiB file; BT_CHUNK_TEST_MIB makes it smaller on a slow machine. */
 const BIG = Number(process.env.BT_CHUNK_TEST_MIB ?? 1024) * MiB;
 
-/** Writes `size` deterministic incompressible bytes (the benchmark's keystream, 8 MiB at a time). */
-function writeKeystream(path: string, size: number, seed: number): void {
-  const fd = openSync(path, 'w');
-  try {
-    for (let off = 0, i = 0; off < size; off += 8 * MiB, i++) writeSync(fd, keystream(seed * 100_000 + i, Math.min(8 * MiB, size - off)));
-  } finally {
-    closeSync(fd);
-  }
-}
-
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 8 * MiB })) h.update(chunk as Buffer);
@@ -35,38 +26,6 @@ async function sha256File(path: string): Promise<string> {
 /** Bytes of every file under a directory: what the vault holds on disk. */
 function treeBytes(dir: string): number {
   return listFiles(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
-}
-
-/** Rewrites a file with `insert` placed at `at`, streaming (never the whole file in memory). */
-function insertAt(path: string, at: number, insert: Buffer): void {
-  const tmp = `${path}.tmp`;
-  const src = openSync(path, 'r');
-  const dst = openSync(tmp, 'w');
-  try {
-    const buf = Buffer.allocUnsafe(8 * MiB);
-    let pos = 0;
-    for (;;) {
-      const want = pos < at ? Math.min(buf.length, at - pos) : buf.length;
-      const n = readSync(src, buf, 0, want, pos);
-      if (n === 0) break;
-      writeSync(dst, buf, 0, n);
-      pos += n;
-      if (pos === at) writeSync(dst, insert);
-    }
-  } finally {
-    closeSync(src);
-    closeSync(dst);
-  }
-  renameSync(tmp, path);
-}
-
-function overwriteAt(path: string, at: number, bytes: Buffer): void {
-  const fd = openSync(path, 'r+');
-  try {
-    writeSync(fd, bytes, 0, bytes.length, at);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 interface Backup {
@@ -95,9 +54,9 @@ test(`a ${BIG / MiB} MiB file: an append, an insertion and an overwrite each sto
     assert.equal(journal.events.map((e) => e.data.chunks), [chunks]);
 
     const changes: [string, () => void][] = [
-      ['append 1 KiB', () => overwriteAt(file, statSync(file).size, keystream(1, 1024))],
+      ['append 1 KiB', () => writeAt(file, statSync(file).size, keystream(1, 1024))],
       ['insert 1 KiB in the middle', () => insertAt(file, Math.floor(BIG / 2) + 12_345, keystream(2, 1024))],
-      ['overwrite 4 KiB in place', () => overwriteAt(file, Math.floor(BIG * 0.7) + 999, keystream(3, 4096))],
+      ['overwrite 4 KiB in place', () => writeAt(file, Math.floor(BIG * 0.7) + 999, keystream(3, 4096))],
     ];
     for (const [what, change] of changes) {
       change();
@@ -152,7 +111,7 @@ test('two hosts with the same large file store its chunks once; a changed copy a
 
     // Host b changes its copy a little: the vault gains the changed chunk(s), not the file.
     const d = join(b.work, 'vm');
-    overwriteAt(join(d, 'image.qcow2'), 40 * MiB, keystream(5, 4096));
+    writeAt(join(d, 'image.qcow2'), 40 * MiB, keystream(5, 4096));
     b.ok(['add'], { cwd: d });
     const changed = b.json<Backup>(['backup']);
     assert.ok(changed.bytes_sent > 0 && changed.bytes_sent < 16 * MiB, `${changed.bytes_sent} bytes`);
@@ -219,7 +178,7 @@ test('a vault added between add and backup gets the chunks the staged copy left 
     bt.ok(['add'], { cwd: d });
     bt.ok(['backup']);
     const v1 = await sha256File(file);
-    overwriteAt(file, 20 * MiB, keystream(6, 4096));
+    writeAt(file, 20 * MiB, keystream(6, 4096));
     const v2 = await sha256File(file);
     bt.ok(['add'], { cwd: d });
     const stagingDir = join(bt.home, 'data/bt/staging');
@@ -274,7 +233,7 @@ test('bt check finds a lost and a damaged chunk, names them, and repairs them fr
   const bad = chunksOf(second, 'b.mov')[1]!;
   const badPath = join(second, 'chunks', bad.slice(0, 2), bad);
   chmodSync(badPath, 0o600);
-  overwriteAt(badPath, 1000, Buffer.from([0x42]));
+  writeAt(badPath, 1000, Buffer.from([0x42]));
 
   const quick = bt.run(['check']);
   assert.is(quick.code, 4);
