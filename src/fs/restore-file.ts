@@ -83,8 +83,7 @@ export function restoreSmallObject(job: SmallRestoreJob): SmallRestoreOutcome {
   const tmp = restoreTmpPath(job.target);
   const warnings: string[] = [];
   try {
-    removeIfThere(tmp);
-    writeFileSync(tmp, data, { flag: 'wx', mode: 0o600 });
+    writeNew(tmp, data);
     if (job.meta) applyMetadata(job.meta, tmp, warnings);
     else chmodSync(tmp, job.plainMode);
     placeRestored(tmp, job.target);
@@ -97,4 +96,18 @@ export function restoreSmallObject(job: SmallRestoreJob): SmallRestoreOutcome {
     return { kind: 'failed', reason: describeError(err) };
   }
   return { kind: 'done', warnings };
+}
+
+/**
+ * Creates `path` with `data`; a leftover of an interrupted restore is removed first only when there is one:
+ * directory operations are what a tree of small files costs, so the usual case does one.
+ */
+function writeNew(path: string, data: Buffer): void {
+  try {
+    writeFileSync(path, data, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST') throw err;
+    unlinkSync(path);
+    writeFileSync(path, data, { flag: 'wx', mode: 0o600 });
+  }
 }
