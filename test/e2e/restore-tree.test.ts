@@ -2,7 +2,7 @@
 // exactly, and a file whose object is damaged in the first vault is restored from the other one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
@@ -57,8 +57,13 @@ test(`a tree of ${FILES} small files restores through the workers with bytes, mo
     const again = bt.run(['restore', '.', '--output', out], { cwd: d });
     assert.is.not(again.code, 0);
     assert.match(again.stdout + again.stderr, /already exists; use --force to overwrite/);
+    // A temporary file left by an interrupted restore is replaced, and none is left behind.
+    const stale = join(out, 'd0/sub0/.f0.bin.bt-restore');
+    writeFileSync(stale, 'left by a killed restore');
     const forced = bt.run(['restore', '.', '--output', out, '--force'], { cwd: d });
     assert.is(forced.code, 0, forced.stderr);
+    assert.not.ok(existsSync(stale), 'the leftover temporary file is gone');
+    assert.ok(readFileSync(join(out, 'd0/sub0/f0.bin')).equals(expected.get('d0/sub0/f0.bin')!.bytes));
   } finally {
     rmSync(d, { recursive: true, force: true });
     rmSync(bt.home, { recursive: true, force: true });
