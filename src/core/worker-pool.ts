@@ -1,5 +1,6 @@
 // A few worker threads that each run batches of synchronous jobs: file work where blocking syscalls on
 // another core beat thread-pool round trips on this one (capture in `bt add`, small files in restore).
+import { availableParallelism } from 'node:os';
 import { Worker, parentPort } from 'node:worker_threads';
 
 interface Pending<R> {
@@ -71,3 +72,13 @@ export function serveJobs<J, R>(handle: (job: J) => R): void {
 
 /** A worker script beside the calling module: .ts when running from source (tests), .js in the bundle. */
 export const workerScript = (base: string, name: string): URL => new URL(`./${name}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
+
+/**
+ * How many workers: the environment variable `name` when it is a whole number (0: none, all on this
+ * thread; tests and measurements), else one per core, at most two (ADR 0013).
+ */
+export function workerCount(name: string): number {
+  const raw = process.env[name];
+  if (raw !== undefined && /^\d{1,2}$/.test(raw)) return Number(raw);
+  return Math.max(1, Math.min(2, availableParallelism()));
+}

@@ -1,7 +1,6 @@
 // Runs file captures on worker threads, in batches, so reading, hashing and writing staged copies use
 // the other core while the main thread walks the tree and appends events.
-import { availableParallelism } from 'node:os';
-import { WorkerPool, workerScript } from '../core/worker-pool.js';
+import { WorkerPool, workerCount, workerScript } from '../core/worker-pool.js';
 import { type CaptureJob, type CaptureResult, captureFile } from './capture.js';
 
 /** A batch of at least this many bytes (and more than one file) is split over the workers. */
@@ -23,7 +22,7 @@ function splitByBytes(jobs: readonly CaptureJob[], parts: number): number[][] {
 export class CapturePool {
   private readonly pool: WorkerPool<CaptureJob, CaptureResult>;
 
-  constructor(private readonly size = Number(process.env.BT_CAPTURE_WORKERS ?? Math.max(1, Math.min(2, availableParallelism())))) {
+  constructor(private readonly size = workerCount('BT_CAPTURE_WORKERS')) {
     this.pool = new WorkerPool(workerScript(import.meta.url, 'capture-worker'), size);
   }
 

@@ -1,7 +1,7 @@
 // Writing one restored file: verified bytes under a temporary name beside the target, its metadata, then
 // a rename, so the target never holds unverified or partial bytes. Synchronous and free of the database:
 // restore workers run it for small files (restore-pool.ts), `bt restore` for every file.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, lchownSync, lutimesSync, readFileSync, renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describeError, errnoCode, userError } from '../core/errors.js';
@@ -17,8 +17,11 @@ export interface RestoredMeta {
   readonly mtime_ns: string;
 }
 
-/** The temporary name a file is restored under: hidden, beside the target, the same for every run. */
-export const restoreTmpPath = (output: string): string => join(dirname(output), `.${basename(output)}.bt-restore`);
+/**
+ * A temporary name to restore a file under: hidden, beside the target, random, so it can never be the name
+ * of another file of the tree being restored (a killed restore leaves it; a later one never reuses it).
+ */
+export const restoreTmpPath = (output: string): string => join(dirname(output), `.${basename(output)}.${randomBytes(6).toString('hex')}.bt-restore`);
 
 /** Owner (when privileged), mode and times; what could not be set is added to `warnings`. */
 export function applyMetadata(s: RestoredMeta, path: string, warnings: string[]): void {
@@ -75,15 +78,15 @@ export function restoreSmallObject(job: SmallRestoreJob): SmallRestoreOutcome {
   let data: Buffer;
   try {
     data = readFileSync(job.object);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'failed', reason: describeError(err) };
+  } catch {
+    // Absent or unreadable here (EIO, EACCES, ...): the general path tries every other vault.
+    return { kind: 'missing' };
   }
   if (createHash('sha256').update(data).digest('hex') !== job.checksum) return { kind: 'corrupt' };
   const tmp = restoreTmpPath(job.target);
   const warnings: string[] = [];
   try {
-    writeNew(tmp, data);
+    writeFileSync(tmp, data, { flag: 'wx', mode: 0o600 });
     if (job.meta) applyMetadata(job.meta, tmp, warnings);
     else chmodSync(tmp, job.plainMode);
     placeRestored(tmp, job.target);
@@ -96,18 +99,4 @@ export function restoreSmallObject(job: SmallRestoreJob): SmallRestoreOutcome {
     return { kind: 'failed', reason: describeError(err) };
   }
   return { kind: 'done', warnings };
-}
-
-/**
- * Creates `path` with `data`; a leftover of an interrupted restore is removed first only when there is one:
- * directory operations are what a tree of small files costs, so the usual case does one.
- */
-function writeNew(path: string, data: Buffer): void {
-  try {
-    writeFileSync(path, data, { flag: 'wx', mode: 0o600 });
-  } catch (err) {
-    if (errnoCode(err) !== 'EEXIST') throw err;
-    unlinkSync(path);
-    writeFileSync(path, data, { flag: 'wx', mode: 0o600 });
-  }
 }

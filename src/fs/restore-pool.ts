@@ -1,7 +1,6 @@
 // Restores small files on worker threads: per-file syscalls (read, hash, write, chown, chmod, utimes,
 // rename) decide the speed of a tree of small files, and two cores do them twice as fast as one.
-import { availableParallelism } from 'node:os';
-import { WorkerPool, workerScript } from '../core/worker-pool.js';
+import { WorkerPool, workerCount, workerScript } from '../core/worker-pool.js';
 import { type SmallRestoreJob, type SmallRestoreOutcome, restoreSmallObject } from './restore-file.js';
 
 /** Files per message: enough to amortise a round trip, few enough to keep both workers busy. */
@@ -12,7 +11,7 @@ const WORTH_A_WORKER = 256;
 export class RestorePool {
   private readonly pool = new WorkerPool<SmallRestoreJob, SmallRestoreOutcome>(
     workerScript(import.meta.url, 'restore-worker'),
-    Number(process.env.BT_RESTORE_WORKERS ?? Math.max(1, Math.min(2, availableParallelism()))),
+    workerCount('BT_RESTORE_WORKERS'),
   );
 
   async run(jobs: readonly SmallRestoreJob[]): Promise<SmallRestoreOutcome[]> {

@@ -5,11 +5,12 @@ import { errnoCode, userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import type { DomainEvent, FileMeta } from '../events/codecs.js';
 import type { StagedOperation } from '../projections/queries.js';
-import { chunkSourceFrom } from '../vaults/chunked-content.js';
+import { chunkFromFile, chunkSourceFrom } from '../vaults/chunked-content.js';
 import { type ChunkSource, type Vault, vaultProblem } from '../vaults/vault.js';
 import type { Context } from './context.js';
 import { type SyncResult, syncJournal } from './journal-sync.js';
 import { removeOrphanStagedCopies } from './stage-files.js';
+import { joinName } from '../fs/paths.js';
 
 export interface BackupResult {
   readonly files: number;
@@ -51,9 +52,8 @@ export async function backup(ctx: Context): Promise<BackupResult> {
   const total = q.stagedCount();
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
   const dirs = new Map(q.listDirectories().map((d) => [d.id, d.path]));
-  const chunkSource = chunkSourceFrom(vaults);
   const unlinking = pLimit(8);
-  const removals: Promise<unknown>[] = [];
+  let removing: Promise<unknown> = Promise.resolve();
   const failed: { path: string; reason: string }[] = [];
   let files = 0;
   let bytesSent = 0;
@@ -78,7 +78,9 @@ export async function backup(ctx: Context): Promise<BackupResult> {
             if (!upload) {
               first = true;
               const missing = vaults.filter((v) => !held.get(op.content_id!)?.has(v.name));
-              upload = storeContent(missing, op.content_id, ctx.stagedPath(op.stage_id), op.size, chunkSource);
+              const staged = ctx.stagedPath(op.stage_id);
+              const chunkSource = chunkSourceFrom(vaults, chunkFromFile(staged, op.content_id, joinName(dirs.get(op.directory_id) ?? '/', op.name)));
+              upload = storeContent(missing, op.content_id, staged, op.size, chunkSource);
               uploads.set(op.content_id, upload);
             }
           }
@@ -124,10 +126,12 @@ export async function backup(ctx: Context): Promise<BackupResult> {
     faultPoint('commit');
     // Committed, so these copies are orphans now (a crash leaves them to the next run's sweep). Unlinking a
     // file the disk just flushed waits on the filesystem's journal: on the thread pool, beside the next batch.
-    removals.push(...leftovers.map((path) => unlinking(() => removeStagedCopy(path).catch((err: unknown) => ctx.reporter.notice(`${path}: not removed (${errnoCode(err) ?? String(err)}); the next run removes it`)))));
+    // One batch's removals at a time, so what is held stays bounded by a batch.
+    await removing;
+    removing = Promise.all(leftovers.map((path) => unlinking(() => removeStagedCopy(path).catch((err: unknown) => ctx.reporter.notice(`${path}: not removed (${errnoCode(err) ?? String(err)}); the next run removes it`)))));
     files += committed.length;
   }
-  await Promise.all(removals);
+  await removing;
   const sync = await syncJournal(ctx, vaults);
   return { files, bytesSent, bytesDeduped, failed, sync };
 }

@@ -7,7 +7,7 @@ import pLimit from 'p-limit';
 import { describeError } from '../core/errors.js';
 import { chunkThreshold } from '../fs/chunker.js';
 import { chunkFileInto } from '../fs/chunked-copy.js';
-import { chunkSourceFrom } from '../vaults/chunked-content.js';
+import { chunkSourceFrom, stagedCopyComplete } from '../vaults/chunked-content.js';
 import { findVaultConfig } from '../vaults/registry.js';
 import { type Vault, VaultObjectError } from '../vaults/vault.js';
 import type { Context } from './context.js';
@@ -111,7 +111,7 @@ async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locati
   }
   let source: string | undefined;
   for (const stageId of ctx.store.queries.stagesWithContent(p.contentId)) {
-    if (existsSync(ctx.stagedPath(stageId))) {
+    if (existsSync(ctx.stagedPath(stageId)) && (await stagedCopyComplete(ctx.stagedPath(stageId), p.contentId).catch(() => false))) {
       source = ctx.stagedPath(stageId);
       p.repairNote = 'from a staged copy';
       break;

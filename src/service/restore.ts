@@ -6,7 +6,7 @@ import { BtError, userError, usageError, vaultError } from '../core/errors.js';
 import { parseUserTime } from '../core/time.js';
 import { defaultFileMode, mkdirForUser } from '../core/umask.js';
 import { pathExists } from '../fs/paths.js';
-import { applyMetadata, placeRestored, removeIfThere, restoreTmpPath } from '../fs/restore-file.js';
+import { applyMetadata, placeRestored, restoreTmpPath } from '../fs/restore-file.js';
 import type { Snapshot } from '../projections/queries.js';
 import type { Vault } from '../vaults/vault.js';
 import type { Context } from './context.js';
@@ -100,7 +100,6 @@ export async function materialize(
 ): Promise<{ vault: string | null; warnings: string[] }> {
   const warnings: string[] = [];
   const tmp = restoreTmpPath(output);
-  removeIfThere(tmp);
   let vault: string | null = null;
   try {
     if (snapshot.kind === 'symlink') {

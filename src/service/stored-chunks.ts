@@ -1,21 +1,33 @@
 // Which chunks of a file's previous version every vault already holds: `bt add` lists them in the new
 // version's manifest without staging them again, so a small change to a large file stages a small change.
-import type { Vault } from '../vaults/vault.js';
+import pLimit from 'p-limit';
 import type { Context } from './context.js';
 
+/** HEADs in flight when a bucket is asked which chunks it has. */
+const CHECKS_IN_FLIGHT = 8;
+
 /**
- * The distinct chunk ids of `contentId` when every configured vault holds that content; undefined when one
- * does not, when it is stored whole, or when the vaults cannot be asked (an optimisation: never an error).
- * A vault that stored it whole, or one added before the next backup, gets the chunks from the others then.
+ * The chunk ids of `contentId` that every configured vault holds right now: each vault must hold the
+ * content chunked (a manifest), and each chunk is looked for in each vault (a stat on disk, a HEAD on S3).
+ * Undefined when a vault holds it whole or not at all, or cannot be asked: an optimisation, never an error.
+ * A chunk lost after this answer is read back from the file itself at backup (backup.ts).
  */
-export async function chunksInEveryVault(ctx: Context, contentId: string): Promise<readonly string[] | undefined> {
+export async function chunksInEveryVault(ctx: Context, contentId: string): Promise<ReadonlySet<string> | undefined> {
   try {
     const holders = new Set(ctx.store.queries.contentLocations(contentId));
     const vaults = await ctx.vaults();
     if (vaults.length === 0 || !vaults.every((v) => holders.has(v.name))) return undefined;
-    // A local disk answers in microseconds; a bucket costs one GET of the manifest.
-    const first: Vault = vaults.find((v) => v.kind === 'fs') ?? vaults[0]!;
-    return await first.chunksOf(contentId);
+    let common: Set<string> | undefined;
+    for (const vault of vaults) {
+      const ids = await vault.chunksOf(contentId);
+      if (!ids) return undefined;
+      common = new Set(common ? ids.filter((id) => common!.has(id)) : ids);
+    }
+    const limit = pLimit(CHECKS_IN_FLIGHT);
+    const everywhere = await Promise.all(
+      [...(common ?? [])].map((id) => limit(async () => ((await Promise.all(vaults.map((v) => v.hasChunk(id)))).every(Boolean) ? id : null))),
+    );
+    return new Set(everywhere.filter((id): id is string => id !== null));
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 // What both vaults do alike with chunked content (ADR 0012): read a staged chunk directory's manifest, and
 // read a stored content's chunks back in order, each chunk and the whole verified.
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { vaultError } from '../core/errors.js';
 import { errnoCode } from '../core/errors.js';
@@ -11,6 +11,17 @@ import { type ChunkSource, type Vault, VaultObjectError } from './vault.js';
 /** Whether a staged copy is a chunk directory (else a single file); a vanished copy fails as ENOENT. */
 export async function isChunkDirectory(sourcePath: string): Promise<boolean> {
   return (await stat(sourcePath)).isDirectory();
+}
+
+/**
+ * Whether a staged copy holds every byte of its content: a file does; a chunk directory does unless `bt add`
+ * left out chunks the vaults held (then it is no source for `bt check --repair`).
+ */
+export async function stagedCopyComplete(path: string, checksum: string): Promise<boolean> {
+  if (!(await isChunkDirectory(path))) return true;
+  const { manifest } = await readStagedManifest(path, checksum);
+  const present = new Set(await readdir(path));
+  return distinctChunks(manifest).every(([id]) => present.has(id));
 }
 
 /** The manifest of a staged chunk directory, checked against the content id it is staged under. */
@@ -46,16 +57,53 @@ export async function unstagedChunk(dir: string, id: string, length: number, sou
 }
 
 /**
- * Reads chunks from the first of `vaults` that has them intact. A chunk left out of a staged directory was
- * in every vault at `bt add`; if no vault has it now, the earlier version is damaged too: `bt check` says so.
+ * Reads chunks from the first of `vaults` that has them intact, else from `fallback` (the file itself).
+ * A chunk left out of a staged directory was in every vault at `bt add`; one lost since is read back from
+ * the file when it has not changed. Every chunk is checked against its id and length, wherever it came from.
  */
-export function chunkSourceFrom(vaults: readonly Vault[]): ChunkSource {
+export function chunkSourceFrom(vaults: readonly Vault[], fallback?: (id: string, length: number) => Promise<Buffer | undefined>): ChunkSource {
+  const intact = (bytes: Buffer | undefined, id: string, length: number): bytes is Buffer =>
+    bytes !== undefined && bytes.length === length && sha256Hex(bytes) === id;
   return async (id, length) => {
     for (const vault of vaults) {
       const bytes = await vault.readChunk(id).catch(() => undefined);
-      if (bytes && bytes.length === length && sha256Hex(bytes) === id) return bytes;
+      if (intact(bytes, id, length)) return bytes;
     }
-    throw vaultError(`chunk ${id.slice(0, 12)} was in every vault when the file was staged and is intact in none now`, 'run `bt check --read-data`');
+    const bytes = await fallback?.(id, length).catch(() => undefined);
+    if (intact(bytes, id, length)) return bytes;
+    throw vaultError(
+      `chunk ${id.slice(0, 12)} was in every vault when the file was staged; no vault has it intact now and the file no longer holds it`,
+      'change or touch the file and run `bt add` again; `bt check --read-data` names the damaged earlier version',
+    );
+  };
+}
+
+/**
+ * Where a staged chunk directory's chunks lie in the file it was cut from: a chunk the directory left out
+ * can be read back from there (offsets from the staged manifest). Undefined bytes when it cannot.
+ */
+export function chunkFromFile(dir: string, checksum: string, file: string): (id: string, length: number) => Promise<Buffer | undefined> {
+  let offsets: Promise<Map<string, number>> | undefined;
+  return async (id, length) => {
+    offsets ??= readStagedManifest(dir, checksum).then(({ manifest }) => {
+      const at = new Map<string, number>();
+      let offset = 0;
+      for (const [chunk, n] of manifest.chunks) {
+        if (!at.has(chunk)) at.set(chunk, offset);
+        offset += n;
+      }
+      return at;
+    });
+    const offset = (await offsets).get(id);
+    if (offset === undefined) return undefined;
+    const handle = await open(file, 'r');
+    try {
+      const bytes = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(bytes, 0, length, offset);
+      return bytesRead === length ? bytes : undefined;
+    } finally {
+      await handle.close();
+    }
   };
 }
 

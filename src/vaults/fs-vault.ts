@@ -178,6 +178,10 @@ export class FileSystemVault implements Vault {
     await rename(tmp, final);
   }
 
+  async hasChunk(id: string): Promise<boolean> {
+    return existsSync(this.chunkPath(id));
+  }
+
   localObjectPath(checksum: string): string {
     return this.contentPath(checksum);
   }

@@ -186,6 +186,13 @@ export class S3Vault implements Vault {
 
   readChunk = (id: string): Promise<Buffer | undefined> => this.objects.read(this.config.content_bucket, this.chunkKey(id));
 
+  async hasChunk(id: string): Promise<boolean> {
+    if (this.presentChunks.has(id)) return true;
+    const found = await this.objects.exists(this.config.content_bucket, this.chunkKey(id));
+    if (found) this.presentChunks.add(id);
+    return found;
+  }
+
   async chunksOf(checksum: string): Promise<readonly string[] | undefined> {
     const m = await this.storedManifest(checksum);
     return m && chunkIds(m);

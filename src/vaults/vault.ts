@@ -71,6 +71,8 @@ export interface Vault {
   removeContent?(checksum: string): Promise<void>;
   /** The distinct chunk ids of a content stored chunked here; undefined when stored whole or absent. */
   chunksOf(checksum: string): Promise<readonly string[] | undefined>;
+  /** Whether a chunk object is there (not read: a stat on disk, a HEAD on S3). */
+  hasChunk(id: string): Promise<boolean>;
   /** A chunk's bytes as stored (unverified: the caller checks them), or undefined when it is absent. */
   readChunk(id: string): Promise<Buffer | undefined>;
   /**

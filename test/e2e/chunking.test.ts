@@ -208,6 +208,76 @@ test('a vault added between add and backup gets the chunks the staged copy left 
   }
 });
 
+test('a chunk the staged copy left out and the vault lost since is read back from the file; if the file changed too, the next add stages it', async () => {
+  const bt = new BtHome('bt-chunk-lost').init();
+  const d = join(bt.work, 'vm');
+  mkdirSync(d);
+  const file = join(d, 'disk.raw');
+  const stagingDir = join(bt.home, 'data/bt/staging');
+  try {
+    writeKeystream(file, 40 * MiB + 3, 66);
+    bt.ok(['dir', 'init'], { cwd: d });
+    bt.ok(['add'], { cwd: d });
+    bt.ok(['backup']);
+    // The staged manifest lists the chunks; the ones not in the staged directory are the vault's.
+    const leftOut = (): string[] => {
+      const [stage] = readdirSync(stagingDir);
+      const m = JSON.parse(readFileSync(join(stagingDir, stage!, 'manifest.json'), 'utf8')) as { chunks: [string, number][] };
+      const present = new Set(readdirSync(join(stagingDir, stage!)));
+      return m.chunks.map(([id]) => id).filter((id) => !present.has(id));
+    };
+    const chunkFile = (id: string): string => join(bt.vault, 'chunks', id.slice(0, 2), id);
+
+    // Lost between add and backup, the file unchanged: backup reads the chunk from the file.
+    writeAt(file, 10 * MiB, keystream(7, 4096));
+    const v2 = await sha256File(file);
+    bt.ok(['add'], { cwd: d });
+    const lost = leftOut()[0]!;
+    rmSync(chunkFile(lost));
+    const b = bt.json<Backup>(['backup']);
+    assert.is(b.files, 1);
+    assert.ok(statSync(chunkFile(lost)).size > 0, 'the lost chunk is stored again');
+    assert.is(bt.run(['check', '--read-data']).code, 0);
+    const out = join(bt.home, 'v2.raw');
+    bt.ok(['restore', 'disk.raw', '--output', out], { cwd: d });
+    assert.is(await sha256File(out), v2);
+
+    // Lost, and the file changed before the backup: the version stays staged with a clear message; the next
+    // add stages the changed file with the lost chunk in it (only chunks present in every vault are left out).
+    writeAt(file, 30 * MiB, keystream(8, 4096));
+    bt.ok(['add'], { cwd: d });
+    const gone = leftOut().find((id) => id !== lost)!;
+    rmSync(chunkFile(gone));
+    // Change the file inside that chunk's bytes: the file no longer holds it either.
+    const [stage] = readdirSync(stagingDir);
+    const m = JSON.parse(readFileSync(join(stagingDir, stage!, 'manifest.json'), 'utf8')) as { chunks: [string, number][] };
+    let at = 0;
+    for (const [id, n] of m.chunks) {
+      if (id === gone) break;
+      at += n;
+    }
+    writeAt(file, at + 100, keystream(9, 4096));
+    const failed = bt.run(['backup']);
+    assert.is.not(failed.code, 0);
+    assert.match(failed.stdout + failed.stderr, /no vault has it intact now and the file no longer holds it/);
+    assert.is(readdirSync(stagingDir).length, 1, 'kept staged');
+    bt.ok(['add'], { cwd: d });
+    assert.not.ok(leftOut().includes(gone), 'the lost chunk is staged this time');
+    bt.ok(['backup']);
+    assert.equal(readdirSync(stagingDir), []);
+    // The earlier versions that had the lost chunk are damaged, and bt check says which.
+    const check = bt.run(['check', '--read-data']);
+    assert.is(check.code, 4);
+    assert.match(check.stdout, new RegExp(`missing \\(chunks/${gone}\\)`));
+    assert.not.match(check.stdout, new RegExp(`chunks/${lost}`), 'the chunk read back from the file is whole again');
+    const v4 = await sha256File(file);
+    bt.ok(['restore', 'disk.raw', '--output', join(bt.home, 'v4.raw')], { cwd: d });
+    assert.is(await sha256File(join(bt.home, 'v4.raw')), v4);
+  } finally {
+    rmSync(bt.home, { recursive: true, force: true });
+  }
+});
+
 test('bt check finds a lost and a damaged chunk, names them, and repairs them from the other vault', () => {
   const bt = new BtHome('bt-chunk-check').init();
   const second = join(tempDir('bt-chunk-second'), 'vault');

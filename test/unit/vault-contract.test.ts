@@ -338,6 +338,8 @@ function contract(impl: Implementation): void {
     const [someId, someLength] = s.chunks[1]!;
     assert.is((await holder.readChunk(someId))?.length, someLength);
     assert.is(await holder.readChunk('0'.repeat(64)), undefined);
+    assert.is(await holder.hasChunk(someId), true);
+    assert.is(await holder.hasChunk('0'.repeat(64)), false);
 
     // As `bt add` stages a new version whose unchanged chunks every vault held: only a few chunk files.
     const left = s.chunks.slice(2).map(([id]) => id);
