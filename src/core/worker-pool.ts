@@ -18,6 +18,8 @@ export class WorkerPool<J, R> {
   private next = 0;
   private seq = 0;
   private readonly pending = new Map<number, Pending<R>>();
+  private broken: { err: unknown } | undefined;
+  private closing = false;
 
   /** `script` serves jobs with `serveJobs`; workers start on the first batch sent. */
   constructor(
@@ -31,6 +33,8 @@ export class WorkerPool<J, R> {
 
   /** Runs a batch on the next worker in turn; the results come back in job order. */
   send(jobs: readonly J[]): Promise<R[]> {
+    // A worker that died would never answer: every later batch fails with what killed it.
+    if (this.broken) return Promise.reject(this.broken.err);
     if (this.workers.length === 0) this.start();
     const worker = this.workers[this.next++ % this.workers.length]!;
     const id = ++this.seq;
@@ -49,15 +53,21 @@ export class WorkerPool<J, R> {
         this.pending.delete(msg.id);
         p?.resolve(msg.results);
       });
-      worker.on('error', (err) => {
+      const fail = (err: unknown): void => {
+        this.broken ??= { err };
         for (const p of this.pending.values()) p.reject(err);
         this.pending.clear();
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        if (!this.closing) fail(new Error(`a worker thread stopped (exit code ${code})`));
       });
       this.workers.push(worker);
     }
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers = [];
   }

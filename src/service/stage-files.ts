@@ -112,6 +112,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   };
 
   const inflight = new Set<Promise<void>>();
+  let failure: { err: unknown } | undefined;
   const dispatch = async (changes: Change[]): Promise<void> => {
     const jobs = await Promise.all(
       changes.map(async (c): Promise<CaptureJob> => {
@@ -122,7 +123,14 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     );
     const work = pool.run(jobs).then((results) => record(changes, results));
     inflight.add(work);
-    void work.finally(() => inflight.delete(work)).catch(() => {});
+    // A failed batch leaves the set when it settles: its error is kept and thrown once the walk ends.
+    void work.then(
+      () => inflight.delete(work),
+      (err: unknown) => {
+        inflight.delete(work);
+        failure ??= { err };
+      },
+    );
     if (inflight.size >= IN_FLIGHT) await Promise.race(inflight);
   };
 
@@ -157,6 +165,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     }
     if (pending.length > 0) await dispatch(pending);
     await Promise.all(inflight);
+    if (failure) throw failure.err;
   } finally {
     await pool.close();
   }

@@ -7,8 +7,8 @@ import type { Context } from './context.js';
 const CHECKS_IN_FLIGHT = 8;
 
 /**
- * The chunk ids of `contentId` that every configured vault holds right now: each vault must hold the
- * content chunked (a manifest), and each chunk is looked for in each vault (a stat on disk, a HEAD on S3).
+ * The chunk ids of `contentId` that every configured vault holds: each vault must hold the content chunked
+ * (a manifest), and each chunk is looked for on every vault on a local disk.
  * Undefined when a vault holds it whole or not at all, or cannot be asked: an optimisation, never an error.
  * A chunk lost after this answer is read back from the file itself at backup (backup.ts).
  */
@@ -23,9 +23,13 @@ export async function chunksInEveryVault(ctx: Context, contentId: string): Promi
       if (!ids) return undefined;
       common = new Set(common ? ids.filter((id) => common!.has(id)) : ids);
     }
+    // A stat per chunk on a local disk is free; a HEAD per chunk on S3 would double what a backup asks the
+    // bucket, which checks each chunk again anyway: there the manifest is trusted, and a chunk lost since
+    // is read back from the file at backup (a file changed there gets a new manifest at the next add).
+    const local = vaults.filter((v) => v.kind === 'fs');
     const limit = pLimit(CHECKS_IN_FLIGHT);
     const everywhere = await Promise.all(
-      [...(common ?? [])].map((id) => limit(async () => ((await Promise.all(vaults.map((v) => v.hasChunk(id)))).every(Boolean) ? id : null))),
+      [...(common ?? [])].map((id) => limit(async () => ((await Promise.all(local.map((v) => v.hasChunk(id)))).every(Boolean) ? id : null))),
     );
     return new Set(everywhere.filter((id): id is string => id !== null));
   } catch {
