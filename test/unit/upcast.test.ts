@@ -7,28 +7,25 @@ import { currentVersion, upcast } from '../../src/events/versions.js';
 import { HOST, reopen, tempStore } from '../support/store.js';
 import { sha, tracked } from '../support/events.js';
 
-test('a v1 ContentStored written before `sent` existed is read through the current codec', () => {
+/** Appends, as an older bt did, one ContentStored row of `version` after a tracked directory; returns its file. */
+function fileWithOldRow(id: string, version: number, time: string, payload: Record<string, unknown>): string {
   const { store, file } = tempStore();
   store.append([tracked('/a')]);
   const head = store.journal.head();
   store.close();
-  // Write the v1 row as an older bt did: its payload has no `sent`, its hash covers exactly that payload.
-  const content = sha('old');
-  const row = {
-    seq: head.seq + 1,
-    id: '01J0000000000000000000000A',
-    type: 'ContentStored',
-    version: 1,
-    host_id: HOST,
-    time: '2025-06-01T00:00:00.000Z',
-    payload: canonicalJson({ content_id: content, size: 3, vault: 'local' }),
-    prev_hash: head.hash,
-  };
+  // Its payload is the old shape; its hash covers exactly that payload.
+  const row = { seq: head.seq + 1, id, type: 'ContentStored', version, host_id: HOST, time, payload: canonicalJson(payload), prev_hash: head.hash };
   const raw = new Database(file);
   raw
     .prepare('INSERT INTO journal (seq, id, type, version, host_id, time, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
     .run(row.seq, row.id, row.type, row.version, row.host_id, row.time, row.payload, row.prev_hash, eventHash(row));
   raw.close();
+  return file;
+}
+
+test('a v1 ContentStored written before `sent` existed is read through the current codec', () => {
+  const content = sha('old');
+  const file = fileWithOldRow('01J0000000000000000000000A', 1, '2025-06-01T00:00:00.000Z', { content_id: content, size: 3, vault: 'local' });
 
   const again = reopen(file);
   assert.ok(again.journal.verifyChain().ok, 'the old row verifies: its stored bytes are hashed as stored');
@@ -40,26 +37,8 @@ test('a v1 ContentStored written before `sent` existed is read through the curre
 });
 
 test('a v2 ContentStored, written before chunking, reads as stored whole (chunks: null)', () => {
-  const { store, file } = tempStore();
-  store.append([tracked('/a')]);
-  const head = store.journal.head();
-  store.close();
   const content = sha('whole');
-  const row = {
-    seq: head.seq + 1,
-    id: '01J0000000000000000000000B',
-    type: 'ContentStored',
-    version: 2,
-    host_id: HOST,
-    time: '2026-11-01T00:00:00.000Z',
-    payload: canonicalJson({ content_id: content, sent: 5, size: 5, vault: 'local' }),
-    prev_hash: head.hash,
-  };
-  const raw = new Database(file);
-  raw
-    .prepare('INSERT INTO journal (seq, id, type, version, host_id, time, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-    .run(row.seq, row.id, row.type, row.version, row.host_id, row.time, row.payload, row.prev_hash, eventHash(row));
-  raw.close();
+  const file = fileWithOldRow('01J0000000000000000000000B', 2, '2026-11-01T00:00:00.000Z', { content_id: content, sent: 5, size: 5, vault: 'local' });
 
   const again = reopen(file);
   assert.ok(again.journal.verifyChain().ok);
