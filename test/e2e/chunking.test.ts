@@ -166,17 +166,23 @@ test('an add or a backup killed in the middle of a chunked file: the next run fi
   }
 });
 
-test('a vault added between add and backup gets the chunks the staged copy left out from the vault that has them', async () => {
-  const bt = new BtHome('bt-chunk-newvault').init();
+/** A host that has backed up one large deterministic file, vm/disk.raw, in a tracked directory. */
+function backedUpDisk(label: string, size: number, seed: number): { bt: BtHome; d: string; file: string } {
+  const bt = new BtHome(label).init();
   const d = join(bt.work, 'vm');
   mkdirSync(d);
   const file = join(d, 'disk.raw');
+  writeKeystream(file, size, seed);
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  return { bt, d, file };
+}
+
+test('a vault added between add and backup gets the chunks the staged copy left out from the vault that has them', async () => {
   const size = 40 * MiB + 7;
+  const { bt, d, file } = backedUpDisk('bt-chunk-newvault', size, 55);
   try {
-    writeKeystream(file, size, 55);
-    bt.ok(['dir', 'init'], { cwd: d });
-    bt.ok(['add'], { cwd: d });
-    bt.ok(['backup']);
     const v1 = await sha256File(file);
     writeAt(file, 20 * MiB, keystream(6, 4096));
     const v2 = await sha256File(file);
@@ -209,16 +215,9 @@ test('a vault added between add and backup gets the chunks the staged copy left 
 });
 
 test('a chunk the staged copy left out and the vault lost since is read back from the file; if the file changed too, the next add stages it', async () => {
-  const bt = new BtHome('bt-chunk-lost').init();
-  const d = join(bt.work, 'vm');
-  mkdirSync(d);
-  const file = join(d, 'disk.raw');
+  const { bt, d, file } = backedUpDisk('bt-chunk-lost', 40 * MiB + 3, 66);
   const stagingDir = join(bt.home, 'data/bt/staging');
   try {
-    writeKeystream(file, 40 * MiB + 3, 66);
-    bt.ok(['dir', 'init'], { cwd: d });
-    bt.ok(['add'], { cwd: d });
-    bt.ok(['backup']);
     // The staged manifest lists the chunks; the ones not in the staged directory are the vault's.
     const leftOut = (): string[] => {
       const [stage] = readdirSync(stagingDir);
