@@ -1,6 +1,7 @@
 // One writer per host: a lock file naming its holder, waited on (bounded), broken only when its holder is dead.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { BtError, errnoCode } from '../core/errors.js';
+import { releaseOnExit } from '../core/release-on-exit.js';
 
 export interface HostLock {
   release(): void;
@@ -73,13 +74,6 @@ export async function acquireHostLock(dataDir: string, command: string, waitMs =
     }
     await sleep(100);
   }
-  let held = true;
-  const release = (): void => {
-    if (!held) return;
-    held = false;
-    process.off('exit', release);
-    if (readHolder(file)?.pid === process.pid) rmSync(file, { force: true });
-  };
-  process.on('exit', release);
+  const { release } = releaseOnExit(file, () => readHolder(file)?.pid === process.pid);
   return { release };
 }

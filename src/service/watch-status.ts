@@ -4,6 +4,7 @@ import * as t from 'io-ts';
 import { IsoTime, NonNegInt, decodeWith } from '../core/decode.js';
 import { BtError, errnoCode } from '../core/errors.js';
 import { processAlive } from './host-lock.js';
+import { releaseOnExit } from '../core/release-on-exit.js';
 
 export const WatchState = t.keyof({ starting: null, idle: null, reconciling: null, staging: null, 'backing up': null, waiting: null, stopping: null });
 export type WatchState = t.TypeOf<typeof WatchState>;
@@ -100,17 +101,10 @@ export function acquireWatcherLock(dataDir: string, status: WatchStatus): Watche
     rmSync(tmp, { force: true });
   }
 
-  let held = true;
-  const release = (): void => {
-    if (!held) return;
-    held = false;
-    process.off('exit', release);
-    if (readStatus(file)?.pid === process.pid) rmSync(file, { force: true });
-  };
-  process.on('exit', release);
+  const { release, held } = releaseOnExit(file, () => readStatus(file)?.pid === process.pid);
   return {
     update(next) {
-      if (!held) return;
+      if (!held()) return;
       // Rename replaces the file in one step: a reader (or a second watcher) sees the old or the new one.
       writeFileSync(tmp, JSON.stringify(next), { mode: 0o600 });
       renameSync(tmp, file);
