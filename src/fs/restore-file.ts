@@ -2,7 +2,7 @@
 // a rename, so the target never holds unverified or partial bytes. Synchronous and free of the database:
 // restore workers run it for small files (restore-pool.ts), `bt restore` for every file.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, lchownSync, lutimesSync, readFileSync, renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, lutimesSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describeError, errnoCode, userError } from '../core/errors.js';
 import { nsToSeconds } from '../core/time.js';
@@ -47,15 +47,6 @@ export function placeRestored(tmp: string, output: string): void {
   }
 }
 
-/** A leftover temporary file of an interrupted restore; one unlink, no lstat first. */
-export function removeIfThere(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  }
-}
-
 export interface SmallRestoreJob {
   /** A whole object in a vault on a local disk. */
   readonly object: string;
@@ -92,7 +83,7 @@ export function restoreSmallObject(job: SmallRestoreJob): SmallRestoreOutcome {
     placeRestored(tmp, job.target);
   } catch (err) {
     try {
-      removeIfThere(tmp);
+      rmSync(tmp, { force: true });
     } catch {
       // the failure below says what went wrong
     }

@@ -52,6 +52,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
   const total = q.stagedCount();
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
   const dirs = new Map(q.listDirectories().map((d) => [d.id, d.path]));
+  const originalPath = (op: StagedOperation): string => joinName(dirs.get(op.directory_id) ?? '?', op.name);
   const unlinking = pLimit(8);
   let removing: Promise<unknown> = Promise.resolve();
   const failed: { path: string; reason: string }[] = [];
@@ -79,7 +80,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
               first = true;
               const missing = vaults.filter((v) => !held.get(op.content_id!)?.has(v.name));
               const staged = ctx.stagedPath(op.stage_id);
-              const chunkSource = chunkSourceFrom(vaults, chunkFromFile(staged, op.content_id, joinName(dirs.get(op.directory_id) ?? '/', op.name)));
+              const chunkSource = chunkSourceFrom(vaults, chunkFromFile(staged, op.content_id, originalPath(op)));
               upload = storeContent(missing, op.content_id, staged, op.size, chunkSource);
               uploads.set(op.content_id, upload);
             }
@@ -111,7 +112,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
       const holders = new Set([...(contentId === null ? [] : held.get(contentId) ?? []), ...outcome.stored.map((s) => s.vault)]);
       if (contentId !== null && !vaults.every((v) => holders.has(v.name))) {
         const reason = outcome.errors.join('; ') || 'not stored';
-        const path = `${dirs.get(op.directory_id) ?? '?'}/${op.name}`;
+        const path = originalPath(op);
         failed.push({ path, reason });
         ctx.reporter.notice(`${path}: kept staged: ${reason}`);
         continue;
