@@ -17,19 +17,18 @@ export function parseUserTime(input: string, option: string): number {
 }
 
 /**
- * Nanoseconds since the epoch (decimal text) to seconds, as utimes takes them. libuv keeps whole
- * microseconds of what it is given (it drops the rest), and a double of seconds is ~0.24 us coarse today:
- * aiming at the middle of the microsecond makes it land on that microsecond exactly.
+ * Nanoseconds since the epoch (decimal text) to the seconds utimes takes, as text: Node replaces a negative
+ * number (a time before 1970) with "now", while a numeric string reaches libuv as it is. libuv keeps whole
+ * microseconds, cutting toward zero, and a double of seconds is ~0.24 us coarse today: aiming half a
+ * microsecond past the wanted one (before it, for times before 1970) lands on it exactly.
  */
-export function nsToSeconds(ns: string): number {
-  const n = BigInt(ns);
-  let whole = n / 1_000_000_000n;
-  let frac = n - whole * 1_000_000_000n;
-  if (frac < 0n) {
-    whole -= 1n;
-    frac += 1_000_000_000n;
-  }
-  return Number(whole) + Number((frac / 1000n) * 1000n + 500n) / 1e9;
+export function nsToUtime(ns: string): string {
+  const us = floorDiv(BigInt(ns), 1000n);
+  const whole = floorDiv(us, 1_000_000n);
+  const fracNs = (us - whole * 1_000_000n) * 1000n + (us < 0n ? -500n : 500n);
+  return String(Number(whole) + Number(fracNs) / 1e9);
 }
 
-export const nsToIso = (ns: string): string => new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
+const floorDiv = (a: bigint, b: bigint): bigint => (a >= 0n ? a / b : -((-a + b - 1n) / b));
+
+export const nsToIso = (ns: string): string => new Date(Number(floorDiv(BigInt(ns), 1_000_000n))).toISOString();

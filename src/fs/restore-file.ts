@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, lchownSync, lutimesSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describeError, errnoCode, userError } from '../core/errors.js';
-import { nsToSeconds } from '../core/time.js';
+import { nsToUtime } from '../core/time.js';
 
 /** What restore puts back besides the bytes. */
 export interface RestoredMeta {
@@ -33,7 +33,7 @@ export function applyMetadata(s: RestoredMeta, path: string, warnings: string[])
     warnings.push(`owner ${s.uid}:${s.gid} not restored (needs privileges)`);
   }
   if (!link) chmodSync(path, s.mode); // chown may clear setuid/setgid bits
-  (link ? lutimesSync : utimesSync)(path, nsToSeconds(s.atime_ns), nsToSeconds(s.mtime_ns));
+  (link ? lutimesSync : utimesSync)(path, nsToUtime(s.atime_ns), nsToUtime(s.mtime_ns));
 }
 
 /** The last step: the finished temporary file becomes the target. */

@@ -105,6 +105,39 @@ test('a file larger than the small-file path (3 MiB) goes through add, backup an
   assert.ok(readFileSync(out).equals(data));
 });
 
+test('times before 1970 are kept: log shows them, restore (one file or the tree) sets them; add leaves atime alone', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 'old');
+  mkdirSync(d);
+  // Set by touch, to the nanosecond: Node's utimes cannot set times before 1970 from a number.
+  const times = { 'a.txt': '1960-02-22 05:06:07.123456789 UTC', 'b.txt': '1969-12-31 23:59:59.5 UTC' };
+  for (const [name, when] of Object.entries(times)) {
+    writeFileSync(join(d, name), `${name}\n`);
+    execFileSync('touch', ['-d', when, join(d, name)]);
+  }
+  const mtimes = Object.fromEntries(Object.keys(times).map((n) => [n, statSync(join(d, n), { bigint: true }).mtimeNs]));
+  const atimeOfB = (): bigint => statSync(join(d, 'b.txt'), { bigint: true }).atimeNs;
+  assert.equal(mtimes, { 'a.txt': -311_108_032_876_543_211n, 'b.txt': -500_000_000n }, 'test setup: times before 1970');
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  // Reading a file for the backup leaves its access time alone (O_NOATIME), so the one recorded is the user's.
+  assert.is(atimeOfB(), -500_000_000n);
+  bt.ok(['backup']);
+  assert.is(bt.json<{ staged: number; unchanged: number }>(['add'], { cwd: d }).unchanged, 2);
+  const log = bt.json<{ versions: { mtime: string }[] }>(['log', 'a.txt'], { cwd: d });
+  assert.is(log.versions[0]!.mtime, '1960-02-22T05:06:07.123Z');
+
+  const one = join(bt.home, 'a.out');
+  bt.ok(['restore', 'a.txt', '--output', one], { cwd: d });
+  // Restored to the microsecond at or before (utimes' resolution), as after 1970.
+  assert.is(statSync(one, { bigint: true }).mtimeNs, -311_108_032_876_544_000n);
+  const tree = join(bt.home, 'tree');
+  bt.ok(['restore', '.', '--output', tree], { cwd: d });
+  assert.is(statSync(join(tree, 'a.txt'), { bigint: true }).mtimeNs, -311_108_032_876_544_000n);
+  assert.is(statSync(join(tree, 'b.txt'), { bigint: true }).mtimeNs, -500_000_000n);
+  assert.is(statSync(join(tree, 'b.txt'), { bigint: true }).atimeNs, -500_000_000n);
+});
+
 test('identical bytes are stored once, also across two tracked directories', () => {
   const bt = new BtHome().init();
   for (const d of ['a', 'b']) {

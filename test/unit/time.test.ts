@@ -1,0 +1,37 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nsToIso, nsToUtime } from '../../src/core/time.js';
+
+// The microsecond at or before ns: what a restore can give back (libuv's resolution).
+const floorUs = (ns: bigint): bigint => (ns >= 0n ? (ns / 1000n) * 1000n : -((-ns + 999n) / 1000n) * 1000n);
+
+test('nsToUtime sets every time to its microsecond exactly, before 1970 too', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bt-time-'));
+  const file = join(dir, 'f');
+  writeFileSync(file, 'x');
+  const times = [
+    1_735_689_600_123_456_789n, 1_234_567_890_999_999_999n, 1n, 0n, 999n, 1000n,
+    -1n, -999n, -1000n, -1001n, -500_000_000n, -86_400_123_456_700n, -311_108_032_876_543_211n,
+  ];
+  try {
+    for (const ns of times) {
+      utimesSync(file, nsToUtime(String(ns)), nsToUtime(String(ns)));
+      const st = statSync(file, { bigint: true });
+      assert.is(st.mtimeNs, floorUs(ns), `mtime ${ns}`);
+      assert.is(st.atimeNs, floorUs(ns), `atime ${ns}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('nsToIso rounds times before 1970 down, like times after', () => {
+  assert.is(nsToIso('-1'), '1969-12-31T23:59:59.999Z');
+  assert.is(nsToIso('-311108032876543211'), '1960-02-22T05:06:07.123Z');
+  assert.is(nsToIso('1735689600123456789'), '2025-01-01T00:00:00.123Z');
+});
+
+test.run();
