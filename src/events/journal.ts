@@ -101,6 +101,9 @@ export class Journal {
 
   private appendInTransaction(events: readonly DomainEvent[]): RecordedEvent[] {
     let { seq, hash } = this.head();
+    // One transaction is one moment: its events share a time (their ids still increase).
+    const ms = this.clock.now();
+    const time = isoTime(ms);
     const recorded: RecordedEvent[] = [];
     for (const event of events) {
       // Types cannot check patterns (checksums, ids, integers): nothing malformed enters the journal.
@@ -108,24 +111,17 @@ export class Journal {
         const why = decodeWith(eventCodecs[event.type] as t.Mixed, event.data);
         throw new Error(`refusing to append a malformed ${event.type}: ${why.ok ? 'invalid' : why.reason}`);
       }
-      const ms = this.clock.now();
-      const row = {
-        seq: seq + 1,
-        id: this.ids(ms),
-        type: event.type,
-        version: currentVersion[event.type],
-        host_id: this.hostId,
-        time: isoTime(ms),
-        payload: canonicalJson(event.data),
-        prev_hash: hash,
-      };
-      const rowHash = eventHash(row);
-      this.insert.run(row.seq, row.id, row.type, row.version, row.host_id, row.time, row.payload, row.prev_hash, rowHash);
+      seq++;
+      const id = this.ids(ms);
+      const type = event.type;
+      const version = currentVersion[type];
+      const payload = canonicalJson(event.data);
+      const rowHash = eventHash({ seq, id, type, version, host_id: this.hostId, time, payload, prev_hash: hash });
+      this.insert.run(seq, id, type, version, this.hostId, time, payload, hash, rowHash);
       faultPoint('append-mid');
-      const rec: RecordedEvent = { ...row, event, hash: rowHash };
+      const rec: RecordedEvent = { seq, id, version, host_id: this.hostId, time, prev_hash: hash, event, hash: rowHash };
       this.apply(rec);
       recorded.push(rec);
-      seq = row.seq;
       hash = rowHash;
     }
     return recorded;
