@@ -75,14 +75,23 @@ export class Queries {
         `SELECT s.*, f.directory_id, f.name FROM staging s JOIN files f ON f.id = s.file_id ORDER BY s.seq`,
       ),
       stagedCount: db.prepare('SELECT COUNT(*) AS n FROM staging'),
+      // Keyset pages in name order (the files_by_name index): a tree restore holds one page at a time.
       latestUnder: db.prepare(
         `SELECT f.name AS file_name, s.*,
                 (SELECT MAX(d.deleted_at) FROM file_deletions d WHERE d.file_id = f.id AND d.deleted_at <= @at) AS deleted_at
          FROM files f
          JOIN file_snapshots s ON s.id = (
            SELECT id FROM file_snapshots x WHERE x.file_id = f.id AND x.staged_at <= @at ORDER BY x.seq DESC LIMIT 1)
-         WHERE f.directory_id = @dir AND (@under = '' OR f.name = @under OR (f.name >= @lo AND f.name < @hi))`,
+         WHERE f.directory_id = @dir AND (@under = '' OR f.name = @under OR (f.name >= @lo AND f.name < @hi))
+           AND f.name > @after
+         ORDER BY f.name LIMIT @limit`,
       ),
+      latestTimesUnder: db.prepare(
+        `SELECT (SELECT x.staged_at FROM file_snapshots x WHERE x.file_id = f.id AND x.staged_at <= @at ORDER BY x.seq DESC LIMIT 1) AS staged_at,
+                (SELECT MAX(d.deleted_at) FROM file_deletions d WHERE d.file_id = f.id AND d.deleted_at <= @at) AS deleted_at
+         FROM files f
+         WHERE f.directory_id = @dir AND (@under = '' OR f.name = @under OR (f.name >= @lo AND f.name < @hi))`,
+      ).raw(true),
       vaultUsed: db.prepare('SELECT 1 FROM content_locations WHERE vault = ? LIMIT 1').pluck(),
       snapshotContents: db.prepare('SELECT DISTINCT content_id FROM file_snapshots WHERE content_id IS NOT NULL ORDER BY content_id').pluck(),
       allLocations: db.prepare('SELECT content_id, vault FROM content_locations'),
@@ -246,14 +255,19 @@ export class Queries {
   }
 
   /**
-   * For every file under `under` in a directory: its newest version staged at or before `atIso`, and its
-   * last deletion at or before then. One query for a whole directory restore.
+   * For files under `under` in a directory, in name order after `after` (at most `limit`): the newest
+   * version staged at or before `atIso`, and the last deletion at or before then.
    */
-  versionsAsOf(directory: Directory, under: string, atIso: string): { name: string; snapshot: Snapshot; deletedAt: string | null }[] {
-    const rows = this.stmts.latestUnder.all({
-      dir: directory.id, at: atIso, under, lo: under === '' ? '' : `${under}/`, hi: under === '' ? '' : `${under}0`,
-    }) as (Snapshot & { file_name: string; deleted_at: string | null })[];
+  versionsAsOf(directory: Directory, under: string, atIso: string, after: string, limit: number): { name: string; snapshot: Snapshot; deletedAt: string | null }[] {
+    const rows = this.stmts.latestUnder.all({ ...underParams(directory, under, atIso), after, limit }) as (Snapshot & { file_name: string; deleted_at: string | null })[];
     return rows.map(({ file_name, deleted_at, ...snapshot }) => ({ name: file_name, snapshot, deletedAt: deleted_at }));
+  }
+
+  /** The staged and deletion times `versionsAsOf` would give, for every file under `under` (to count first). */
+  *versionTimesAsOf(directory: Directory, under: string, atIso: string): Generator<{ stagedAt: string; deletedAt: string | null }> {
+    for (const [stagedAt, deletedAt] of this.stmts.latestTimesUnder.iterate(underParams(directory, under, atIso)) as Iterable<[string | null, string | null]>) {
+      if (stagedAt !== null) yield { stagedAt, deletedAt };
+    }
   }
 
   stagedCount(): number {
@@ -299,3 +313,7 @@ export class Queries {
   }
 
 }
+
+const underParams = (directory: Directory, under: string, at: string): Record<string, string> => ({
+  dir: directory.id, at, under, lo: under === '' ? '' : `${under}/`, hi: under === '' ? '' : `${under}0`,
+});

@@ -80,42 +80,47 @@ export function isTreeRestore(ctx: Context, abs: string): boolean {
   return true;
 }
 
+/** Deleted as of then (the deletion came after the version we would restore) and not asked for. */
+const leftOutAsDeleted = (opts: TreeRestoreOptions, stagedAt: string, deletedAt: string | null): boolean =>
+  deletedAt !== null && deletedAt >= stagedAt && !opts.deleted;
+
+/** Files per page: the tree is read and restored a page at a time, so memory does not grow with its size. */
+const PAGE = 1000;
+
+type Chosen = { readonly rel: string; readonly snapshot: Snapshot };
+type ContentHolders = ReadonlyMap<string, ReadonlySet<string>>;
+
 export async function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
   const { directory, name: prefix } = locateDirectory(ctx, abs);
   const at = opts.at === undefined ? isoTime(ctx.clock.now()) : isoTime(parseUserTime(opts.at, '--at'));
   const q = ctx.store.queries;
-  const chosen: { rel: string; snapshot: Snapshot }[] = [];
-  let deletedSkipped = 0;
-  for (const { name, snapshot, deletedAt } of q.versionsAsOf(directory, prefix, at)) {
-    // Deleted as of then: the deletion came after the version we would restore.
-    if (deletedAt !== null && deletedAt >= snapshot.staged_at && !opts.deleted) {
-      deletedSkipped++;
-      continue;
-    }
-    chosen.push({ rel: prefix === '' ? name : name.slice(prefix.length + 1), snapshot });
+  // Counted first (times only): progress gets its total, and an empty tree fails before anything is made.
+  let total = 0;
+  let any = false;
+  for (const v of q.versionTimesAsOf(directory, prefix, at)) {
+    any = true;
+    if (!leftOutAsDeleted(opts, v.stagedAt, v.deletedAt)) total++;
   }
-  if (chosen.length === 0 && deletedSkipped === 0) {
-    throw userError(`nothing under ${abs} was backed up as of ${at}`, 'see `bt dir status` and `bt log`');
-  }
+  if (!any) throw userError(`nothing under ${abs} was backed up as of ${at}`, 'see `bt dir status` and `bt log`');
 
   const failed: { path: string; reason: string }[] = [];
   const warnings = new Set<string>();
   let files = 0;
   let bytes = 0;
+  let deletedSkipped = 0;
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
   const made = new Set<string>();
-  const holders = q.allContentLocations();
   mkdirForUser(opts.output);
   const restored = (snapshot: Snapshot): void => {
     files++;
     bytes += snapshot.size;
-    ctx.reporter.progress?.({ phase: 'restoring', files, totalFiles: chosen.length, bytes });
+    ctx.reporter.progress?.({ phase: 'restoring', files, totalFiles: total, bytes });
   };
   const fail = (rel: string, err: unknown): void => {
     failed.push({ path: rel, reason: describeError(err) });
     ctx.reporter.notice(`${rel}: ${describeError(err)}`);
   };
-  const restoreOne = async ({ rel, snapshot }: { rel: string; snapshot: Snapshot }): Promise<void> => {
+  const restoreOne = async ({ rel, snapshot }: Chosen, holders: ContentHolders): Promise<void> => {
     try {
       const target = checkedTarget(opts, rel, made);
       const r = await materialize(ctx, snapshot, target, opts.contentOnly, holders);
@@ -125,25 +130,33 @@ export async function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOp
       fail(rel, err);
     }
   };
-  const regular = chosen.filter((c) => c.snapshot.kind !== 'symlink');
   const vaults = await ctx.vaults();
   // A small file whose content a vault on a local disk holds is restored by a worker; the rest, and any
   // file a worker found missing or corrupt there, take the general path (every vault, large files, S3).
-  const localObject = (s: Snapshot): string | undefined => {
+  const localObject = (s: Snapshot, holders: ContentHolders): string | undefined => {
     if (s.content_id === null || s.size > SMALL_FILE) return undefined;
     const held = holders.get(s.content_id);
     return vaults.find((v) => v.localObjectPath && held?.has(v.name))?.localObjectPath?.(s.content_id);
   };
   const plainMode = defaultFileMode();
+  const symlinks: Chosen[] = [];
   const pool = new RestorePool();
   try {
-    // In slices, so a tree of a million files never holds a million pending promises.
-    for (let i = 0; i < regular.length; i += 1000) {
-      const slice = regular.slice(i, i + 1000);
-      const general: typeof slice = [];
-      const fast: { c: (typeof slice)[number]; job: SmallRestoreJob }[] = [];
-      for (const c of slice) {
-        const object = localObject(c.snapshot);
+    for (let after = '', page; (page = q.versionsAsOf(directory, prefix, at, after, PAGE)).length > 0; after = page[page.length - 1]!.name) {
+      const regular: Chosen[] = [];
+      for (const { name, snapshot, deletedAt } of page) {
+        if (leftOutAsDeleted(opts, snapshot.staged_at, deletedAt)) {
+          deletedSkipped++;
+          continue;
+        }
+        const c = { rel: prefix === '' ? name : name.slice(prefix.length + 1), snapshot };
+        (snapshot.kind === 'symlink' ? symlinks : regular).push(c);
+      }
+      const holders = q.contentLocationsOf(regular.flatMap((c) => (c.snapshot.content_id === null ? [] : [c.snapshot.content_id])));
+      const general: Chosen[] = [];
+      const fast: { c: Chosen; job: SmallRestoreJob }[] = [];
+      for (const c of regular) {
+        const object = localObject(c.snapshot, holders);
         if (object === undefined) {
           general.push(c);
           continue;
@@ -168,13 +181,14 @@ export async function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOp
           general.push(c);
         }
       }
-      await Promise.all(general.map((c) => limit(() => restoreOne(c))));
+      await Promise.all(general.map((c) => limit(() => restoreOne(c, holders))));
     }
   } finally {
     await pool.close();
   }
-  // Symlinks last: no file of this restore is ever written through a link it restored.
-  for (const link of chosen.filter((c) => c.snapshot.kind === 'symlink')) await restoreOne(link);
+  // Symlinks last: no file of this restore is ever written through a link it restored. (Only they are kept
+  // across pages; they hold no content.)
+  for (const link of symlinks) await restoreOne(link, new Map<string, ReadonlySet<string>>());
   failed.sort((a, b) => (a.path < b.path ? -1 : 1));
   return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, failed, warnings: [...warnings] };
 }
