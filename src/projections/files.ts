@@ -12,7 +12,15 @@ CREATE TABLE IF NOT EXISTS files (
   current_snapshot_id TEXT,
   deleted             INTEGER NOT NULL DEFAULT 0,
   deleted_at          TEXT,
-  created_at          TEXT    NOT NULL
+  created_at          TEXT    NOT NULL,
+  -- The current snapshot's change-test fields (StatKey), copied here: the stat-only scan of a tree reads
+  -- this table alone instead of joining a snapshot per file.
+  current_kind        TEXT,
+  current_size        INTEGER,
+  current_mode        INTEGER,
+  current_mtime_ns    TEXT,
+  current_ctime_ns    TEXT,
+  current_ino         TEXT
 ) WITHOUT ROWID;`,
   indexes: 'CREATE UNIQUE INDEX IF NOT EXISTS files_by_name ON files (directory_id, name);',
   bind(db) {
@@ -20,7 +28,10 @@ CREATE TABLE IF NOT EXISTS files (
     const staged = db.prepare(`
       INSERT INTO files (id, directory_id, name, created_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (id) DO UPDATE SET deleted = 0, deleted_at = NULL`);
-    const committed = db.prepare('UPDATE files SET current_snapshot_id = ? WHERE id = ?');
+    const committed = db.prepare(`
+      UPDATE files SET current_snapshot_id = ?, current_kind = ?, current_size = ?, current_mode = ?,
+        current_mtime_ns = ?, current_ctime_ns = ?, current_ino = ?
+      WHERE id = ?`);
     const deleted = db.prepare('UPDATE files SET deleted = 1, deleted_at = ? WHERE id = ?');
     const absorbed = db.prepare(`UPDATE files SET directory_id = ?, name = ? || '/' || name WHERE directory_id = ?`);
     return (rec) => {
@@ -29,9 +40,11 @@ CREATE TABLE IF NOT EXISTS files (
         case 'FileStaged':
           staged.run(e.data.file_id, e.data.directory_id, e.data.name, rec.time);
           break;
-        case 'SnapshotCommitted':
-          committed.run(e.data.snapshot_id, e.data.file_id);
+        case 'SnapshotCommitted': {
+          const m = e.data.meta;
+          committed.run(e.data.snapshot_id, m.kind, m.size, m.mode, m.mtime_ns, m.ctime_ns, m.ino, e.data.file_id);
           break;
+        }
         case 'FileDeleted':
           deleted.run(rec.time, e.data.file_id);
           break;

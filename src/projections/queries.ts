@@ -52,6 +52,7 @@ export interface TrackedFile {
 }
 
 type FileRow = Omit<FileRecord, 'deleted'> & { deleted: number };
+const FILE_COLUMNS = 'id, directory_id, name, current_snapshot_id, deleted, deleted_at, created_at';
 const toFile = (r: FileRow): FileRecord => ({ ...r, deleted: r.deleted !== 0 });
 
 const isUnder = (path: string, dir: string): boolean =>
@@ -64,8 +65,8 @@ export class Queries {
     this.stmts = {
       directories: db.prepare('SELECT * FROM directories ORDER BY path'),
       directoryById: db.prepare('SELECT * FROM directories WHERE id = ?'),
-      fileByName: db.prepare('SELECT * FROM files WHERE directory_id = ? AND name = ?'),
-      fileById: db.prepare('SELECT * FROM files WHERE id = ?'),
+      fileByName: db.prepare(`SELECT ${FILE_COLUMNS} FROM files WHERE directory_id = ? AND name = ?`),
+      fileById: db.prepare(`SELECT ${FILE_COLUMNS} FROM files WHERE id = ?`),
       snapshotsForFile: db.prepare('SELECT * FROM file_snapshots WHERE file_id = ? ORDER BY seq'),
       snapshotById: db.prepare('SELECT * FROM file_snapshots WHERE id = ?'),
       stagedForFile: db.prepare(
@@ -112,9 +113,9 @@ export class Queries {
       locations: db.prepare('SELECT vault FROM content_locations WHERE content_id = ? ORDER BY stored_at, vault'),
       filesInDir: db
         .prepare(
-          `SELECT f.id, f.name, f.deleted, c.id, c.kind, c.size, c.mode, c.mtime_ns, c.ctime_ns, c.ino
+          `SELECT f.id, f.name, f.deleted, f.current_snapshot_id, f.current_kind, f.current_size, f.current_mode,
+                  f.current_mtime_ns, f.current_ctime_ns, f.current_ino
            FROM files f
-           LEFT JOIN file_snapshots c ON c.id = f.current_snapshot_id
            WHERE f.directory_id = ? AND (? = '' OR f.name = ? OR (f.name >= ? AND f.name < ?))`,
         )
         .raw(true),

@@ -31,9 +31,9 @@ export class Store {
 
   static open(file: string, hostId: string, clock: Clock, ids: IdSource): Store {
     const { db, projectionsStale } = openDatabase(file);
-    const store = new Store(db, hostId, clock, ids);
-    if (projectionsStale) store.rebuild();
-    return store;
+    // Projections of an older shape are rebuilt before any statement is prepared against their tables.
+    if (projectionsStale) rebuildProjections(db, new Journal(db, hostId, clock, ids, () => {}));
+    return new Store(db, hostId, clock, ids);
   }
 
   /** The same database, appending as another host (after `bt recover` adopts a host id). */

@@ -1,0 +1,42 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import Database from 'better-sqlite3';
+import { PROJECTION_SCHEMA_VERSION } from '../../src/projections/index.js';
+import { dumpProjections } from '../support/projection-dump.js';
+import { meta, newId, sha, staged, tracked } from '../support/events.js';
+import { reopen, tempStore } from '../support/store.js';
+
+test('a database whose projections an older bt made (other columns) is rebuilt on open, then answers queries', () => {
+  const { store, file } = tempStore();
+  const dir = tracked('/home/me/docs');
+  const s = staged(dir.data.directory_id, 'a.txt', { meta: meta({ size: 7, ino: '77' }) });
+  store.append([dir, s]);
+  store.append([
+    { type: 'ContentStored', data: { content_id: s.data.content_id!, vault: 'local', size: 7, sent: 7, chunks: null } },
+    {
+      type: 'SnapshotCommitted',
+      data: { snapshot_id: newId(), stage_id: s.data.stage_id, file_id: s.data.file_id, content_id: s.data.content_id, meta: s.data.meta, staged_at: '2026-01-01T00:00:01.000Z' },
+    },
+  ]);
+  const expected = dumpProjections(store.db);
+  store.close();
+
+  // What version 3 had: a files table without the copied stat fields.
+  const raw = new Database(file);
+  raw.exec(`DROP TABLE files;
+    CREATE TABLE files (id TEXT PRIMARY KEY, directory_id TEXT NOT NULL, name TEXT NOT NULL, current_snapshot_id TEXT,
+      deleted INTEGER NOT NULL DEFAULT 0, deleted_at TEXT, created_at TEXT NOT NULL) WITHOUT ROWID;
+    PRAGMA user_version = 3;`);
+  raw.close();
+
+  const again = reopen(file);
+  assert.is(again.db.pragma('user_version', { simple: true }), PROJECTION_SCHEMA_VERSION);
+  assert.equal(dumpProjections(again.db), expected);
+  const dirRow = again.queries.findDirectoryByPath('/home/me/docs')!;
+  const known = again.queries.trackedFiles(dirRow);
+  assert.equal(known.get('a.txt')?.current, { kind: 'file', size: 7, mode: 0o644, mtime_ns: '1735689600000000000', ctime_ns: '1735689600000000000', ino: '77' });
+  assert.equal(again.queries.contentLocations(sha('a.txt')), ['local']);
+  again.close();
+});
+
+test.run();
