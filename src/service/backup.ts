@@ -11,6 +11,7 @@ import type { Context } from './context.js';
 import { type SyncResult, syncJournal } from './journal-sync.js';
 import { removeOrphanStagedCopies } from './stage-files.js';
 import { joinName } from '../fs/paths.js';
+import { prepareFlushes } from '../fs/durable.js';
 
 export interface BackupResult {
   readonly files: number;
@@ -45,6 +46,7 @@ interface ContentOutcome {
 
 export async function backup(ctx: Context): Promise<BackupResult> {
   removeOrphanStagedCopies(ctx);
+  prepareFlushes();
   const vaults = await ctx.vaults();
   // With no vault, "stored in every vault" would be vacuously true and staged copies would be dropped.
   if (vaults.length === 0) throw userError('no vault is configured', 'add one with `bt config vault add`; everything staged is kept');

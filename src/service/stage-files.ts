@@ -7,7 +7,7 @@ import type { DomainEvent } from '../events/codecs.js';
 import type { CaptureJob, CaptureResult } from '../fs/capture.js';
 import { chunkThreshold } from '../fs/chunker.js';
 import { CapturePool } from '../fs/capture-pool.js';
-import { flushFilesystem } from '../fs/durable.js';
+import { flushFilesystem, prepareFlushes } from '../fs/durable.js';
 import { IgnoreRules } from '../fs/ignore-rules.js';
 import { sameStat, seenStat } from '../fs/meta.js';
 import { isGone, joinName, nameWithin, pathExists } from '../fs/paths.js';
@@ -57,6 +57,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
 
   mkdirSync(ctx.stagingDir, { recursive: true, mode: 0o700 });
   removeOrphanStagedCopies(ctx);
+  prepareFlushes();
 
   const batch = new Batch(ctx);
   const pool = new CapturePool();
