@@ -148,12 +148,15 @@ function captureLink(src: string, stat: BigIntStats): CaptureResult {
 type Copied = { contentId: string; stat: BigIntStats; chunks?: number } | undefined;
 
 /** One read of the whole file; undefined when it changed meanwhile (size or times moved). */
+/** One buffer for every small file (capture is synchronous): no allocation, no garbage per file. */
+const scratch = Buffer.allocUnsafe(SMALL);
+
 function copySmall(job: CaptureJob, before: SeenStat): Copied {
   const fd = openSource(job.src);
   let buf: Buffer;
   let after: BigIntStats;
   try {
-    buf = Buffer.allocUnsafe(Number(before.size));
+    buf = scratch.subarray(0, Number(before.size));
     let len = 0;
     while (len < buf.length) {
       const n = readSync(fd, buf, len, buf.length - len, null);
