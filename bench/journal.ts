@@ -68,6 +68,7 @@ export function benchJournal(dir: string, appendCount: number, rebuildCount: num
           link_target: op.link_target,
         },
         staged_at: op.staged_at,
+        stored: [],
       },
     }));
   for (let i = 0; i < staged.length; i += BATCH) store.append(commits(staged.slice(i, i + BATCH)));

@@ -68,7 +68,18 @@ export const ContentStored = t.type({
   chunks: t.union([NonNegInt, t.null]),
 });
 
-/** A staged version became a snapshot of its file, its content safe in at least one vault. */
+/** A vault took a content's bytes: what a ContentStored says, folded into the commit it was stored for. */
+export const StoredIn = t.type({
+  vault: t.string,
+  sent: t.union([NonNegInt, t.null]),
+  chunks: t.union([NonNegInt, t.null]),
+});
+
+/**
+ * A staged version became a snapshot of its file, its content safe in every vault. v2 added `stored`: the
+ * vaults that took the content in this same step (each a ContentStored of size meta.size, one event fewer
+ * per new file); v1 events read as stored: [] (their ContentStored events precede them).
+ */
 export const SnapshotCommitted = t.type({
   snapshot_id: Ulid,
   stage_id: Ulid,
@@ -77,6 +88,7 @@ export const SnapshotCommitted = t.type({
   meta: FileMeta,
   /** When the version was captured (the FileStaged event's time). */
   staged_at: IsoTime,
+  stored: t.array(StoredIn),
 });
 
 /** A file with history disappeared from its directory. */

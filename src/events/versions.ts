@@ -8,7 +8,7 @@ export const currentVersion: Readonly<Record<EventType, number>> = {
   DirectoryAbsorbed: 1,
   FileStaged: 1,
   ContentStored: 3,
-  SnapshotCommitted: 1,
+  SnapshotCommitted: 2,
   FileDeleted: 1,
   StageDropped: 2,
 };
@@ -22,6 +22,8 @@ export const upcasters: Partial<Record<EventType, Readonly<Record<number, Upcast
   ContentStored: { 1: (p) => ({ ...p, sent: null }), 2: (p) => ({ ...p, chunks: null }) },
   // v2 added the reason 'lost'; every v1 event is already valid v2.
   StageDropped: { 1: (p) => p },
+  // v2 folded the commit's ContentStored facts in; a v1 commit's are separate events before it.
+  SnapshotCommitted: { 1: (p) => ({ ...p, stored: [] }) },
 };
 
 export type UpcastResult = { ok: true; payload: Record<string, unknown> } | { ok: false; reason: string };

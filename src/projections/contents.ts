@@ -22,11 +22,16 @@ CREATE TABLE IF NOT EXISTS content_locations (
     const location = db.prepare(
       'INSERT INTO content_locations (content_id, vault, stored_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     );
+    const stored = (contentId: string, size: number, vault: string, time: string): void => {
+      content.run(contentId, size, time);
+      location.run(contentId, vault, time);
+    };
     return (rec) => {
       const e = rec.event;
-      if (e.type !== 'ContentStored') return;
-      content.run(e.data.content_id, e.data.size, rec.time);
-      location.run(e.data.content_id, e.data.vault, rec.time);
+      if (e.type === 'ContentStored') stored(e.data.content_id, e.data.size, e.data.vault, rec.time);
+      else if (e.type === 'SnapshotCommitted' && e.data.content_id !== null) {
+        for (const s of e.data.stored) stored(e.data.content_id, e.data.meta.size, s.vault, rec.time);
+      }
     };
   },
 };

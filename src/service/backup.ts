@@ -100,26 +100,26 @@ export async function backup(ctx: Context): Promise<BackupResult> {
     const leftovers: string[] = [];
     for (const { op, outcome, first } of outcomes) {
       const contentId = op.content_id;
-      if (contentId !== null && first) {
-        for (const s of outcome.stored) {
-          events.push({ type: 'ContentStored', data: { content_id: contentId, vault: s.vault, size: op.size, sent: s.sent, chunks: s.chunks } });
-          bytesSent += s.sent;
-          bytesDeduped += Math.max(0, op.size - s.sent);
-        }
-      } else if (contentId !== null) {
-        bytesDeduped += op.size * vaults.length;
-      } else {
-        // A symlink: its target is in the journal; nothing goes to a vault.
+      // What vaults took for this content (only the first operation staging it in the batch uploads it).
+      const stored = contentId !== null && first ? outcome.stored : [];
+      for (const s of stored) {
+        bytesSent += s.sent;
+        bytesDeduped += Math.max(0, op.size - s.sent);
       }
+      if (contentId !== null && !first) bytesDeduped += op.size * vaults.length;
       const holders = new Set([...(contentId === null ? [] : held.get(contentId) ?? []), ...outcome.stored.map((s) => s.vault)]);
       if (contentId !== null && !vaults.every((v) => holders.has(v.name))) {
+        // Kept staged; what some vaults did store is recorded on its own.
+        for (const s of stored) {
+          events.push({ type: 'ContentStored', data: { content_id: contentId, vault: s.vault, size: op.size, sent: s.sent, chunks: s.chunks } });
+        }
         const reason = outcome.errors.join('; ') || 'not stored';
         const path = originalPath(op);
         failed.push({ path, reason });
         ctx.reporter.notice(`${path}: kept staged: ${reason}`);
         continue;
       }
-      events.push(snapshotCommitted(ctx, op));
+      events.push(snapshotCommitted(ctx, op, stored));
       committed.push(op);
       if (!(first && outcome.consumed) && op.content_id !== null) leftovers.push(ctx.stagedPath(op.stage_id));
     }
@@ -139,7 +139,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
   return { files, bytesSent, bytesDeduped, failed, sync };
 }
 
-function snapshotCommitted(ctx: Context, op: StagedOperation): DomainEvent {
+function snapshotCommitted(ctx: Context, op: StagedOperation, stored: readonly Stored[]): DomainEvent {
   const meta: FileMeta = {
     kind: op.kind, size: op.size, mode: op.mode, uid: op.uid, gid: op.gid,
     atime_ns: op.atime_ns, mtime_ns: op.mtime_ns, ctime_ns: op.ctime_ns, birthtime_ns: op.birthtime_ns,
@@ -147,7 +147,10 @@ function snapshotCommitted(ctx: Context, op: StagedOperation): DomainEvent {
   };
   return {
     type: 'SnapshotCommitted',
-    data: { snapshot_id: ctx.newId(), stage_id: op.stage_id, file_id: op.file_id, content_id: op.content_id, meta, staged_at: op.staged_at },
+    data: {
+      snapshot_id: ctx.newId(), stage_id: op.stage_id, file_id: op.file_id, content_id: op.content_id, meta, staged_at: op.staged_at,
+      stored: stored.map((s) => ({ vault: s.vault, sent: s.sent, chunks: s.chunks })),
+    },
   };
 }
 

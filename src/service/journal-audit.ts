@@ -56,6 +56,9 @@ export function listJournal(ctx: Context, filter: JournalFilter): JournalLine[] 
 
 const short = (sha: string | null): string => (sha === null ? '-' : sha.slice(0, 12));
 
+const storedIn = (s: { vault: string; sent: number | null; chunks: number | null }, size: number): string =>
+  `${s.vault} (${size} B, ${s.sent === null ? 'sent ?' : `sent ${s.sent} B`}${s.chunks === null ? '' : `, ${s.chunks} chunks`})`;
+
 function summarize(rec: RecordedEvent, q: Queries, dirs: Map<string, string>): string {
   const pathOf = (fileId: string): string => {
     const f = q.findFileById(fileId);
@@ -74,9 +77,11 @@ function summarize(rec: RecordedEvent, q: Queries, dirs: Map<string, string>): s
     case 'StageDropped':
       return `dropped stage of ${pathOf(e.data.file_id)} (${e.data.reason})`;
     case 'ContentStored':
-      return `stored ${short(e.data.content_id)} in ${e.data.vault} (${e.data.size} B, ${e.data.sent === null ? 'sent ?' : `sent ${e.data.sent} B`}${e.data.chunks === null ? '' : `, ${e.data.chunks} chunks`})`;
-    case 'SnapshotCommitted':
-      return `committed ${pathOf(e.data.file_id)} ${short(e.data.content_id)}`;
+      return `stored ${short(e.data.content_id)} in ${storedIn(e.data, e.data.size)}`;
+    case 'SnapshotCommitted': {
+      const stored = e.data.stored.map((s) => storedIn(s, e.data.meta.size));
+      return `committed ${pathOf(e.data.file_id)} ${short(e.data.content_id)}${stored.length === 0 ? '' : `, stored in ${stored.join(', ')}`}`;
+    }
     case 'FileDeleted':
       return `deleted ${pathOf(e.data.file_id)}`;
   }

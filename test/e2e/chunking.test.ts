@@ -50,8 +50,8 @@ test(`a ${BIG / MiB} MiB file: an append, an insertion and an overwrite each sto
     assert.ok(chunks > BIG / (4 * MiB) && chunks < BIG / MiB, `${chunks} chunks`);
     assert.equal(listFiles(join(bt.vault, 'content')), [], 'a large file is not stored whole');
     assert.equal(readdirSync(join(bt.home, 'data/bt/staging')), [], 'the chunk directory left the staging area');
-    const journal = bt.json<{ events: { type: string; data: { chunks?: number | null } }[] }>(['journal', '--type', 'ContentStored']);
-    assert.equal(journal.events.map((e) => e.data.chunks), [chunks]);
+    const journal = bt.json<{ events: { type: string; data: { stored: { vault: string; chunks: number | null }[] } }[] }>(['journal', '--type', 'SnapshotCommitted']);
+    assert.equal(journal.events.map((e) => e.data.stored), [[{ vault: 'local', sent: BIG, chunks }]]);
 
     const changes: [string, () => void][] = [
       ['append 1 KiB', () => writeAt(file, statSync(file).size, keystream(1, 1024))],

@@ -107,7 +107,7 @@ test('metadata upload stays flat over 50 backups of one changed file', () => {
     writeFileSync(join(docs, 'f.txt'), `content ${i}`);
     bt.ok(['add'], { cwd: docs });
     const r = bt.json<{ journal: { bytes: number; events: number }[] }>(['backup']);
-    assert.is(r.journal[0]!.events, i === 0 ? 4 : 3);
+    assert.is(r.journal[0]!.events, i === 0 ? 3 : 2); // a commit carries what was stored for it
     sent.push(r.journal[0]!.bytes);
   }
   const early = Math.max(...sent.slice(1, 6));
@@ -159,15 +159,16 @@ test('bt journal lists events with summaries and filters by type, file and time'
   const { bt, docs, cuts } = backedUpHome(2);
   const all = bt.json<{ events: { seq: number; type: string; summary: string }[] }>(['journal']).events;
   assert.equal(all.map((e) => e.seq), all.map((_, i) => i + 1));
-  assert.equal(all.map((e) => e.type), ['DirectoryTracked', 'FileStaged', 'ContentStored', 'SnapshotCommitted', 'FileStaged', 'ContentStored', 'SnapshotCommitted']);
+  // A commit carries what the vaults stored for it (SnapshotCommitted v2): no ContentStored of its own.
+  assert.equal(all.map((e) => e.type), ['DirectoryTracked', 'FileStaged', 'SnapshotCommitted', 'FileStaged', 'SnapshotCommitted']);
   assert.match(all[0]!.summary, new RegExp(`tracked ${docs}`));
   assert.match(all[1]!.summary, new RegExp(`staged ${docs}/f.txt [0-9a-f]{12} 9 B`));
-  assert.match(all[2]!.summary, /stored [0-9a-f]{12} in local \(9 B, sent 9 B\)/);
+  assert.match(all[2]!.summary, new RegExp(`committed ${docs}/f.txt [0-9a-f]{12}, stored in local \\(9 B, sent 9 B\\)`));
   const text = bt.ok(['journal', '--type', 'SnapshotCommitted']);
   assert.is(text.trim().split('\n').length, 2);
-  assert.is(bt.json<{ events: unknown[] }>(['journal', '--file', join(docs, 'f.txt')]).events.length, 6);
-  assert.is(bt.json<{ events: unknown[] }>(['journal', '--until', cuts[0]!]).events.length, 4);
-  assert.is(bt.json<{ events: unknown[] }>(['journal', '--since', cuts[0]!]).events.length, 3);
+  assert.is(bt.json<{ events: unknown[] }>(['journal', '--file', join(docs, 'f.txt')]).events.length, 4);
+  assert.is(bt.json<{ events: unknown[] }>(['journal', '--until', cuts[0]!]).events.length, 3);
+  assert.is(bt.json<{ events: unknown[] }>(['journal', '--since', cuts[0]!]).events.length, 2);
   const bad = bt.run(['journal', '--type', 'Nope']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /unknown event type "Nope"; use one of DirectoryTracked/);

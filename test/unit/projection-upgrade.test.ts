@@ -12,10 +12,13 @@ test('a database whose projections an older bt made (other columns) is rebuilt o
   const s = staged(dir.data.directory_id, 'a.txt', { meta: meta({ size: 7, ino: '77' }) });
   store.append([dir, s]);
   store.append([
-    { type: 'ContentStored', data: { content_id: s.data.content_id!, vault: 'local', size: 7, sent: 7, chunks: null } },
+    { type: 'ContentStored', data: { content_id: sha('elsewhere'), vault: 'usb', size: 9, sent: 9, chunks: null } },
     {
       type: 'SnapshotCommitted',
-      data: { snapshot_id: newId(), stage_id: s.data.stage_id, file_id: s.data.file_id, content_id: s.data.content_id, meta: s.data.meta, staged_at: '2026-01-01T00:00:01.000Z' },
+      data: {
+        snapshot_id: newId(), stage_id: s.data.stage_id, file_id: s.data.file_id, content_id: s.data.content_id, meta: s.data.meta,
+        staged_at: '2026-01-01T00:00:01.000Z', stored: [{ vault: 'local', sent: 7, chunks: null }],
+      },
     },
   ]);
   const expected = dumpProjections(store.db);
@@ -36,6 +39,7 @@ test('a database whose projections an older bt made (other columns) is rebuilt o
   const known = again.queries.trackedFiles(dirRow);
   assert.equal(known.get('a.txt')?.current, { kind: 'file', size: 7, mode: 0o644, mtime_ns: '1735689600000000000', ctime_ns: '1735689600000000000', ino: '77' });
   assert.equal(again.queries.contentLocations(sha('a.txt')), ['local']);
+  assert.equal(again.queries.contentLocations(sha('elsewhere')), ['usb']);
   again.close();
 });
 
