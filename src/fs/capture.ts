@@ -20,6 +20,7 @@ import {
 import { errnoCode } from '../core/errors.js';
 import type { FileMeta } from '../events/codecs.js';
 import { chunkThreshold } from './chunker.js';
+import { openSourceSync } from './source-file.js';
 import { writeChunkedCopy } from './chunked-copy.js';
 import { type SeenStat, contentMayDiffer, metaFromStat, seenStat } from './meta.js';
 
@@ -72,25 +73,6 @@ const ATTEMPTS = 3;
  */
 const STAGED_MODE = 0o400;
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
-const READ = constants.O_RDONLY | constants.O_NOFOLLOW;
-/** Linux only; 0 elsewhere. */
-const NOATIME = constants.O_NOATIME ?? 0;
-
-/**
- * Opens the user's file without touching its access time where the kernel allows it (files one owns):
- * backing up is not using, and the atime recorded (from fstat after the read) stays the user's, as restic does.
- */
-function openSource(path: string): number {
-  if (NOATIME !== 0) {
-    try {
-      return openSync(path, READ | NOATIME);
-    } catch (err) {
-      if (errnoCode(err) !== 'EPERM') throw err;
-    }
-  }
-  return openSync(path, READ);
-}
-
 /** Whether copy-on-write clones worked here; after the first refusal they are not tried again. */
 let clonesWork = true;
 
@@ -147,12 +129,12 @@ function captureLink(src: string, stat: BigIntStats): CaptureResult {
 
 type Copied = { contentId: string; stat: BigIntStats; chunks?: number } | undefined;
 
-/** One read of the whole file; undefined when it changed meanwhile (size or times moved). */
 /** One buffer for every small file (capture is synchronous): no allocation, no garbage per file. */
 const scratch = Buffer.allocUnsafe(SMALL);
 
+/** One read of the whole file; undefined when it changed meanwhile (size or times moved). */
 function copySmall(job: CaptureJob, before: SeenStat): Copied {
-  const fd = openSource(job.src);
+  const fd = openSourceSync(job.src);
   let buf: Buffer;
   let after: BigIntStats;
   try {
@@ -181,7 +163,7 @@ function copySmall(job: CaptureJob, before: SeenStat): Copied {
 }
 
 function copyLarge(job: CaptureJob, before: SeenStat): Copied {
-  const fd = openSource(job.src);
+  const fd = openSourceSync(job.src);
   const hash = createHash('sha256');
   let total = 0;
   try {
@@ -211,7 +193,7 @@ function copyLarge(job: CaptureJob, before: SeenStat): Copied {
 
 /** A large file as a chunk directory: read once, cut, each chunk and the whole file hashed, chunks written. */
 function copyChunked(job: CaptureJob, before: SeenStat): Copied {
-  const fd = openSource(job.src);
+  const fd = openSourceSync(job.src);
   try {
     const r = writeChunkedCopy((buf, off, len) => readSync(fd, buf, off, len, null), job.dest, writing, new Set(job.stored));
     const after = fstatSync(fd, { bigint: true });

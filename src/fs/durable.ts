@@ -48,13 +48,16 @@ export function prepareFlushes(): void {
   if (syncfsWorks !== false) helper ??= SyncfsHelper.start();
 }
 
-let helper: SyncfsHelper | undefined;
+/** Whether flushes are done by syncfs (true), by an fsync per file (false), or not yet known (tests). */
+export const flushesBySyncfs = (): boolean | undefined => syncfsWorks;
+
+let helper: SyncfsHelper | null | undefined;
 
 async function syncfs(path: string): Promise<boolean> {
   // A path the helper's line protocol cannot carry goes the old way: one `sync` process of its own.
   if (path.includes('\n')) return run('sync', ['-f', path]).then(() => true, () => false);
   helper ??= SyncfsHelper.start();
-  return helper.sync(path);
+  return helper ? helper.sync(path) : false;
 }
 
 /**
@@ -75,9 +78,20 @@ class SyncfsHelper {
     this.idle();
   }
 
-  static start(): SyncfsHelper {
+  /**
+   * Null when it cannot be started (no /bin/sh, no memory to fork, no file descriptors): flushes then fsync
+   * each file. In a process group of its own, so a Ctrl-C meant for bt does not end it before bt's last flush.
+   */
+  static start(): SyncfsHelper | null {
     const script = 'while IFS= read -r p; do if sync -f -- "$p" 2>/dev/null; then echo ok; else echo failed; fi; done';
-    return new SyncfsHelper(spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'ignore'] }));
+    try {
+      const child = spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+      // Without file descriptors to spare, Node starts nothing and leaves the pipes null.
+      if (!child.stdin || !child.stdout) return null;
+      return new SyncfsHelper(child);
+    } catch {
+      return null;
+    }
   }
 
   sync(path: string): Promise<boolean> {
@@ -103,6 +117,10 @@ class SyncfsHelper {
   private stop(): void {
     this.dead = true;
     for (const w of this.waiting.splice(0)) w(false);
+    // A `sync` it started may still hold the pipe: it must not keep bt alive.
+    this.idle();
+    this.child.stdout.destroy();
+    this.child.stdin.destroy();
   }
 
   // Referenced only while an answer is awaited: bt exits as soon as its own work is done.

@@ -90,7 +90,12 @@ const PAGE = 1000;
 type Chosen = { readonly rel: string; readonly snapshot: Snapshot };
 type ContentHolders = ReadonlyMap<string, ReadonlySet<string>>;
 
-export async function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
+export function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
+  // The tree is read in pages: all of them from one view, whatever another bt commits meanwhile.
+  return ctx.store.readSnapshot(() => restoreTreeAsOf(ctx, abs, opts));
+}
+
+async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
   const { directory, name: prefix } = locateDirectory(ctx, abs);
   const at = opts.at === undefined ? isoTime(ctx.clock.now()) : isoTime(parseUserTime(opts.at, '--at'));
   const q = ctx.store.queries;

@@ -46,6 +46,20 @@ export class Store {
     return this.journal.append(events);
   }
 
+  /**
+   * Runs `work` on one view of the database, a read transaction held across its awaits: a read in pages
+   * (a tree restore) sees none of the commits another bt process makes meanwhile.
+   */
+  async readSnapshot<T>(work: () => Promise<T>): Promise<T> {
+    if (this.db.inTransaction) return work();
+    this.db.exec('BEGIN');
+    try {
+      return await work();
+    } finally {
+      if (this.db.inTransaction) this.db.exec('COMMIT');
+    }
+  }
+
   rebuild(toSeq?: number): RebuildResult {
     return rebuildProjections(this.db, this.journal, toSeq);
   }

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { vaultError } from '../core/errors.js';
 import { errnoCode } from '../core/errors.js';
 import { type ChunkManifest, MANIFEST_FILE, decodeManifest, distinctChunks, sha256Hex } from '../fs/chunk-manifest.js';
+import { openSource } from '../fs/source-file.js';
 import { type ChunkSource, type Vault, VaultObjectError } from './vault.js';
 
 /** Whether a staged copy is a chunk directory (else a single file); a vanished copy fails as ENOENT. */
@@ -96,7 +97,7 @@ export function chunkFromFile(dir: string, checksum: string, file: string): (id:
     });
     const offset = (await offsets).get(id);
     if (offset === undefined) return undefined;
-    const handle = await open(file, 'r');
+    const handle = await openSource(file);
     try {
       const bytes = Buffer.alloc(length);
       const { bytesRead } = await handle.read(bytes, 0, length, offset);

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { flushFilesystem, prepareFlushes } from '../../src/fs/durable.js';
+import { flushFilesystem, flushesBySyncfs, prepareFlushes } from '../../src/fs/durable.js';
 import { tempDir } from '../support/tmp.js';
 
 // (tsx may have an esbuild child of its own.)
@@ -15,6 +15,8 @@ test('flushes of odd paths go through one helper process, started once', async (
   writeFileSync(join(dir, 'f'), 'x');
   prepareFlushes();
   for (let i = 0; i < 5; i++) await flushFilesystem(dir, [join(dir, 'f')]);
+  // The helper answered ok each time (a failure would have switched to an fsync per file).
+  assert.is(flushesBySyncfs(), true);
   assert.equal(shells(), ['sh']);
 });
 
