@@ -43,7 +43,9 @@ export class Context {
   static open(reporter: Reporter = silentReporter, config: Config = readConfig()): Context {
     const clock = systemClock;
     const ids = ulidSource();
-    const store = Store.open(databaseFile(config), config.host_id, clock, ids);
+    const store = Store.open(databaseFile(config), config.host_id, clock, ids, () =>
+      reporter.notice('the database was made by an older bt: rebuilding its projections from the journal (once)'),
+    );
     return new Context(config, store, clock, ids, reporter);
   }
 

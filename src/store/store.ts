@@ -29,10 +29,14 @@ export class Store {
     this.settings = new LocalSettings(db);
   }
 
-  static open(file: string, hostId: string, clock: Clock, ids: IdSource): Store {
+  /** `beforeRebuild` is told when projections an older bt made must be rebuilt first (it may take a while). */
+  static open(file: string, hostId: string, clock: Clock, ids: IdSource, beforeRebuild: () => void = () => {}): Store {
     const { db, projectionsStale } = openDatabase(file);
     // Projections of an older shape are rebuilt before any statement is prepared against their tables.
-    if (projectionsStale) rebuildProjections(db, new Journal(db, hostId, clock, ids, () => {}));
+    if (projectionsStale) {
+      beforeRebuild();
+      rebuildProjections(db, new Journal(db, hostId, clock, ids, () => {}));
+    }
     return new Store(db, hostId, clock, ids);
   }
 

@@ -4,7 +4,9 @@ import Database from 'better-sqlite3';
 import { PROJECTION_SCHEMA_VERSION } from '../../src/projections/index.js';
 import { dumpProjections } from '../support/projection-dump.js';
 import { meta, newId, sha, staged, tracked } from '../support/events.js';
-import { reopen, tempStore } from '../support/store.js';
+import { HOST, steppingClock, tempStore } from '../support/store.js';
+import { ulidSource } from '../../src/core/ids.js';
+import { Store } from '../../src/store/store.js';
 
 test('a database whose projections an older bt made (other columns) is rebuilt on open, then answers queries', () => {
   const { store, file } = tempStore();
@@ -32,7 +34,9 @@ test('a database whose projections an older bt made (other columns) is rebuilt o
     PRAGMA user_version = 3;`);
   raw.close();
 
-  const again = reopen(file);
+  let told = 0;
+  const again = Store.open(file, HOST, steppingClock(Date.UTC(2027, 0, 1)), ulidSource(), () => told++);
+  assert.is(told, 1, 'the caller is told before the rebuild');
   assert.is(again.db.pragma('user_version', { simple: true }), PROJECTION_SCHEMA_VERSION);
   assert.equal(dumpProjections(again.db), expected);
   const dirRow = again.queries.findDirectoryByPath('/home/me/docs')!;
@@ -40,6 +44,16 @@ test('a database whose projections an older bt made (other columns) is rebuilt o
   assert.equal(known.get('a.txt')?.current, { kind: 'file', size: 7, mode: 0o644, mtime_ns: '1735689600000000000', ctime_ns: '1735689600000000000', ino: '77' });
   assert.equal(again.queries.contentLocations(sha('a.txt')), ['local']);
   assert.equal(again.queries.contentLocations(sha('elsewhere')), ['usb']);
+  again.close();
+});
+
+test('a current database opens without a rebuild', () => {
+  const { store, file } = tempStore();
+  store.append([tracked('/x')]);
+  store.close();
+  let told = 0;
+  const again = Store.open(file, HOST, steppingClock(), ulidSource(), () => told++);
+  assert.is(told, 0);
   again.close();
 });
 
