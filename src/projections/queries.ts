@@ -116,7 +116,7 @@ export class Queries {
           `SELECT f.id, f.name, f.deleted, f.current_snapshot_id, f.current_kind, f.current_size, f.current_mode,
                   f.current_mtime_ns, f.current_ctime_ns, f.current_ino
            FROM files f
-           WHERE f.directory_id = ? AND (? = '' OR f.name = ? OR (f.name >= ? AND f.name < ?))`,
+           WHERE f.directory_id = @dir AND (@under = '' OR f.name = @under OR (f.name >= @lo AND f.name < @hi))`,
         )
         .raw(true),
       // The queue is usually small or empty: read it apart (a join per file costs more than the lookups).
@@ -290,8 +290,6 @@ export class Queries {
    * snapshot and pending stage: one query for a whole scan instead of one per file.
    */
   trackedFiles(directory: Directory, under = ''): Map<string, TrackedFile> {
-    const lo = under === '' ? '' : `${under}/`;
-    const hi = under === '' ? '' : `${under}0`; // '0' sorts right after '/'
     const out = new Map<string, TrackedFile>();
     const statKey = (r: readonly unknown[], at: number): StatKey => ({
       kind: r[at] as StatKey['kind'], size: r[at + 1] as number, mode: r[at + 2] as number,
@@ -302,7 +300,7 @@ export class Queries {
       staged.set(r[0] as string, { stage_id: r[1] as string, ...statKey(r, 2) });
     }
     type Row = [string, string, number, string | null, ...unknown[]];
-    for (const r of this.stmts.filesInDir.iterate(directory.id, under, under, lo, hi) as Iterable<Row>) {
+    for (const r of this.stmts.filesInDir.iterate(underParams(directory, under)) as Iterable<Row>) {
       out.set(r[1], {
         fileId: r[0],
         deleted: r[2] !== 0,
@@ -315,6 +313,7 @@ export class Queries {
 
 }
 
-const underParams = (directory: Directory, under: string, at: string): Record<string, string> => ({
+/** Named parameters selecting the files under `under` ('' for all): '0' sorts right after '/'. */
+const underParams = (directory: Directory, under: string, at = ''): Record<string, string> => ({
   dir: directory.id, at, under, lo: under === '' ? '' : `${under}/`, hi: under === '' ? '' : `${under}0`,
 });
