@@ -74,6 +74,7 @@ export const StoredIn = t.type({
   sent: t.union([NonNegInt, t.null]),
   chunks: t.union([NonNegInt, t.null]),
 });
+export type StoredIn = t.TypeOf<typeof StoredIn>;
 
 /**
  * A staged version became a snapshot of its file, its content safe in every vault. v2 added `stored`: the

@@ -73,6 +73,7 @@ const ATTEMPTS = 3;
  */
 const STAGED_MODE = 0o400;
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+
 /** Whether copy-on-write clones worked here; after the first refusal they are not tried again. */
 let clonesWork = true;
 

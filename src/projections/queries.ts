@@ -53,6 +53,14 @@ export interface TrackedFile {
 
 type FileRow = Omit<FileRecord, 'deleted'> & { deleted: number };
 const FILE_COLUMNS = 'id, directory_id, name, current_snapshot_id, deleted, deleted_at, created_at';
+
+/** Files `f` of a directory under `under` (parameters from `underParams`). */
+const FILES_UNDER = `f.directory_id = @dir AND (@under = '' OR f.name = @under OR (f.name >= @lo AND f.name < @hi))`;
+/** A column of file f's newest snapshot staged at or before @at. */
+const LATEST_SNAPSHOT = (column: string): string =>
+  `(SELECT x.${column} FROM file_snapshots x WHERE x.file_id = f.id AND x.staged_at <= @at ORDER BY x.seq DESC LIMIT 1)`;
+/** File f's last deletion at or before @at. */
+const LAST_DELETION = '(SELECT MAX(d.deleted_at) FROM file_deletions d WHERE d.file_id = f.id AND d.deleted_at <= @at)';
 const toFile = (r: FileRow): FileRecord => ({ ...r, deleted: r.deleted !== 0 });
 
 const isUnder = (path: string, dir: string): boolean =>
@@ -78,20 +86,13 @@ export class Queries {
       stagedCount: db.prepare('SELECT COUNT(*) AS n FROM staging'),
       // Keyset pages in name order (the files_by_name index): a tree restore holds one page at a time.
       latestUnder: db.prepare(
-        `SELECT f.name AS file_name, s.*,
-                (SELECT MAX(d.deleted_at) FROM file_deletions d WHERE d.file_id = f.id AND d.deleted_at <= @at) AS deleted_at
-         FROM files f
-         JOIN file_snapshots s ON s.id = (
-           SELECT id FROM file_snapshots x WHERE x.file_id = f.id AND x.staged_at <= @at ORDER BY x.seq DESC LIMIT 1)
-         WHERE f.directory_id = @dir AND (@under = '' OR f.name = @under OR (f.name >= @lo AND f.name < @hi))
-           AND f.name > @after
+        `SELECT f.name AS file_name, s.*, ${LAST_DELETION} AS deleted_at
+         FROM files f JOIN file_snapshots s ON s.id = ${LATEST_SNAPSHOT('id')}
+         WHERE ${FILES_UNDER} AND f.name > @after
          ORDER BY f.name LIMIT @limit`,
       ),
       latestTimesUnder: db.prepare(
-        `SELECT (SELECT x.staged_at FROM file_snapshots x WHERE x.file_id = f.id AND x.staged_at <= @at ORDER BY x.seq DESC LIMIT 1) AS staged_at,
-                (SELECT MAX(d.deleted_at) FROM file_deletions d WHERE d.file_id = f.id AND d.deleted_at <= @at) AS deleted_at
-         FROM files f
-         WHERE f.directory_id = @dir AND (@under = '' OR f.name = @under OR (f.name >= @lo AND f.name < @hi))`,
+        `SELECT ${LATEST_SNAPSHOT('staged_at')} AS staged_at, ${LAST_DELETION} AS deleted_at FROM files f WHERE ${FILES_UNDER}`,
       ).raw(true),
       vaultUsed: db.prepare('SELECT 1 FROM content_locations WHERE vault = ? LIMIT 1').pluck(),
       snapshotContents: db.prepare('SELECT DISTINCT content_id FROM file_snapshots WHERE content_id IS NOT NULL ORDER BY content_id').pluck(),
@@ -116,7 +117,7 @@ export class Queries {
           `SELECT f.id, f.name, f.deleted, f.current_snapshot_id, f.current_kind, f.current_size, f.current_mode,
                   f.current_mtime_ns, f.current_ctime_ns, f.current_ino
            FROM files f
-           WHERE f.directory_id = @dir AND (@under = '' OR f.name = @under OR (f.name >= @lo AND f.name < @hi))`,
+           WHERE ${FILES_UNDER}`,
         )
         .raw(true),
       // The queue is usually small or empty: read it apart (a join per file costs more than the lookups).

@@ -3,7 +3,7 @@ import { rm, unlink } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import { errnoCode, userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
-import type { DomainEvent, FileMeta } from '../events/codecs.js';
+import type { DomainEvent, FileMeta, StoredIn } from '../events/codecs.js';
 import type { StagedOperation } from '../projections/queries.js';
 import { chunkFromFile, chunkSourceFrom } from '../vaults/chunked-content.js';
 import { type ChunkSource, type Vault, vaultProblem } from '../vaults/vault.js';
@@ -30,11 +30,9 @@ export interface BackupResult {
  */
 const BATCH_OPS = 2500;
 
-interface Stored {
-  readonly vault: string;
+/** What a vault took (`chunks`: of its manifest, when it holds the content chunked); bytes sent are known here. */
+interface Stored extends StoredIn {
   readonly sent: number;
-  /** Chunks of the vault's manifest, when it holds the content chunked. */
-  readonly chunks: number | null;
 }
 
 interface ContentOutcome {
@@ -149,7 +147,7 @@ function snapshotCommitted(ctx: Context, op: StagedOperation, stored: readonly S
     type: 'SnapshotCommitted',
     data: {
       snapshot_id: ctx.newId(), stage_id: op.stage_id, file_id: op.file_id, content_id: op.content_id, meta, staged_at: op.staged_at,
-      stored: stored.map((s) => ({ vault: s.vault, sent: s.sent, chunks: s.chunks })),
+      stored: [...stored],
     },
   };
 }

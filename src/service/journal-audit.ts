@@ -2,7 +2,7 @@
 import { describeError, integrityError, usageError } from '../core/errors.js';
 import { parseUserTime } from '../core/time.js';
 import { isoTime } from '../core/ids.js';
-import { type EventType, eventTypes, isEventType } from '../events/codecs.js';
+import { type EventType, type StoredIn, eventTypes, isEventType } from '../events/codecs.js';
 import type { RecordedEvent } from '../events/envelope.js';
 import type { Queries } from '../projections/queries.js';
 import type { Vault } from '../vaults/vault.js';
@@ -56,7 +56,7 @@ export function listJournal(ctx: Context, filter: JournalFilter): JournalLine[] 
 
 const short = (sha: string | null): string => (sha === null ? '-' : sha.slice(0, 12));
 
-const storedIn = (s: { vault: string; sent: number | null; chunks: number | null }, size: number): string =>
+const storedIn = (s: StoredIn, size: number): string =>
   `${s.vault} (${size} B, ${s.sent === null ? 'sent ?' : `sent ${s.sent} B`}${s.chunks === null ? '' : `, ${s.chunks} chunks`})`;
 
 function summarize(rec: RecordedEvent, q: Queries, dirs: Map<string, string>): string {

@@ -125,7 +125,7 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
     failed.push({ path: rel, reason: describeError(err) });
     ctx.reporter.notice(`${rel}: ${describeError(err)}`);
   };
-  const restoreOne = async ({ rel, snapshot }: Chosen, holders: ContentHolders): Promise<void> => {
+  const restoreOne = async ({ rel, snapshot }: Chosen, holders?: ContentHolders): Promise<void> => {
     try {
       const target = checkedTarget(opts, rel, made);
       const r = await materialize(ctx, snapshot, target, opts.contentOnly, holders);
@@ -193,7 +193,7 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   }
   // Symlinks last: no file of this restore is ever written through a link it restored. (Only they are kept
   // across pages; they hold no content.)
-  for (const link of symlinks) await restoreOne(link, new Map<string, ReadonlySet<string>>());
+  for (const link of symlinks) await restoreOne(link);
   failed.sort((a, b) => (a.path < b.path ? -1 : 1));
   return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, failed, warnings: [...warnings] };
 }

@@ -106,7 +106,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
 
   // A large file that changed: the chunks of its backed-up version need not be staged again.
   const threshold = chunkThreshold();
-  const previousChunks = async (c: Change): Promise<ReadonlySet<string> | undefined> => {
+  const previousChunks = async (c: Change): Promise<readonly string[] | undefined> => {
     if (c.entry.stat.size < BigInt(threshold) || !c.prior?.current || c.prior.deleted) return undefined;
     const contentId = currentContentOf(ctx, c.prior.fileId);
     return contentId === null ? undefined : chunksInEveryVault(ctx, contentId);
@@ -119,7 +119,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
       changes.map(async (c): Promise<CaptureJob> => {
         const job = { src: c.entry.abs, dest: ctx.stagedPath(c.stageId), seen: seenStat(c.entry.stat) };
         const stored = await previousChunks(c);
-        return stored && stored.size > 0 ? { ...job, stored: [...stored] } : job;
+        return stored && stored.length > 0 ? { ...job, stored } : job;
       }),
     );
     const work = pool.run(jobs).then((results) => record(changes, results));

@@ -3,7 +3,7 @@
 import pLimit from 'p-limit';
 import type { Context } from './context.js';
 
-/** HEADs in flight when a bucket is asked which chunks it has. */
+/** Chunk lookups in flight on the local vaults. */
 const CHECKS_IN_FLIGHT = 8;
 
 /**
@@ -12,7 +12,7 @@ const CHECKS_IN_FLIGHT = 8;
  * Undefined when a vault holds it whole or not at all, or cannot be asked: an optimisation, never an error.
  * A chunk lost after this answer is read back from the file itself at backup (backup.ts).
  */
-export async function chunksInEveryVault(ctx: Context, contentId: string): Promise<ReadonlySet<string> | undefined> {
+export async function chunksInEveryVault(ctx: Context, contentId: string): Promise<readonly string[] | undefined> {
   try {
     const holders = new Set(ctx.store.queries.contentLocations(contentId));
     const vaults = await ctx.vaults();
@@ -31,7 +31,7 @@ export async function chunksInEveryVault(ctx: Context, contentId: string): Promi
     const everywhere = await Promise.all(
       [...(common ?? [])].map((id) => limit(async () => ((await Promise.all(local.map((v) => v.hasChunk(id)))).every(Boolean) ? id : null))),
     );
-    return new Set(everywhere.filter((id): id is string => id !== null));
+    return everywhere.filter((id): id is string => id !== null);
   } catch {
     return undefined;
   }

@@ -1,8 +1,9 @@
 // What both vaults do alike with chunked content (ADR 0012): read a staged chunk directory's manifest, and
 // read a stored content's chunks back in order, each chunk and the whole verified.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { type FileHandle, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { restoreTmpPath } from '../fs/restore-file.js';
 import { vaultError } from '../core/errors.js';
 import { errnoCode } from '../core/errors.js';
 import { type ChunkManifest, MANIFEST_FILE, decodeManifest, distinctChunks, sha256Hex } from '../fs/chunk-manifest.js';
@@ -164,7 +165,7 @@ export async function writeChunkedContent(
   window: number,
   outputPath: string,
 ): Promise<void> {
-  const tmp = join(dirname(outputPath), `.bt-restore-${randomBytes(6).toString('hex')}`);
+  const tmp = restoreTmpPath(outputPath);
   const handle = await open(tmp, 'wx', 0o600);
   try {
     await readChunks(vault, m, fetch, (bytes) => writeAll(handle, bytes), window);

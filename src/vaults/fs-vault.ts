@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { restoreTmpPath } from '../fs/restore-file.js';
 import { errnoCode, vaultError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import { writeFileAtomic } from '../fs/atomic.js';
@@ -242,7 +243,7 @@ export class FileSystemVault implements Vault {
   async getContent(checksum: string, outputPath: string): Promise<void> {
     this.ensureReady();
     const src = this.contentPath(checksum);
-    const tmp = join(dirname(outputPath), `.bt-restore-${randomBytes(6).toString('hex')}`);
+    const tmp = restoreTmpPath(outputPath);
     let size: number;
     try {
       size = statSync(src).size;

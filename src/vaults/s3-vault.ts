@@ -2,7 +2,7 @@
 // chunked content ADR 0012), on top of the object operations of s3-objects.ts; client: ADR 0009.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { restoreTmpPath } from '../fs/restore-file.js';
 import { type BucketLocationConstraint, CreateBucketCommand, HeadBucketCommand, type S3Client, type StorageClass } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import type { S3VaultConfig } from '../config/schema.js';
@@ -234,7 +234,7 @@ export class S3Vault implements Vault {
   async flush(): Promise<void> {}
 
   async getContent(checksum: string, outputPath: string): Promise<void> {
-    const tmp = join(dirname(outputPath), `.bt-restore-${randomBytes(6).toString('hex')}`);
+    const tmp = restoreTmpPath(outputPath);
     const sha256 = await this.objects.download(this.config.content_bucket, this.contentKey(checksum), tmp);
     if (sha256 === undefined) return this.getChunked(checksum, outputPath);
     if (sha256 !== checksum) {
