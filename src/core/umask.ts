@@ -12,12 +12,16 @@ export function makeOwnFilesPrivate(): void {
 /** The mode a new file would get from the user's own umask. */
 export const defaultFileMode = (): number => 0o666 & ~userUmask;
 
-/** Creates a directory (and parents) with the mode the user's umask gives, not bt's private one. */
-export function mkdirForUser(path: string): void {
+/**
+ * Creates a directory (and parents) with the mode the user's umask gives, not bt's private one. True when
+ * `path` did not exist before (so it was empty when made).
+ */
+export function mkdirForUser(path: string): boolean {
   const first = mkdirSync(path, { recursive: true });
-  if (first === undefined) return;
+  if (first === undefined) return false;
   for (let dir = path; ; dir = dirname(dir)) {
     chmodSync(dir, 0o777 & ~userUmask);
     if (dir === first || dir === dirname(dir)) break;
   }
+  return true;
 }

@@ -35,36 +35,49 @@ export interface TreeRestoreResult {
 }
 
 /**
- * Creates the directories between the output root and a file, refusing to go through a symlink: a journal
- * holding both `a -> /etc` and `a/passwd` must not write /etc/passwd.
+ * The directories of the output: made as needed, never through a symlink (a journal holding both
+ * `a -> /etc` and `a/passwd` must not write /etc/passwd). It remembers which ones this restore made: a file
+ * going into one of those cannot exist yet (names are unique in a tree) unless it is itself a directory made
+ * here, so it needs no existence check: that saves an lstat per file when restoring into a new --output.
  */
-function prepareParents(root: string, rel: string, verified: Set<string>): void {
-  const parts = rel.split('/').slice(0, -1);
-  let dir = root;
-  for (const part of parts) {
-    dir = join(dir, part);
-    if (verified.has(dir)) continue;
-    let stat;
-    try {
-      stat = lstatSync(dir);
-    } catch {
-      mkdirForUser(dir);
-      verified.add(dir);
-      continue;
-    }
-    if (!stat.isDirectory()) {
-      throw integrityError(`refusing to restore ${rel}: ${dir} is ${stat.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);
-    }
-    verified.add(dir);
-  }
-}
+class OutputDirs {
+  private readonly verified = new Set<string>();
+  private readonly made = new Set<string>();
 
-/** Where a file of the tree goes: inside the output, not over an existing file (without --force), parents made. */
-function checkedTarget(opts: TreeRestoreOptions, rel: string, made: Set<string>): string {
-  const target = safeJoin(opts.output, rel);
-  if (pathExists(target) && !opts.force) throw userError(`${target} already exists`, 'use --force to overwrite');
-  prepareParents(opts.output, rel, made);
-  return target;
+  constructor(private readonly root: string) {
+    if (mkdirForUser(root)) this.made.add(root);
+    this.verified.add(root);
+  }
+
+  /** Where a file of the tree goes: inside the output, not over an existing file (without --force), parents made. */
+  target(rel: string, force: boolean): string {
+    const target = safeJoin(this.root, rel);
+    // Only a directory this restore made for deeper files can already be there.
+    const fresh = this.made.has(this.prepareParents(rel)) && !this.verified.has(target);
+    if (!force && !fresh && pathExists(target)) throw userError(`${target} already exists`, 'use --force to overwrite');
+    return target;
+  }
+
+  private prepareParents(rel: string): string {
+    let dir = this.root;
+    for (const part of rel.split('/').slice(0, -1)) {
+      dir = join(dir, part);
+      if (this.verified.has(dir)) continue;
+      let stat;
+      try {
+        stat = lstatSync(dir);
+      } catch {
+        if (mkdirForUser(dir)) this.made.add(dir);
+        this.verified.add(dir);
+        continue;
+      }
+      if (!stat.isDirectory()) {
+        throw integrityError(`refusing to restore ${rel}: ${dir} is ${stat.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);
+      }
+      this.verified.add(dir);
+    }
+    return dir;
+  }
 }
 
 /** Only what a worker needs: the snapshot row is cloned into its message. */
@@ -85,10 +98,18 @@ const leftOutAsDeleted = (opts: TreeRestoreOptions, stagedAt: string, deletedAt:
   deletedAt !== null && deletedAt >= stagedAt && !opts.deleted;
 
 /** Files per page: the tree is read and restored a page at a time, so memory does not grow with its size. */
-const PAGE = 1000;
+const PAGE = 500;
 
 type Chosen = { readonly rel: string; readonly snapshot: Snapshot };
 type ContentHolders = ReadonlyMap<string, ReadonlySet<string>>;
+interface PreparedPage {
+  /** Name of the page's last file: the next page starts after it. */
+  readonly last: string;
+  readonly holders: ContentHolders;
+  /** Files for the general path (large, remote, or whose local object a worker could not use). */
+  readonly general: Chosen[];
+  readonly fast: readonly { readonly c: Chosen; readonly job: SmallRestoreJob }[];
+}
 
 export function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
   // The tree is read in pages: all of them from one view, whatever another bt commits meanwhile.
@@ -99,11 +120,12 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   const { directory, name: prefix } = locateDirectory(ctx, abs);
   const at = opts.at === undefined ? isoTime(ctx.clock.now()) : isoTime(parseUserTime(opts.at, '--at'));
   const q = ctx.store.queries;
-  // Counted first (times only): progress gets its total, and an empty tree fails before anything is made.
+  // An empty tree fails before anything is made. Counted in full only for the progress display's total.
   let total = 0;
   let any = false;
   for (const v of q.versionTimesAsOf(directory, prefix, at)) {
     any = true;
+    if (!ctx.reporter.progress) break;
     if (!leftOutAsDeleted(opts, v.stagedAt, v.deletedAt)) total++;
   }
   if (!any) throw userError(`nothing under ${abs} was backed up as of ${at}`, 'see `bt dir status` and `bt log`');
@@ -114,8 +136,7 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   let bytes = 0;
   let deletedSkipped = 0;
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
-  const made = new Set<string>();
-  mkdirForUser(opts.output);
+  const dirs = new OutputDirs(opts.output);
   const restored = (snapshot: Snapshot): void => {
     files++;
     bytes += snapshot.size;
@@ -127,7 +148,7 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   };
   const restoreOne = async ({ rel, snapshot }: Chosen, holders?: ContentHolders): Promise<void> => {
     try {
-      const target = checkedTarget(opts, rel, made);
+      const target = dirs.target(rel, opts.force);
       const r = await materialize(ctx, snapshot, target, opts.contentOnly, holders);
       for (const w of r.warnings) warnings.add(w);
       restored(snapshot);
@@ -145,35 +166,53 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   };
   const plainMode = defaultFileMode();
   const symlinks: Chosen[] = [];
+
+  /** Reads the page after `after` and makes its worker jobs; null when the tree is done. */
+  const preparePage = (after: string): PreparedPage | null => {
+    const page = q.versionsAsOf(directory, prefix, at, after, PAGE);
+    if (page.length === 0) return null;
+    const regular: Chosen[] = [];
+    for (const { name, snapshot, deletedAt } of page) {
+      if (leftOutAsDeleted(opts, snapshot.staged_at, deletedAt)) {
+        deletedSkipped++;
+        continue;
+      }
+      const c = { rel: prefix === '' ? name : name.slice(prefix.length + 1), snapshot };
+      (snapshot.kind === 'symlink' ? symlinks : regular).push(c);
+    }
+    const holders = q.contentLocationsOf(regular.flatMap((c) => (c.snapshot.content_id === null ? [] : [c.snapshot.content_id])));
+    const general: Chosen[] = [];
+    const fast: { c: Chosen; job: SmallRestoreJob }[] = [];
+    for (const c of regular) {
+      const object = localObject(c.snapshot, holders);
+      if (object === undefined) {
+        general.push(c);
+        continue;
+      }
+      try {
+        const target = dirs.target(c.rel, opts.force);
+        fast.push({ c, job: { object, checksum: c.snapshot.content_id!, target, meta: opts.contentOnly ? null : restoredMeta(c.snapshot), plainMode } });
+      } catch (err) {
+        fail(c.rel, err);
+      }
+    }
+    return { last: page[page.length - 1]!.name, holders, general, fast };
+  };
+
   const pool = new RestorePool();
   try {
-    for (let after = '', page; (page = q.versionsAsOf(directory, prefix, at, after, PAGE)).length > 0; after = page[page.length - 1]!.name) {
-      const regular: Chosen[] = [];
-      for (const { name, snapshot, deletedAt } of page) {
-        if (leftOutAsDeleted(opts, snapshot.staged_at, deletedAt)) {
-          deletedSkipped++;
-          continue;
-        }
-        const c = { rel: prefix === '' ? name : name.slice(prefix.length + 1), snapshot };
-        (snapshot.kind === 'symlink' ? symlinks : regular).push(c);
+    // While the workers write one page, this thread reads and prepares the next (at most two in memory).
+    for (let current = preparePage(''); current !== null; ) {
+      const writing = pool.run(current.fast.map((f) => f.job));
+      let next: PreparedPage | null;
+      try {
+        next = preparePage(current.last);
+      } finally {
+        // Never leave the workers' answer unawaited, even when reading the next page fails.
+        await writing.catch(() => undefined);
       }
-      const holders = q.contentLocationsOf(regular.flatMap((c) => (c.snapshot.content_id === null ? [] : [c.snapshot.content_id])));
-      const general: Chosen[] = [];
-      const fast: { c: Chosen; job: SmallRestoreJob }[] = [];
-      for (const c of regular) {
-        const object = localObject(c.snapshot, holders);
-        if (object === undefined) {
-          general.push(c);
-          continue;
-        }
-        try {
-          const target = checkedTarget(opts, c.rel, made);
-          fast.push({ c, job: { object, checksum: c.snapshot.content_id!, target, meta: opts.contentOnly ? null : restoredMeta(c.snapshot), plainMode } });
-        } catch (err) {
-          fail(c.rel, err);
-        }
-      }
-      const outcomes = await pool.run(fast.map((f) => f.job));
+      const outcomes = await writing;
+      const { fast, general, holders } = current;
       for (const [k, { c }] of fast.entries()) {
         const o = outcomes[k]!;
         if (o.kind === 'done') {
@@ -187,6 +226,7 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
         }
       }
       await Promise.all(general.map((c) => limit(() => restoreOne(c, holders))));
+      current = next;
     }
   } finally {
     await pool.close();
