@@ -70,3 +70,21 @@ export function safeJoin(root: string, name: string): string {
   }
   return joinName(root, name);
 }
+
+/**
+ * Orders names by code point, which is the order of their UTF-8 bytes and so SQLite's (BINARY collation):
+ * JavaScript's `<` compares UTF-16 units, which puts U+10000 and above before U+E000..U+FFFF.
+ */
+export function compareNames(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates (U+D800..U+DFFF) stand for code points above U+FFFF: move them above U+E000..U+FFFF.
+    if (x >= 0xd800) x += x >= 0xe000 ? -0x800 : 0x2000;
+    if (y >= 0xd800) y += y >= 0xe000 ? -0x800 : 0x2000;
+    return x - y;
+  }
+  return a.length - b.length;
+}

@@ -2,6 +2,7 @@
 import { type BigIntStats, type Dirent, lstatSync, readdirSync } from 'node:fs';
 import { errnoCode } from '../core/errors.js';
 import type { IgnoreRules } from './ignore-rules.js';
+import { compareNames } from './paths.js';
 
 export interface WalkEntry {
   /** Path relative to the tracked root, '/'-separated. */
@@ -46,7 +47,8 @@ function specialName(stat: BigIntStats): string {
 }
 
 /**
- * Yields files and symlinks under `start`, depth first, names sorted for a stable order.
+ * Yields files and symlinks under `start`, depth first, in the code point order of their relative names (the
+ * order SQLite sorts them in, so a scan can merge the walk with the tracked files read in pages).
  * Ignored directories are not entered; unreadable ones are reported and skipped.
  */
 export function* walk(opts: WalkOptions): Generator<WalkEntry> {
@@ -103,7 +105,9 @@ function* walkDir(opts: WalkOptions, rel: string, abs: string, rules: IgnoreRule
     opts.notice({ path: abs, reason: `cannot read directory (${errnoCode(err) ?? 'error'})`, skipped: true });
     return;
   }
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // A directory sorts as its name plus '/': where the names of the files inside it sort among its siblings.
+  const key = (e: Dirent): string => (e.isDirectory() ? `${e.name}/` : e.name);
+  entries.sort((a, b) => compareNames(key(a), key(b)));
   const undecodable = entries.some((e) => e.name.includes('\uFFFD')) ? invalidNames(abs, opts) : undefined;
   for (const entry of entries) {
     if (undecodable?.has(entry.name)) continue;

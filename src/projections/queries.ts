@@ -51,6 +51,11 @@ export interface TrackedFile {
   readonly staged: (StatKey & { readonly stage_id: string }) | null;
 }
 
+export interface NamedTrackedFile extends TrackedFile {
+  /** Relative to its directory. */
+  readonly name: string;
+}
+
 type FileRow = Omit<FileRecord, 'deleted'> & { deleted: number };
 const FILE_COLUMNS = 'id, directory_id, name, current_snapshot_id, deleted, deleted_at, created_at';
 
@@ -112,19 +117,15 @@ export class Queries {
         'SELECT content_id, vault FROM content_locations WHERE content_id IN (SELECT value FROM json_each(?))',
       ),
       locations: db.prepare('SELECT vault FROM content_locations WHERE content_id = ? ORDER BY stored_at, vault'),
-      filesInDir: db
+      // A file's pending stage comes by its unique index: one probe per file, and none kept in memory.
+      trackedPage: db
         .prepare(
-          `SELECT f.id, f.name, f.deleted, f.current_snapshot_id, f.current_kind, f.current_size, f.current_mode,
-                  f.current_mtime_ns, f.current_ctime_ns, f.current_ino
-           FROM files f
-           WHERE ${FILES_UNDER}`,
-        )
-        .raw(true),
-      // The queue is usually small or empty: read it apart (a join per file costs more than the lookups).
-      stagedKeysInDir: db
-        .prepare(
-          `SELECT s.file_id, s.stage_id, s.kind, s.size, s.mode, s.mtime_ns, s.ctime_ns, s.ino
-           FROM staging s JOIN files f ON f.id = s.file_id WHERE f.directory_id = ?`,
+          `SELECT f.name, f.id, f.deleted, f.current_snapshot_id, f.current_kind, f.current_size, f.current_mode,
+                  f.current_mtime_ns, f.current_ctime_ns, f.current_ino,
+                  s.stage_id, s.kind, s.size, s.mode, s.mtime_ns, s.ctime_ns, s.ino
+           FROM files f LEFT JOIN staging s ON s.file_id = f.id
+           WHERE ${FILES_UNDER} AND f.name > @after
+           ORDER BY f.name LIMIT @limit`,
         )
         .raw(true),
       lastDeletion: db.prepare('SELECT deleted_at FROM file_deletions WHERE file_id = ? AND deleted_at <= ? ORDER BY seq DESC LIMIT 1'),
@@ -292,26 +293,28 @@ export class Queries {
    */
   trackedFiles(directory: Directory, under = ''): Map<string, TrackedFile> {
     const out = new Map<string, TrackedFile>();
-    const statKey = (r: readonly unknown[], at: number): StatKey => ({
-      kind: r[at] as StatKey['kind'], size: r[at + 1] as number, mode: r[at + 2] as number,
-      mtime_ns: r[at + 3] as string, ctime_ns: r[at + 4] as string, ino: r[at + 5] as string,
-    });
-    const staged = new Map<string, StatKey & { stage_id: string }>();
-    for (const r of this.stmts.stagedKeysInDir.all(directory.id) as unknown[][]) {
-      staged.set(r[0] as string, { stage_id: r[1] as string, ...statKey(r, 2) });
-    }
-    type Row = [string, string, number, string | null, ...unknown[]];
-    for (const r of this.stmts.filesInDir.iterate(underParams(directory, under)) as Iterable<Row>) {
-      out.set(r[1], {
-        fileId: r[0],
-        deleted: r[2] !== 0,
-        current: r[3] === null ? null : statKey(r, 4),
-        staged: staged.get(r[0]) ?? null,
-      });
+    for (let after = '', page; (page = this.trackedPage(directory, under, after, 5000)).length > 0; after = page[page.length - 1]!.name) {
+      for (const f of page) out.set(f.name, f);
     }
     return out;
   }
 
+  /** The files under `under` named after `after`, in name order (SQLite's: by UTF-8 bytes), `limit` of them. */
+  trackedPage(directory: Directory, under: string, after: string, limit: number): NamedTrackedFile[] {
+    const statKey = (r: readonly unknown[], at: number): StatKey => ({
+      kind: r[at] as StatKey['kind'], size: r[at + 1] as number, mode: r[at + 2] as number,
+      mtime_ns: r[at + 3] as string, ctime_ns: r[at + 4] as string, ino: r[at + 5] as string,
+    });
+    type Row = [string, string, number, string | null, ...unknown[]];
+    const rows = this.stmts.trackedPage.all({ ...underParams(directory, under), after, limit }) as Row[];
+    return rows.map((r) => ({
+      name: r[0],
+      fileId: r[1],
+      deleted: r[2] !== 0,
+      current: r[3] === null ? null : statKey(r, 4),
+      staged: r[10] === null ? null : { stage_id: r[10] as string, ...statKey(r, 11) },
+    }));
+  }
 }
 
 /** Named parameters selecting the files under `under` ('' for all): '0' sorts right after '/'. */

@@ -12,8 +12,9 @@ import { IgnoreRules } from '../fs/ignore-rules.js';
 import { sameStat, seenStat } from '../fs/meta.js';
 import { isGone, joinName, nameWithin, pathExists } from '../fs/paths.js';
 import { type WalkEntry, walk } from '../fs/walk.js';
-import type { TrackedFile } from '../projections/queries.js';
+import type { NamedTrackedFile, TrackedFile } from '../projections/queries.js';
 import type { Context } from './context.js';
+import { KnownFiles } from './known-files.js';
 import { btOwnPaths } from './own-paths.js';
 import { chunksInEveryVault, currentContentOf } from './stored-chunks.js';
 
@@ -52,17 +53,19 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     throw userError(`${abs} is not inside a tracked directory`, 'run `bt dir init` in the directory you want to back up');
   }
   const start = nameWithin(directory.path, abs);
-  const known = q.trackedFiles(directory, start);
-  if (!pathExists(abs) && known.size === 0) throw userError(`no such file or directory: ${abs}`);
+  // Files the walk went past (or found gone when capturing them): deletions, if really gone (see below).
+  const unseen: NamedTrackedFile[] = [];
+  const known = new KnownFiles(q, directory, start, (f) => {
+    if (!f.deleted && (f.current || f.staged)) unseen.push(f);
+  });
+  if (!pathExists(abs) && known.isEmpty()) throw userError(`no such file or directory: ${abs}`);
 
   mkdirSync(ctx.stagingDir, { recursive: true, mode: 0o700 });
   removeOrphanStagedCopies(ctx);
-  prepareFlushes();
 
   const batch = new Batch(ctx);
   const pool = new CapturePool();
   const skipped: { path: string; reason: string }[] = [];
-  const seen = new Set<string>();
   let unchanged = 0;
   let staged = 0;
   let stagedBytes = 0;
@@ -71,7 +74,8 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     for (const [i, change] of changes.entries()) {
       const r = results[i]!;
       if (r.kind === 'gone') {
-        seen.delete(change.entry.name);
+        const { prior } = change;
+        if (prior && !prior.deleted && (prior.current || prior.staged)) unseen.push({ ...prior, name: change.entry.name });
         continue;
       }
       if (r.kind === 'staging-failed') {
@@ -115,6 +119,8 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   const inflight = new Set<Promise<void>>();
   let failure: { err: unknown } | undefined;
   const dispatch = async (changes: Change[]): Promise<void> => {
+    // Before the first capture starts the worker threads (see prepareFlushes); an unchanged tree starts none.
+    prepareFlushes();
     const jobs = await Promise.all(
       changes.map(async (c): Promise<CaptureJob> => {
         const job = { src: c.entry.abs, dest: ctx.stagedPath(c.stageId), seen: seenStat(c.entry.stat) };
@@ -149,8 +155,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
       },
     });
     for (const entry of entries) {
-      seen.add(entry.name);
-      const prior = known.get(entry.name);
+      const prior = known.lookup(entry.name);
       const reference = prior && !prior.deleted ? (prior.staged ?? prior.current) : null;
       if (reference && sameStat(entry.stat, reference)) {
         unchanged++;
@@ -165,6 +170,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
       }
     }
     if (pending.length > 0) await dispatch(pending);
+    known.finish();
     await Promise.all(inflight);
     if (failure) throw failure.err;
   } finally {
@@ -172,12 +178,11 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   }
 
   let deleted = 0;
-  for (const [name, prior] of known) {
-    if (seen.has(name) || prior.deleted || (!prior.current && !prior.staged)) continue;
+  for (const { name, fileId } of unseen) {
     // Not seen may mean ignored or unreadable now: only a path that is really gone is a deletion.
     if (!isGone(joinName(directory.path, name))) continue;
     deleted++;
-    await batch.add([{ type: 'FileDeleted', data: { file_id: prior.fileId, directory_id: directory.id, name } }], [], 0, null);
+    await batch.add([{ type: 'FileDeleted', data: { file_id: fileId, directory_id: directory.id, name } }], [], 0, null);
   }
   await batch.commit();
   return { directory: directory.path, staged, stagedBytes, unchanged, deleted, skipped };
