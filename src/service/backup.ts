@@ -57,6 +57,8 @@ export async function backup(ctx: Context): Promise<BackupResult> {
   const unlinking = pLimit(8);
   let removing: Promise<unknown> = Promise.resolve();
   const failed: { path: string; reason: string }[] = [];
+  const unavailable = new Map<string, string>();
+  const kept = new KeptNotices(ctx);
   let files = 0;
   let bytesSent = 0;
   let bytesDeduped = 0;
@@ -82,7 +84,9 @@ export async function backup(ctx: Context): Promise<BackupResult> {
               const missing = vaults.filter((v) => !held.get(op.content_id!)?.has(v.name));
               const staged = ctx.stagedPath(op.stage_id);
               const chunkSource = chunkSourceFrom(vaults, chunkFromFile(staged, op.content_id, originalPath(op)));
-              upload = storeContent(missing, op.content_id, staged, op.size, chunkSource);
+              upload = storeContent(missing, op.content_id, staged, op.size, chunkSource, unavailable, (vault) =>
+                ctx.reporter.notice(`vault "${vault}" is unavailable: no other file of this backup is sent to it`),
+              );
               uploads.set(op.content_id, upload);
             }
           }
@@ -115,7 +119,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
         const reason = outcome.errors.join('; ') || 'not stored';
         const path = originalPath(op);
         failed.push({ path, reason });
-        ctx.reporter.notice(`${path}: kept staged: ${reason}`);
+        kept.notice(path, reason);
         continue;
       }
       events.push(snapshotCommitted(ctx, op, stored));
@@ -134,6 +138,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
     files += committed.length;
   }
   await removing;
+  kept.summarize();
   const sync = await syncJournal(ctx, vaults);
   return { files, bytesSent, bytesDeduped, failed, sync };
 }
@@ -156,13 +161,26 @@ function snapshotCommitted(ctx: Context, op: StagedOperation, stored: readonly S
 /**
  * Puts one content into each vault that lacks it; failures are collected per vault, not thrown. The last
  * vault may take the staged copy itself (or a chunk directory's chunk files), but only when every vault
- * before it stored the content.
+ * before it stored the content. A vault found unavailable (see below) is not tried again in this run.
  */
-async function storeContent(vaults: readonly Vault[], contentId: string, stagedCopy: string, size: number, chunkSource: ChunkSource): Promise<ContentOutcome> {
+async function storeContent(
+  vaults: readonly Vault[],
+  contentId: string,
+  stagedCopy: string,
+  size: number,
+  chunkSource: ChunkSource,
+  unavailable: Map<string, string>,
+  foundUnavailable: (vault: string) => void,
+): Promise<ContentOutcome> {
   const stored: Stored[] = [];
   const errors: string[] = [];
   let consumed = false;
   for (const [i, vault] of vaults.entries()) {
+    const down = unavailable.get(vault.name);
+    if (down !== undefined) {
+      errors.push(`vault "${vault.name}": ${down}`);
+      continue;
+    }
     try {
       const consume = i === vaults.length - 1 && errors.length === 0;
       const r = await vault.putContent(contentId, stagedCopy, size, { consume, chunkSource });
@@ -172,9 +190,50 @@ async function storeContent(vaults: readonly Vault[], contentId: string, stagedC
     } catch (err) {
       const gone = errnoCode(err) === 'ENOENT';
       errors.push(`vault "${vault.name}": ${gone ? 'the staged copy is gone; run `bt add` on the file again' : vaultProblem(vault.name, err)}`);
+      // (Checked again after the lookup: puts running at the same time may have failed and looked too.)
+      if (!gone && !unavailable.has(vault.name) && !(await answers(vault, contentId)) && !unavailable.has(vault.name)) {
+        unavailable.set(vault.name, vaultProblem(vault.name, err));
+        foundUnavailable(vault.name);
+      }
     }
   }
   return { stored, errors, consumed };
+}
+
+/**
+ * After a failed put: can the vault answer at all? A lookup that fails too (disk not mounted, endpoint
+ * unreachable, no credentials) means every other file would fail the same way, each after its own
+ * timeouts and retries: the vault is skipped for the rest of the run. A lookup that works means the
+ * failure was this object's; the next files are tried.
+ */
+async function answers(vault: Vault, contentId: string): Promise<boolean> {
+  try {
+    await vault.hasContent(contentId);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** "kept staged" notices: the first few per reason, then one line with how many more (a vault that is down fails every file). */
+class KeptNotices {
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly ctx: Context) {}
+
+  notice(path: string, reason: string): void {
+    const n = (this.counts.get(reason) ?? 0) + 1;
+    this.counts.set(reason, n);
+    if (n <= KeptNotices.SHOWN) this.ctx.reporter.notice(`${path}: kept staged: ${reason}`);
+  }
+
+  summarize(): void {
+    for (const [reason, n] of this.counts) {
+      if (n > KeptNotices.SHOWN) this.ctx.reporter.notice(`... and ${n - KeptNotices.SHOWN} more file(s) kept staged: ${reason}`);
+    }
+  }
+
+  private static readonly SHOWN = 3;
 }
 
 /** A staged file, or what a vault left of a chunk directory (it may have moved some chunk files in). */

@@ -138,8 +138,19 @@ test('an unknown vault, an unmounted vault and a full vault: clear messages, sta
   assert.is(gone.code, 1);
   assert.match(gone.stdout + gone.stderr, /vault "local": .*\/vault is not set up \(no bt-vault\.json\); mount the disk it lives on/);
   assert.is(readdirSync(join(bt.home, 'data/bt/staging')).length, 1, 'the staged copy is kept');
+  // With many files, a vault that is down is reported a few times and then counted, not once per file.
+  for (let i = 0; i < 30; i++) writeFileSync(join(d, `more-${i}.txt`), `more ${i}`);
+  bt.ok(['add'], { cwd: d });
+  const many = bt.run(['backup', '--json']);
+  assert.is(many.code, 1);
+  assert.is((JSON.parse(many.stdout) as { failed: unknown[] }).failed.length, 31, 'every file is listed in --json');
+  const lines = many.stderr.trim().split('\n');
+  assert.ok(lines.filter((l) => l.includes(': kept staged: ')).length <= 3, many.stderr);
+  assert.match(many.stderr, /\.\.\. and \d+ more file\(s\) kept staged: vault "local": .*is not set up \(no bt-vault\.json\)/);
+  assert.is(lines.filter((l) => l === 'bt: vault "local" is unavailable: no other file of this backup is sent to it').length, 1, many.stderr);
+  assert.is(readdirSync(join(bt.home, 'data/bt/staging')).length, 31, 'every staged copy is kept');
   renameSync(`${bt.vault}.away`, bt.vault);
-  assert.is(bt.json<{ files: number }>(['backup']).files, 1);
+  assert.is(bt.json<{ files: number }>(['backup']).files, 31);
 
   if (!isRoot) {
     console.log('NOT RUN: the full-vault part needs root to mount a small tmpfs');
