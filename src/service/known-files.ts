@@ -3,6 +3,7 @@
 import { compareNames } from '../fs/paths.js';
 import type { Directory, NamedTrackedFile, Queries } from '../projections/queries.js';
 
+/** Records per page: enough to make the queries cheap, few enough to be freed young. */
 const PAGE = 1000;
 
 /**
@@ -26,6 +27,7 @@ export class KnownFiles {
     private readonly directory: Directory,
     private readonly under: string,
     private readonly passed: (file: NamedTrackedFile) => void,
+    private readonly pageSize = PAGE,
   ) {}
 
   /** True when nothing under the start was ever tracked. */
@@ -67,9 +69,9 @@ export class KnownFiles {
   private peek(): NamedTrackedFile | undefined {
     if (this.at < this.page.length) return this.page[this.at];
     if (this.done) return undefined;
-    this.page = this.q.trackedPage(this.directory, this.under, this.after, PAGE);
+    this.page = this.q.trackedPage(this.directory, this.under, this.after, this.pageSize);
     this.at = 0;
-    if (this.page.length < PAGE) this.done = true;
+    if (this.page.length < this.pageSize) this.done = true;
     for (let i = 0; i < this.page.length; i++) {
       const prev = i === 0 ? this.after : this.page[i - 1]!.name;
       if (prev !== '' && compareNames(prev, this.page[i]!.name) >= 0) this.merging = false;

@@ -178,7 +178,12 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   }
 
   let deleted = 0;
+  // A record can be here twice (passed by the walk, then found gone by its capture) if the cursor ever
+  // fell back to looking names up one by one.
+  const recorded = new Set<string>();
   for (const { name, fileId } of unseen) {
+    if (recorded.has(fileId)) continue;
+    recorded.add(fileId);
     // Not seen may mean ignored or unreadable now: only a path that is really gone is a deletion.
     if (!isGone(joinName(directory.path, name))) continue;
     deleted++;

@@ -356,4 +356,31 @@ test('a second add stages nothing unchanged; a chmod alone is a change (mode and
   assert.is(vaultObjects(bt.vault).length, 20);
 });
 
+test('a tree of several pages of tracked files: deletions, changes and new files anywhere in it are found once', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 'pages');
+  // 2,400 files (the scan reads tracked files 1,000 at a time), names that sort around '/', and one beyond U+FFFF.
+  const names: string[] = [];
+  for (const sub of ['a', 'a b', 'a.b', 'a0', 'z']) {
+    for (let i = 0; i < 480; i++) names.push(sub === 'a b' || sub === 'a.b' ? `${sub}-${i}` : `${sub}/f${i}`);
+  }
+  names.push('\u{1f600}', '\uff61');
+  for (const n of names) {
+    mkdirSync(join(d, n, '..'), { recursive: true });
+    writeFileSync(join(d, n), n);
+  }
+  bt.ok(['dir', 'init'], { cwd: d });
+  assert.is(bt.json<{ staged: number }>(['add'], { cwd: d }).staged, names.length);
+  bt.ok(['backup']);
+  // One deletion and one change on each page, and a new file in the middle.
+  for (const n of ['a/f3', 'a.b-100', 'z/f479', '\u{1f600}']) rmSync(join(d, n));
+  for (const n of ['a/f400', 'a0/f7', 'z/f2']) writeFileSync(join(d, n), `changed ${n}`);
+  writeFileSync(join(d, 'a0/new'), 'new');
+  const r = bt.json<{ staged: number; unchanged: number; deleted: number }>(['add'], { cwd: d });
+  assert.equal([r.staged, r.deleted, r.unchanged], [4, 4, names.length - 7]);
+  assert.equal(bt.json<{ staged: number; deleted: number }>(['add'], { cwd: d }), { directory: d, staged: 0, staged_bytes: 0, unchanged: names.length - 3, deleted: 0, skipped: [] } as never);
+  const status = bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status', '--deleted'], { cwd: d }).files;
+  assert.equal(status.filter((f) => f.state === 'deleted').map((f) => f.path).sort(), ['\u{1f600}', 'a.b-100', 'a/f3', 'z/f479'].sort());
+});
+
 test.run();

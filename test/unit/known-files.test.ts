@@ -58,30 +58,40 @@ test('the cursor matches walked names, hands over the ones walked past, and page
   const { store, ids } = storeWithFiles();
   const dir = store.queries.findDirectoryByPath('/t')!;
   const sorted = [...NAMES].sort(utf8Order);
-  // Walk every other name: the rest are passed, in order, each once.
-  const walked = sorted.filter((_, i) => i % 2 === 0);
-  const passed: string[] = [];
-  const known = new KnownFiles(store.queries, dir, '', (f: NamedTrackedFile) => passed.push(f.name));
-  assert.not.ok(known.isEmpty());
-  for (const name of walked) assert.is(known.lookup(name)?.fileId, ids.get(name), name);
-  assert.is(known.lookup('zz-new'), undefined);
-  known.finish();
-  assert.equal(passed, sorted.filter((_, i) => i % 2 === 1));
+  for (const pageSize of [1, 2, 3, 1000]) {
+    // Walk every other name: the rest are passed, in order, each once.
+    const walked = sorted.filter((_, i) => i % 2 === 0);
+    const passed: string[] = [];
+    const known = new KnownFiles(store.queries, dir, '', (f: NamedTrackedFile) => passed.push(f.name), pageSize);
+    assert.not.ok(known.isEmpty());
+    for (const name of walked) assert.is(known.lookup(name)?.fileId, ids.get(name), `${name}, pages of ${pageSize}`);
+    assert.is(known.lookup('zz-new'), undefined);
+    known.finish();
+    assert.equal(passed, sorted.filter((_, i) => i % 2 === 1), `pages of ${pageSize}`);
+    // A subtree: only its names, the one named like it first.
+    const inA: string[] = [];
+    const underA = new KnownFiles(store.queries, dir, 'a', (f) => inA.push(f.name), pageSize);
+    assert.is(underA.lookup('a/y/z')?.fileId, ids.get('a/y/z'));
+    underA.finish();
+    assert.equal(inA, ['a', 'a/x'], `pages of ${pageSize}`);
+  }
   assert.ok(new KnownFiles(store.queries, dir, 'nothing-here', () => {}).isEmpty());
 });
 
 test('names out of order stop the merge but still find every record; every record not walked is passed once', () => {
   const { store, ids } = storeWithFiles();
   const dir = store.queries.findDirectoryByPath('/t')!;
-  const passed: string[] = [];
-  const known = new KnownFiles(store.queries, dir, '', (f) => passed.push(f.name));
-  const order = ['b', 'a', 'z', '\uff61', 'a/x'];
-  for (const name of order) assert.is(known.lookup(name)?.fileId, ids.get(name), name);
-  known.finish();
-  // (A record passed before the disorder showed may be found later too: the caller checks it is gone.)
-  for (const name of NAMES.filter((n) => !order.includes(n))) assert.ok(passed.includes(name), name);
-  assert.is(new Set(passed).size, passed.length);
-  assert.not.ok(passed.includes('z') || passed.includes('\uff61'), 'found after the merge stopped: not passed');
+  for (const pageSize of [1, 2, 1000]) {
+    const passed: string[] = [];
+    const known = new KnownFiles(store.queries, dir, '', (f) => passed.push(f.name), pageSize);
+    const order = ['b', 'a', 'z', '\uff61', 'a/x'];
+    for (const name of order) assert.is(known.lookup(name)?.fileId, ids.get(name), `${name}, pages of ${pageSize}`);
+    known.finish();
+    // (A record passed before the disorder showed may be found later too: the caller checks it is gone.)
+    for (const name of NAMES.filter((n) => !order.includes(n))) assert.ok(passed.includes(name), `${name}, pages of ${pageSize}`);
+    assert.is(new Set(passed).size, passed.length);
+    assert.not.ok(passed.includes('z') || passed.includes('\uff61'), 'found after the merge stopped: not passed');
+  }
 });
 
 test.run();
