@@ -36,13 +36,13 @@ export function nameWithin(root: string, abs: string): string {
 export const joinName = (root: string, name: string): string => (name === '' ? root : root === '/' ? `/${name}` : `${root}/${name}`);
 
 /**
- * Whether `path` is certainly gone: lstat says it does not exist. A path that cannot be looked at (a
- * directory on the way is unreadable) is not gone: a file bt cannot see must not be recorded as deleted.
+ * Whether a tracked file (or symlink) at `path` is gone: nothing is there, or a directory took its place
+ * (its files are tracked under their own names). A path that cannot be looked at (a directory on the way
+ * is unreadable) is not gone: a file bt cannot see must not be recorded as deleted.
  */
-export function isGone(path: string): boolean {
+export function isGoneAsFile(path: string): boolean {
   try {
-    lstatSync(path);
-    return false;
+    return lstatSync(path).isDirectory();
   } catch (err) {
     const code = errnoCode(err);
     return code === 'ENOENT' || code === 'ENOTDIR';

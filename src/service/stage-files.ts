@@ -10,7 +10,7 @@ import { CapturePool } from '../fs/capture-pool.js';
 import { flushFilesystem, prepareFlushes } from '../fs/durable.js';
 import { IgnoreRules } from '../fs/ignore-rules.js';
 import { sameStat, seenStat } from '../fs/meta.js';
-import { isGone, joinName, nameWithin, pathExists } from '../fs/paths.js';
+import { isGoneAsFile, joinName, nameWithin, pathExists } from '../fs/paths.js';
 import { type WalkEntry, walk } from '../fs/walk.js';
 import type { NamedTrackedFile, TrackedFile } from '../projections/queries.js';
 import type { Context } from './context.js';
@@ -185,7 +185,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     if (recorded.has(fileId)) continue;
     recorded.add(fileId);
     // Not seen may mean ignored or unreadable now: only a path that is really gone is a deletion.
-    if (!isGone(joinName(directory.path, name))) continue;
+    if (!isGoneAsFile(joinName(directory.path, name))) continue;
     deleted++;
     await batch.add([{ type: 'FileDeleted', data: { file_id: fileId, directory_id: directory.id, name } }], [], 0, null);
   }

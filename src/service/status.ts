@@ -1,7 +1,7 @@
 // `bt dir status`: how each file under a path compares with its last snapshot and its staged version.
 import { IgnoreRules } from '../fs/ignore-rules.js';
 import { sameStat } from '../fs/meta.js';
-import { isGone, joinName } from '../fs/paths.js';
+import { isGoneAsFile, joinName } from '../fs/paths.js';
 import { walk } from '../fs/walk.js';
 import type { Context } from './context.js';
 import { locateDirectory } from './locate.js';
@@ -64,7 +64,7 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
       if (opts.deleted) files.push({ name, state: 'deleted', pending, backedUp });
       continue;
     }
-    if (isGone(joinName(directory.path, name))) files.push({ name, state: 'missing', pending, backedUp });
+    if (isGoneAsFile(joinName(directory.path, name))) files.push({ name, state: 'missing', pending, backedUp });
   }
   files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { directory: directory.path, files };

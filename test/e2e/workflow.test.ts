@@ -383,4 +383,28 @@ test('a tree of several pages of tracked files: deletions, changes and new files
   assert.equal(status.filter((f) => f.state === 'deleted').map((f) => f.path).sort(), ['\u{1f600}', 'a.b-100', 'a/f3', 'z/f479'].sort());
 });
 
+test('a file replaced by a directory of the same name is recorded deleted; the tree restores without a clash', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 'swap');
+  mkdirSync(d);
+  writeFileSync(join(d, 'a'), 'a file');
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  rmSync(join(d, 'a'));
+  mkdirSync(join(d, 'a'));
+  writeFileSync(join(d, 'a/x'), 'inside');
+  const states = (): Record<string, string> =>
+    Object.fromEntries(bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status', '--deleted'], { cwd: d }).files.map((f) => [f.path, f.state]));
+  assert.equal(states(), { a: 'missing', 'a/x': 'untracked' });
+  const r = bt.json<{ staged: number; deleted: number }>(['add'], { cwd: d });
+  assert.equal([r.staged, r.deleted], [1, 1]);
+  bt.ok(['backup']);
+  assert.equal(states(), { a: 'deleted', 'a/x': 'backed-up' });
+  const out = join(bt.home, 'out');
+  const restored = bt.run(['restore', d, '--output', out]);
+  assert.is(restored.code, 0, restored.stderr);
+  assert.is(readFileSync(join(out, 'a/x'), 'utf8'), 'inside');
+});
+
 test.run();
