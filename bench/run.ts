@@ -1,5 +1,5 @@
 // `npm run bench`: bt's benchmark on its own deterministic data; prints one table.
-// BT_BENCH_ONLY=journal,small,large,chunk,startup,s3 picks sections; BT_BENCH_DIR keeps the generated corpora
+// BT_BENCH_ONLY=journal,startup,small,large,huge,many,chunk,s3 picks sections; BT_BENCH_DIR keeps the generated corpora
 // (default bench/.data, reused across runs: the bytes are the same every time).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,8 +10,9 @@ import { benchJournal } from './journal.js';
 import type { Measured } from './measure.js';
 import { type WorkflowFigures, benchStartup, benchWorkflow } from './workflow.js';
 import { benchHuge } from './huge.js';
+import { benchMany } from './many.js';
 
-const sections = new Set((process.env.BT_BENCH_ONLY ?? 'journal,startup,small,large,huge,chunk,s3').split(','));
+const sections = new Set((process.env.BT_BENCH_ONLY ?? 'journal,startup,small,large,huge,many,chunk,s3').split(','));
 const dataDir = process.env.BT_BENCH_DIR ?? fileURLToPath(new URL('./.data', import.meta.url));
 mkdirSync(dataDir, { recursive: true });
 const work = mkdtempSync(join(dataDir, 'run-'));
@@ -62,6 +63,11 @@ try {
     const gib = h.bytes / 1024 ** 3;
     row('huge', `add of one ${gib} GiB sparse file`, `${h.add.seconds.toFixed(2)} s, ${h.add.rssMiB.toFixed(0)} MiB`, '', 'peak RSS must not grow with file size (target < 150 MiB)');
     row('huge', `backup of it`, `${h.backup.seconds.toFixed(2)} s, ${h.backup.rssMiB.toFixed(0)} MiB`, '', '');
+  }
+  if (sections.has('many')) {
+    const m = benchMany(work, dataDir);
+    row('many', `first add of ${m.files} tiny files`, s(m.firstAdd), `${(m.files / m.firstAdd.seconds).toFixed(0)} files/s`, 'the tracked files are read in pages: memory must not grow with the tree');
+    row('many', 'add with nothing changed', s(m.noChangeAdd), `${(m.files / m.noChangeAdd.seconds).toFixed(0)} files/s`, 'target < 150 MiB');
   }
   if (sections.has('chunk')) {
     const dir = join(dataDir, 'large');
