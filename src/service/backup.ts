@@ -7,7 +7,8 @@ import type { DomainEvent, FileMeta, StoredIn } from '../events/codecs.js';
 import type { StagedOperation } from '../projections/queries.js';
 import { chunkFromFile, chunkSourceFrom } from '../vaults/chunked-content.js';
 import { type ChunkSource, type Vault, vaultProblem } from '../vaults/vault.js';
-import type { Context } from './context.js';
+import type { Context, Reporter } from './context.js';
+import { RETRY_UNAVAILABLE_MS, UnavailableVaults } from './unavailable-vaults.js';
 import { type SyncResult, syncJournal } from './journal-sync.js';
 import { removeOrphanStagedCopies } from './stage-files.js';
 import { joinName } from '../fs/paths.js';
@@ -57,7 +58,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
   const unlinking = pLimit(8);
   let removing: Promise<unknown> = Promise.resolve();
   const failed: { path: string; reason: string }[] = [];
-  const unavailable = new Map<string, string>();
+  const unavailable = new UnavailableVaults(() => ctx.clock.now());
   const kept = new KeptNotices(ctx);
   let files = 0;
   let bytesSent = 0;
@@ -84,9 +85,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
               const missing = vaults.filter((v) => !held.get(op.content_id!)?.has(v.name));
               const staged = ctx.stagedPath(op.stage_id);
               const chunkSource = chunkSourceFrom(vaults, chunkFromFile(staged, op.content_id, originalPath(op)));
-              upload = storeContent(missing, op.content_id, staged, op.size, chunkSource, unavailable, (vault) =>
-                ctx.reporter.notice(`vault "${vault}" is unavailable: no other file of this backup is sent to it`),
-              );
+              upload = storeContent(missing, op.content_id, staged, op.size, chunkSource, unavailable, ctx.reporter);
               uploads.set(op.content_id, upload);
             }
           }
@@ -161,7 +160,7 @@ function snapshotCommitted(ctx: Context, op: StagedOperation, stored: readonly S
 /**
  * Puts one content into each vault that lacks it; failures are collected per vault, not thrown. The last
  * vault may take the staged copy itself (or a chunk directory's chunk files), but only when every vault
- * before it stored the content. A vault found unavailable (see below) is not tried again in this run.
+ * before it stored the content. A vault found unavailable (see below) is skipped for a while.
  */
 async function storeContent(
   vaults: readonly Vault[],
@@ -169,14 +168,14 @@ async function storeContent(
   stagedCopy: string,
   size: number,
   chunkSource: ChunkSource,
-  unavailable: Map<string, string>,
-  foundUnavailable: (vault: string) => void,
+  unavailable: UnavailableVaults,
+  reporter: Pick<Reporter, 'notice'>,
 ): Promise<ContentOutcome> {
   const stored: Stored[] = [];
   const errors: string[] = [];
   let consumed = false;
   for (const [i, vault] of vaults.entries()) {
-    const down = unavailable.get(vault.name);
+    const down = unavailable.skip(vault.name);
     if (down !== undefined) {
       errors.push(`vault "${vault.name}": ${down}`);
       continue;
@@ -187,13 +186,12 @@ async function storeContent(
       faultPoint('put');
       stored.push({ vault: vault.name, sent: r.sent, chunks: r.chunks ?? null });
       consumed = r.consumed === true;
+      if (unavailable.up(vault.name)) reporter.notice(`vault "${vault.name}" answers again`);
     } catch (err) {
       const gone = errnoCode(err) === 'ENOENT';
       errors.push(`vault "${vault.name}": ${gone ? 'the staged copy is gone; run `bt add` on the file again' : vaultProblem(vault.name, err)}`);
-      // (Checked again after the lookup: puts running at the same time may have failed and looked too.)
-      if (!gone && !unavailable.has(vault.name) && !(await answers(vault, contentId)) && !unavailable.has(vault.name)) {
-        unavailable.set(vault.name, vaultProblem(vault.name, err));
-        foundUnavailable(vault.name);
+      if (!gone && !(await answers(vault, contentId)) && unavailable.mark(vault.name, vaultProblem(vault.name, err))) {
+        reporter.notice(`vault "${vault.name}" is unavailable: the next files skip it (one tries it again every ${RETRY_UNAVAILABLE_MS / 1000} s)`);
       }
     }
   }
@@ -202,9 +200,8 @@ async function storeContent(
 
 /**
  * After a failed put: can the vault answer at all? A lookup that fails too (disk not mounted, endpoint
- * unreachable, no credentials) means every other file would fail the same way, each after its own
- * timeouts and retries: the vault is skipped for the rest of the run. A lookup that works means the
- * failure was this object's; the next files are tried.
+ * unreachable, no credentials) means the next files would fail the same way, each after its own timeouts
+ * and retries. A lookup that works means the failure was this object's; the next files are tried.
  */
 async function answers(vault: Vault, contentId: string): Promise<boolean> {
   try {

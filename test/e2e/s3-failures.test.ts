@@ -69,7 +69,7 @@ test('server stopped mid-backup: exit 1 in plain words, everything unstored stay
   // Once the endpoint is found unreachable, the other files do not each wait for it: a few lines, then a count.
   assert.ok(stderr.split('\n').filter((l) => l.includes(': kept staged: ')).length <= 12, stderr);
   assert.match(stderr, /\.\.\. and \d+ more file\(s\) kept staged: vault "cloud": endpoint unreachable/);
-  assert.is(stderr.split('\n').filter((l) => l === 'bt: vault "cloud" is unavailable: no other file of this backup is sent to it').length, 1, stderr);
+  assert.is(stderr.split('\n').filter((l) => l === 'bt: vault "cloud" is unavailable: the next files skip it (one tries it again every 60 s)').length, 1, stderr);
   noStack(stderr);
   assert.ok(afterStop < 30, `backup gave up ${afterStop.toFixed(1)} s after the server stopped`);
 

@@ -1,0 +1,40 @@
+// Vaults a backup found unavailable: skipped for a while instead of making every file wait for its own
+// timeouts and retries, then tried again with one file, since a network blip or a disk being mounted ends.
+
+/** How long a vault found unavailable is skipped before one file tries it again. */
+export const RETRY_UNAVAILABLE_MS = 60_000;
+
+export class UnavailableVaults {
+  private readonly down = new Map<string, { readonly problem: string; until: number }>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly retryAfterMs = RETRY_UNAVAILABLE_MS,
+  ) {}
+
+  /** Why not to try `vault` now, or undefined to try it. When a retry is due, one caller gets it. */
+  skip(vault: string): string | undefined {
+    const d = this.down.get(vault);
+    if (!d) return undefined;
+    const now = this.now();
+    if (now < d.until) return d.problem;
+    d.until = now + this.retryAfterMs;
+    return undefined;
+  }
+
+  /** Records that `vault` failed and cannot answer; true the first time (to say so once). */
+  mark(vault: string, problem: string): boolean {
+    const d = this.down.get(vault);
+    if (d) {
+      d.until = this.now() + this.retryAfterMs;
+      return false;
+    }
+    this.down.set(vault, { problem, until: this.now() + this.retryAfterMs });
+    return true;
+  }
+
+  /** Records that `vault` took something; true when it had been found unavailable. */
+  up(vault: string): boolean {
+    return this.down.delete(vault);
+  }
+}
