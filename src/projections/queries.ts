@@ -299,6 +299,14 @@ export class Queries {
     return out;
   }
 
+  /** Whether a file under `under` (or named so) is tracked and not recorded deleted; reads a page at a time. */
+  hasLiveFilesUnder(directory: Directory, under: string): boolean {
+    for (let after = '', page; (page = this.trackedPage(directory, under, after, 1000)).length > 0; after = page[page.length - 1]!.name) {
+      if (page.some((f) => !f.deleted && (f.current !== null || f.staged !== null))) return true;
+    }
+    return false;
+  }
+
   /** The files under `under` named after `after`, in name order (SQLite's: by UTF-8 bytes), `limit` of them. */
   trackedPage(directory: Directory, under: string, after: string, limit: number): NamedTrackedFile[] {
     const statKey = (r: readonly unknown[], at: number): StatKey => ({

@@ -66,7 +66,7 @@ export class WatchWork {
       }
       if (stat) {
         if (!ignore.ignores(rel, stat.isDirectory())) targets.push(path);
-      } else if ([...ctx.store.queries.trackedFiles(directory, rel).values()].some((f) => !f.deleted && (f.current || f.staged))) {
+      } else if (ctx.store.queries.hasLiveFilesUnder(directory, rel)) {
         targets.push(path); // gone: staging it records the deletion
       }
     }

@@ -94,4 +94,16 @@ test('names out of order stop the merge but still find every record; every recor
   }
 });
 
+test('hasLiveFilesUnder: a subtree with a staged or current file that is not recorded deleted', () => {
+  const { store, ids } = storeWithFiles();
+  const dir = store.queries.findDirectoryByPath('/t')!;
+  assert.ok(store.queries.hasLiveFilesUnder(dir, 'a'));
+  assert.ok(store.queries.hasLiveFilesUnder(dir, 'a/y'));
+  assert.not.ok(store.queries.hasLiveFilesUnder(dir, 'a/q'));
+  assert.not.ok(store.queries.hasLiveFilesUnder(dir, 'nothing'));
+  store.append(['b', 'b/a'].map((name) => ({ type: 'FileDeleted' as const, data: { file_id: ids.get(name)!, directory_id: dir.id, name } })));
+  assert.not.ok(store.queries.hasLiveFilesUnder(dir, 'b'), 'every file under b is recorded deleted');
+  assert.ok(store.queries.hasLiveFilesUnder(dir, ''));
+});
+
 test.run();
