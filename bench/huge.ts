@@ -1,10 +1,7 @@
 // Bounded memory: `bt add` and `bt backup` of one 10 GiB sparse file; peak RSS must stay flat.
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Measured, measure } from './measure.js';
-
-const BT = fileURLToPath(new URL('../bin/bt.js', import.meta.url));
+import { type Measured, freshBt } from './measure.js';
 
 export interface HugeFigures {
   readonly bytes: number;
@@ -21,11 +18,7 @@ export function benchHuge(work: string, size = 10 * 1024 ** 3): HugeFigures {
   for (let off = 0; off < size; off += 1024 ** 3) writeSync(fd, Buffer.from(`block at ${off}\n`), 0, undefined, off);
   writeSync(fd, Buffer.from('end\n'), 0, undefined, size - 4);
   closeSync(fd);
-  const env = { ...process.env, HOME: join(root, 'home'), BT_BASE_DIR: join(root, 'bt'), BT_CONFIG: join(root, 'bt.toml'), BT_NO_PROGRESS: '1' };
-  mkdirSync(env.HOME, { recursive: true });
-  const bt = (...args: string[]): Measured => measure(process.execPath, [BT, ...args], { cwd: dir, env });
-  bt('config', 'init');
-  bt('dir', 'init');
+  const bt = freshBt(root, dir);
   const add = bt('add', '.');
   const backup = bt('backup');
   rmSync(root, { recursive: true, force: true });

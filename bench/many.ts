@@ -1,10 +1,7 @@
 // Many files: memory of `bt add` must not grow with the number of files a tree holds (issue #6).
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Measured, measure } from './measure.js';
-
-const BT = fileURLToPath(new URL('../bin/bt.js', import.meta.url));
+import { type Measured, freshBt } from './measure.js';
 
 export interface ManyFigures {
   readonly files: number;
@@ -31,11 +28,7 @@ function makeManyCorpus(dataDir: string, count: number): string {
 export function benchMany(work: string, dataDir: string, count = 200_000): ManyFigures {
   const dir = makeManyCorpus(dataDir, count);
   const root = join(work, 'many');
-  const env = { ...process.env, HOME: join(root, 'home'), BT_BASE_DIR: join(root, 'bt'), BT_CONFIG: join(root, 'bt.toml'), BT_NO_PROGRESS: '1' };
-  mkdirSync(env.HOME, { recursive: true });
-  const bt = (...args: string[]): Measured => measure(process.execPath, [BT, ...args], { cwd: dir, env });
-  bt('config', 'init');
-  bt('dir', 'init');
+  const bt = freshBt(root, dir);
   const firstAdd = bt('add', '.');
   const noChangeAdd = bt('add', '.');
   rmSync(root, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 // Running a command for the benchmark: wall time and peak RSS, from /usr/bin/time when it is there.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 export interface Measured {
   readonly seconds: number;
@@ -47,4 +48,16 @@ export function measureAll(steps: readonly (() => Measured)[]): Measured {
     stdout += m.stdout;
   }
   return { seconds, rssMiB, stdout };
+}
+
+const BT = fileURLToPath(new URL('../bin/bt.js', import.meta.url));
+
+/** `bt` run in `cwd` with its own HOME, config and base dir under `root`, already set up and tracking `cwd`. */
+export function freshBt(root: string, cwd: string): (...args: string[]) => Measured {
+  const env = { ...process.env, HOME: join(root, 'home'), BT_BASE_DIR: join(root, 'bt'), BT_CONFIG: join(root, 'bt.toml'), BT_NO_PROGRESS: '1' };
+  mkdirSync(env.HOME, { recursive: true });
+  const bt = (...args: string[]): Measured => measure(process.execPath, [BT, ...args], { cwd, env });
+  bt('config', 'init');
+  bt('dir', 'init');
+  return bt;
 }

@@ -175,7 +175,7 @@ async function storeContent(
   const errors: string[] = [];
   let consumed = false;
   for (const [i, vault] of vaults.entries()) {
-    const down = unavailable.skip(vault.name);
+    const down = unavailable.reasonToSkip(vault.name);
     if (down !== undefined) {
       errors.push(`vault "${vault.name}": ${down}`);
       continue;

@@ -13,7 +13,7 @@ export class UnavailableVaults {
   ) {}
 
   /** Why not to try `vault` now, or undefined to try it. When a retry is due, one caller gets it. */
-  skip(vault: string): string | undefined {
+  reasonToSkip(vault: string): string | undefined {
     const d = this.down.get(vault);
     if (!d) return undefined;
     const now = this.now();
