@@ -1,4 +1,5 @@
 // bt's process entry: answers --version without loading anything, else runs main and sets the exit code.
+import { keepHeapSlackSmall } from './core/heap.js';
 import { BT_VERSION } from './version.js';
 
 // `bt log x | head` closes stdout early: that is the reader's choice, not an error.
@@ -11,6 +12,7 @@ const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   process.stdout.write(`bt ${BT_VERSION}\n`);
 } else {
+  keepHeapSlackSmall();
   const { main } = await import('./main.js');
   process.exitCode = await main(process.argv);
 }

@@ -8,7 +8,34 @@ export const IGNORE_FILE = '.btignore';
 interface Level {
   /** Directory the rules are relative to, as a path relative to the tracked root ('' for the root). */
   readonly base: string;
-  readonly rules: Ignore;
+  readonly rules: Matcher;
+}
+
+/**
+ * node-ignore keeps the answer for every path it was asked about, forever: on a walk of a large tree that
+ * is tens of MiB. A fresh matcher every so many tests bounds it (the walk never asks twice about a file).
+ */
+class Matcher {
+  private ignore: Ignore;
+  private tests = 0;
+
+  constructor(private readonly patterns: string | readonly string[]) {
+    this.ignore = Matcher.compile(patterns);
+  }
+
+  test(path: string): { ignored: boolean; unignored: boolean } {
+    if (++this.tests > Matcher.TESTS_PER_CACHE) {
+      this.ignore = Matcher.compile(this.patterns);
+      this.tests = 1;
+    }
+    return this.ignore.test(path);
+  }
+
+  private static compile(patterns: string | readonly string[]): Ignore {
+    return ignore({ allowRelativePaths: true }).add(patterns);
+  }
+
+  static readonly TESTS_PER_CACHE = 4096;
 }
 
 /** The rules in force for one directory during a walk; deeper .btignore files override shallower ones. */
@@ -16,7 +43,7 @@ export class IgnoreRules {
   private constructor(private readonly levels: readonly Level[]) {}
 
   static global(patterns: readonly string[]): IgnoreRules {
-    return new IgnoreRules([{ base: '', rules: ignore({ allowRelativePaths: true }).add(patterns) }]);
+    return new IgnoreRules([{ base: '', rules: new Matcher(patterns) }]);
   }
 
   /** The rules for the directory `rel` (relative to the tracked root) whose absolute path is `abs`. */
@@ -29,7 +56,7 @@ export class IgnoreRules {
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EACCES') return this;
       throw err;
     }
-    return new IgnoreRules([...this.levels, { base: rel, rules: ignore({ allowRelativePaths: true }).add(text) }]);
+    return new IgnoreRules([...this.levels, { base: rel, rules: new Matcher(text) }]);
   }
 
   /** Whether `rel` (relative to the tracked root) is ignored; the last level with a matching rule decides. */

@@ -108,7 +108,7 @@ export class Queries {
          WHERE s.content_id = ? ORDER BY d.path, f.name`,
       ),
       stagedWithContent: db.prepare('SELECT stage_id FROM staging WHERE content_id = ?').pluck(),
-      stageIds: db.prepare('SELECT stage_id FROM staging').pluck(),
+      liveStageIds: db.prepare('SELECT stage_id FROM staging WHERE stage_id IN (SELECT value FROM json_each(?))').pluck(),
       holderCount: db.prepare('SELECT COUNT(*) FROM content_locations WHERE content_id = ?').pluck(),
       stagedPage: db.prepare(
         `SELECT s.*, f.directory_id, f.name FROM staging s JOIN files f ON f.id = s.file_id WHERE s.seq > ? ORDER BY s.seq LIMIT ?`,
@@ -212,9 +212,9 @@ export class Queries {
     return out;
   }
 
-  /** Every stage id in the queue (to tell staged copies from leftovers). */
-  stageIds(): Set<string> {
-    return new Set(this.stmts.stageIds.all() as string[]);
+  /** Which of these names are stage ids in the queue (to tell staged copies from leftovers, a page at a time). */
+  liveStageIds(names: readonly string[]): Set<string> {
+    return new Set(this.stmts.liveStageIds.all(JSON.stringify(names)) as string[]);
   }
 
   /** How many vaults are known to hold a content. */

@@ -44,14 +44,17 @@ interface ContentOutcome {
 }
 
 export async function backup(ctx: Context): Promise<BackupResult> {
-  removeOrphanStagedCopies(ctx);
+  removeOrphanStagedCopies(ctx.stagingDir, ctx.store.queries);
   const vaults = await ctx.vaults();
   // With no vault, "stored in every vault" would be vacuously true and staged copies would be dropped.
   if (vaults.length === 0) throw userError('no vault is configured', 'add one with `bt config vault add`; everything staged is kept');
   const q = ctx.store.queries;
   const total = q.stagedCount();
   // Nothing staged, nothing to flush: a backup with nothing to do starts no helper process.
-  if (total > 0) prepareFlushes();
+  if (total > 0) {
+    prepareFlushes();
+    ctx.store.widenCacheForBatches();
+  }
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
   const dirs = new Map(q.listDirectories().map((d) => [d.id, d.path]));
   const originalPath = (op: StagedOperation): string => joinName(dirs.get(op.directory_id) ?? '?', op.name);

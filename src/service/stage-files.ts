@@ -1,5 +1,5 @@
 // `bt add`: stage what changed under a path (stat-only for unchanged files) and record what disappeared.
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { type Dir, mkdirSync, opendirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
@@ -12,7 +12,7 @@ import { IgnoreRules } from '../fs/ignore-rules.js';
 import { sameStat, seenStat } from '../fs/meta.js';
 import { isGoneAsFile, joinName, nameWithin, pathExists } from '../fs/paths.js';
 import { type WalkEntry, walk } from '../fs/walk.js';
-import type { NamedTrackedFile, TrackedFile } from '../projections/queries.js';
+import type { NamedTrackedFile, Queries, TrackedFile } from '../projections/queries.js';
 import type { Context } from './context.js';
 import { KnownFiles } from './known-files.js';
 import { btOwnPaths } from './own-paths.js';
@@ -61,7 +61,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   if (!pathExists(abs) && known.isEmpty()) throw userError(`no such file or directory: ${abs}`);
 
   mkdirSync(ctx.stagingDir, { recursive: true, mode: 0o700 });
-  removeOrphanStagedCopies(ctx);
+  removeOrphanStagedCopies(ctx.stagingDir, q);
 
   const batch = new Batch(ctx);
   const pool = new CapturePool();
@@ -254,20 +254,40 @@ function stagedFiles(path: string, chunks: number | null): string[] {
   return [...readdirSync(path).map((name) => join(path, name)), path];
 }
 
-/** Staged copies the queue does not know (left by a killed run) are removed; the lock keeps this safe. */
-export function removeOrphanStagedCopies(ctx: Context): number {
-  let names: string[];
+/**
+ * Staged copies the queue does not know (left by a killed run) are removed; the lock keeps this safe. The
+ * staging area is read a page of names at a time: it may hold every file of a large tree.
+ */
+export function removeOrphanStagedCopies(stagingDir: string, queries: Pick<Queries, 'liveStageIds'>): number {
+  let dir: Dir;
   try {
-    names = readdirSync(ctx.stagingDir);
+    dir = opendirSync(stagingDir);
   } catch {
     return 0;
   }
-  const live = ctx.store.queries.stageIds();
   let removed = 0;
-  for (const name of names) {
-    if (live.has(name)) continue;
-    rmSync(ctx.stagedPath(name), { force: true, recursive: true });
-    removed++;
+  const sweep = (names: string[]): void => {
+    const live = queries.liveStageIds(names);
+    for (const name of names) {
+      if (live.has(name)) continue;
+      rmSync(join(stagingDir, name), { force: true, recursive: true });
+      removed++;
+    }
+  };
+  try {
+    let names: string[] = [];
+    for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
+      names.push(entry.name);
+      if (names.length === ORPHAN_PAGE) {
+        sweep(names);
+        names = [];
+      }
+    }
+    sweep(names);
+  } finally {
+    dir.closeSync();
   }
   return removed;
 }
+
+const ORPHAN_PAGE = 1000;

@@ -7,7 +7,7 @@ import { Journal } from '../events/journal.js';
 import { bindProjector } from '../projections/index.js';
 import { Queries } from '../projections/queries.js';
 import { type RebuildResult, rebuildProjections } from '../projections/rebuild.js';
-import { openDatabase } from './database.js';
+import { openDatabase, widenCacheForBatches } from './database.js';
 import { LocalSettings } from './local-settings.js';
 import { SyncState } from './sync-state.js';
 
@@ -62,6 +62,11 @@ export class Store {
     } finally {
       if (this.db.inTransaction) this.db.exec('COMMIT');
     }
+  }
+
+  /** Before appending batches that write random keys (a backup's content ids): see database.ts. */
+  widenCacheForBatches(): void {
+    widenCacheForBatches(this.db);
   }
 
   rebuild(toSeq?: number): RebuildResult {

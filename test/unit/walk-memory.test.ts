@@ -1,0 +1,51 @@
+// What a walk keeps must not grow with the tree: ignore answers and the staging sweep work a page at a time.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IgnoreRules } from '../../src/fs/ignore-rules.js';
+import { removeOrphanStagedCopies } from '../../src/service/stage-files.js';
+import { staged, tracked } from '../support/events.js';
+import { tempStore } from '../support/store.js';
+import { tempDir } from '../support/tmp.js';
+
+test('ignore answers stay the same when the matcher is renewed (every 4096 tests)', () => {
+  const root = tempDir('bt-ignore');
+  mkdirSync(join(root, 'sub'));
+  writeFileSync(join(root, 'sub', '.btignore'), '!keep.log\n*.tmp\n');
+  const top = IgnoreRules.global(['*.log', 'build/']);
+  const sub = top.enter('sub', join(root, 'sub'));
+  for (let i = 0; i < 10_000; i++) {
+    assert.is(top.ignores(`f${i}.log`, false), true, `f${i}.log`);
+    assert.is(top.ignores(`f${i}.txt`, false), false, `f${i}.txt`);
+    assert.is(top.ignores('build', true), true, 'build/');
+    assert.is(top.ignores('build', false), false, 'a file named build');
+    assert.is(sub.ignores('sub/keep.log', false), false, 're-included below');
+    assert.is(sub.ignores(`sub/x${i}.log`, false), true, `sub/x${i}.log`);
+    assert.is(sub.ignores(`sub/x${i}.tmp`, false), true, `sub/x${i}.tmp`);
+  }
+});
+
+test('the staging sweep removes what the queue does not know, over several pages of names', () => {
+  const { store } = tempStore();
+  const dir = tracked('/t');
+  store.append([dir]);
+  const stagingDir = tempDir('bt-staging');
+  const live = new Set<string>();
+  for (let i = 0; i < 1500; i++) {
+    const e = staged(dir.data.directory_id, `f${i}`);
+    store.append([e]);
+    live.add(e.data.stage_id);
+    writeFileSync(join(stagingDir, e.data.stage_id), 'staged');
+  }
+  for (let i = 0; i < 1200; i++) writeFileSync(join(stagingDir, `leftover-${i}`), 'orphan');
+  mkdirSync(join(stagingDir, 'leftover-chunks'));
+  writeFileSync(join(stagingDir, 'leftover-chunks', 'c1'), 'chunk');
+
+  assert.is(removeOrphanStagedCopies(stagingDir, store.queries), 1201);
+  assert.equal(new Set(readdirSync(stagingDir)), live);
+  assert.is(removeOrphanStagedCopies(stagingDir, store.queries), 0, 'a second sweep finds nothing');
+  assert.is(removeOrphanStagedCopies(join(stagingDir, 'missing'), store.queries), 0, 'no staging area yet');
+});
+
+test.run();
