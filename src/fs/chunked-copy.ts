@@ -1,11 +1,11 @@
 // Writes a large file's staged copy as a directory of chunks in the same pass that reads and hashes it:
 // <dir>/<chunk sha256> for each distinct chunk (read-only) and <dir>/manifest.json last (ADR 0012).
 // Synchronous, like the capture that calls it on a worker thread.
-import { createHash } from 'node:crypto';
 import { closeSync, constants, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { MANIFEST_FILE, MANIFEST_FORMAT, encodeManifest, sha256Hex } from './chunk-manifest.js';
 import { CHUNK_MAX, cutPoint } from './chunker.js';
+import { type WholeHash, wholeHashFor } from './whole-hash.js';
 
 export interface ChunkedCopy {
   /** SHA-256 of the whole file: the content id. */
@@ -24,10 +24,11 @@ const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 const READ_ONLY = 0o400;
 
 /**
- * The rolling buffer: twice the largest chunk, so a whole chunk is always in memory when it is cut, hashed
- * and written. One per thread (each capture worker has its own module), reused from file to file.
+ * The rolling buffer (twice the largest chunk, so a whole chunk is always in memory when it is cut, hashed
+ * and written) and the whole-file hash that reads it, on a helper thread where one can run. One per thread
+ * (each capture worker has its own module), reused from file to file.
  */
-let rolling: Buffer | undefined;
+let rolling: { buffer: Buffer; whole: WholeHash } | undefined;
 
 /**
  * Reads a file through `read` (like readSync on its descriptor: fills buf[offset, offset+length), returns
@@ -42,11 +43,12 @@ export function writeChunkedCopy(
   guard: WriteGuard = (w) => w(),
   stored: ReadonlySet<string> = new Set(),
 ): ChunkedCopy {
-  const buf = (rolling ??= Buffer.allocUnsafe(2 * CHUNK_MAX));
+  const { buffer: buf, whole } = (rolling ??= wholeHashFor(2 * CHUNK_MAX));
   guard(() => mkdirSync(dir, { mode: 0o700 }));
-  const whole = createHash('sha256');
+  whole.begin();
   const written = new Set<string>();
   const chunks: [string, number][] = [];
+  const cuts: number[] = [];
   let size = 0;
   let stagedBytes = 0;
   let start = 0;
@@ -58,11 +60,19 @@ export function writeChunkedCopy(
       if (n === 0) eof = true;
       else end += n;
     }
-    // A cut is final only with CHUNK_MAX bytes ahead of it (or the end of the file).
+    // A cut is final only with CHUNK_MAX bytes ahead of it (or the end of the file). The window's chunks
+    // are cut first, so the whole-file hash of the window runs while they are hashed and written here.
+    const windowStart = start;
+    cuts.length = 0;
     while (end - start >= CHUNK_MAX || (eof && end > start)) {
       const n = cutPoint(buf, start, end);
-      const chunk = buf.subarray(start, start + n);
-      whole.update(chunk);
+      cuts.push(n);
+      start += n;
+    }
+    if (start > windowStart) whole.update(windowStart, start);
+    for (let at = windowStart, i = 0; i < cuts.length; at += cuts[i]!, i++) {
+      const n = cuts[i]!;
+      const chunk = buf.subarray(at, at + n);
       const id = sha256Hex(chunk);
       if (!written.has(id) && !stored.has(id)) {
         guard(() => writeReadOnly(join(dir, id), chunk));
@@ -71,14 +81,15 @@ export function writeChunkedCopy(
       }
       chunks.push([id, n]);
       size += n;
-      start += n;
     }
+    // The helper must be done with the window before its bytes move.
+    whole.settle();
     if (eof) break;
     buf.copyWithin(0, start, end);
     end -= start;
     start = 0;
   }
-  const sha256 = whole.digest('hex');
+  const sha256 = whole.digest();
   // Last: a directory with a manifest is complete (the staging flush makes it durable before FileStaged).
   guard(() => writeReadOnly(join(dir, MANIFEST_FILE), encodeManifest({ format: MANIFEST_FORMAT, sha256, size, chunks })));
   return { sha256, size, chunks: chunks.length, stagedBytes };

@@ -1,0 +1,32 @@
+// The whole-file hash helper of a capture worker (whole-hash.ts): hashes the windows it is told to, in
+// order, from the shared rolling buffer, and hands back the digest at the end of each file.
+import { createHash } from 'node:crypto';
+import { workerData } from 'node:worker_threads';
+import { COMMAND, CTL, DIGEST_BYTES, type HelperMemory, STATE } from './whole-hash.js';
+
+const memory = workerData as HelperMemory;
+const buffer = new Uint8Array(memory.buffer);
+const ctl = new Int32Array(memory.control, 0, 4);
+const digestArea = new Uint8Array(memory.control, 16, DIGEST_BYTES);
+let hash = createHash('sha256');
+
+for (;;) {
+  Atomics.wait(ctl, CTL.state, STATE.idle);
+  if (Atomics.load(ctl, CTL.state) !== STATE.posted) continue;
+  let next: number = STATE.idle;
+  try {
+    const command = ctl[CTL.command];
+    if (command === COMMAND.begin) {
+      hash = createHash('sha256');
+    } else if (command === COMMAND.update) {
+      hash.update(buffer.subarray(ctl[CTL.start]!, ctl[CTL.end]!));
+    } else {
+      digestArea.set(hash.digest());
+      hash = createHash('sha256');
+    }
+  } catch {
+    next = STATE.failed;
+  }
+  Atomics.store(ctl, CTL.state, next);
+  Atomics.notify(ctl, CTL.state);
+}

@@ -1,0 +1,123 @@
+// The SHA-256 of a whole large file, computed beside the chunking: on a capture worker, a helper thread
+// hashes each window of the rolling buffer while this thread hashes and writes the window's chunks. Both
+// hash every byte (the content id is the whole file's SHA-256, each chunk's id its own), so this moves a
+// third of the CPU of a chunked copy to the other core (ADR 0012). Synchronous for the caller: the worker
+// that chunks blocks on Atomics, never on its event loop.
+import { createHash } from 'node:crypto';
+import { Worker, isMainThread } from 'node:worker_threads';
+import { workerScript } from '../core/worker-pool.js';
+
+export interface WholeHash {
+  /** Starts a new file (whatever an aborted one left is dropped). */
+  begin(): void;
+  /** Hashes buffer[start, end) next; the bytes must stay as they are until `settle()` returns. */
+  update(start: number, end: number): void;
+  /** Waits until every update so far is hashed (before the buffer is overwritten). */
+  settle(): void;
+  /** The hex digest of everything updated; the hash starts again empty for the next file. */
+  digest(): string;
+}
+
+/** Hashing on this thread: where no helper runs (the main thread, or a helper that could not start). */
+export function inlineWholeHash(buffer: Uint8Array): WholeHash {
+  let hash = createHash('sha256');
+  return {
+    begin: () => {
+      hash = createHash('sha256');
+    },
+    update: (start, end) => {
+      hash.update(buffer.subarray(start, end));
+    },
+    settle: () => {},
+    digest: () => {
+      const hex = hash.digest('hex');
+      hash = createHash('sha256');
+      return hex;
+    },
+  };
+}
+
+/** Control words shared with the helper (Int32Array indexes). */
+export const CTL = { state: 0, command: 1, start: 2, end: 3 } as const;
+export const STATE = { idle: 0, posted: 1, failed: 2 } as const;
+export const COMMAND = { begin: 0, update: 1, digest: 2 } as const;
+/** Bytes of the digest area after the control words. */
+export const DIGEST_BYTES = 32;
+const CTL_BYTES = 16;
+
+/** No progress from the helper for this long means it is gone: the capture fails instead of hanging. */
+const STALL_MS = 60_000;
+
+export interface HelperMemory {
+  readonly buffer: SharedArrayBuffer;
+  readonly control: SharedArrayBuffer;
+}
+
+/**
+ * One helper per capture worker, started on its first chunked file and kept for the next ones. Null on
+ * the main thread (a `bt check --repair`, or BT_CAPTURE_WORKERS=0), where waiting would block everything.
+ */
+let helper: { worker: Worker; memory: HelperMemory } | null | undefined;
+
+/** The rolling buffer and its whole-file hash: shared with a helper thread where one can run. */
+export function wholeHashFor(size: number): { buffer: Buffer; whole: WholeHash } {
+  if (helper === undefined) helper = isMainThread ? null : startHashHelper(workerScript(import.meta.url, 'hash-worker'), size);
+  if (helper === null || helper.memory.buffer.byteLength !== size) {
+    const buffer = Buffer.allocUnsafe(size);
+    return { buffer, whole: inlineWholeHash(buffer) };
+  }
+  return { buffer: Buffer.from(helper.memory.buffer), whole: threadedWholeHash(helper.memory) };
+}
+
+/** Starts a helper thread running `script` over a new shared buffer of `size` bytes; null if it cannot. */
+export function startHashHelper(script: URL, size: number): { worker: Worker; memory: HelperMemory } | null {
+  try {
+    const memory = { buffer: new SharedArrayBuffer(size), control: new SharedArrayBuffer(CTL_BYTES + DIGEST_BYTES) };
+    const worker = new Worker(script, {
+      workerData: memory,
+      resourceLimits: { maxYoungGenerationSizeMb: 2 },
+    });
+    // A helper that dies sets nothing: the wait below gives up after STALL_MS and the capture fails.
+    worker.on('error', () => {});
+    worker.unref();
+    return { worker, memory };
+  } catch {
+    return null;
+  }
+}
+
+export function threadedWholeHash(memory: HelperMemory, stallMs = STALL_MS): WholeHash {
+  const ctl = new Int32Array(memory.control, 0, CTL_BYTES / 4);
+  const digestArea = new Uint8Array(memory.control, CTL_BYTES, DIGEST_BYTES);
+  // A helper that failed or stopped is not used again: the next files hash on this thread.
+  const giveUp = (why: string): never => {
+    helper = null;
+    throw new Error(`the whole-file hash helper ${why}`);
+  };
+  const settle = (): void => {
+    for (;;) {
+      const state = Atomics.load(ctl, CTL.state);
+      if (state === STATE.idle) return;
+      if (state === STATE.failed) giveUp('failed');
+      if (Atomics.wait(ctl, CTL.state, state, stallMs) === 'timed-out') giveUp('stopped answering');
+    }
+  };
+  const post = (command: number, start: number, end: number): void => {
+    settle();
+    ctl[CTL.command] = command;
+    ctl[CTL.start] = start;
+    ctl[CTL.end] = end;
+    Atomics.store(ctl, CTL.state, STATE.posted);
+    Atomics.notify(ctl, CTL.state);
+  };
+  return {
+    begin: () => post(COMMAND.begin, 0, 0),
+    update: (start, end) => post(COMMAND.update, start, end),
+    settle,
+    digest: () => {
+      post(COMMAND.digest, 0, 0);
+      settle();
+      return Buffer.from(digestArea).toString('hex');
+    },
+  };
+}
