@@ -5,7 +5,7 @@ import { closeSync, constants, mkdirSync, openSync, readSync, writeSync } from '
 import { join } from 'node:path';
 import { MANIFEST_FILE, MANIFEST_FORMAT, encodeManifest, sha256Hex } from './chunk-manifest.js';
 import { CHUNK_MAX, cutPoint } from './chunker.js';
-import { type WholeHash, wholeHashFor } from './whole-hash.js';
+import { wholeHashFor } from './whole-hash.js';
 
 export interface ChunkedCopy {
   /** SHA-256 of the whole file: the content id. */
@@ -24,13 +24,6 @@ const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 const READ_ONLY = 0o400;
 
 /**
- * The rolling buffer (twice the largest chunk, so a whole chunk is always in memory when it is cut, hashed
- * and written) and the whole-file hash that reads it, on a helper thread where one can run. One per thread
- * (each capture worker has its own module), reused from file to file.
- */
-let rolling: { buffer: Buffer; whole: WholeHash } | undefined;
-
-/**
  * Reads a file through `read` (like readSync on its descriptor: fills buf[offset, offset+length), returns
  * the count, 0 at the end) and writes it as a chunk directory at `dir` (which must not exist). Memory:
  * the rolling buffer; every byte is read once, hashed for its chunk and for the whole file, written once.
@@ -43,7 +36,9 @@ export function writeChunkedCopy(
   guard: WriteGuard = (w) => w(),
   stored: ReadonlySet<string> = new Set(),
 ): ChunkedCopy {
-  const { buffer: buf, whole } = (rolling ??= wholeHashFor(2 * CHUNK_MAX));
+  // The rolling buffer: twice the largest chunk, so a whole chunk is always in memory when it is cut,
+  // hashed and written; one per thread, reused from file to file.
+  const { buffer: buf, whole } = wholeHashFor(2 * CHUNK_MAX);
   guard(() => mkdirSync(dir, { mode: 0o700 }));
   whole.begin();
   const written = new Set<string>();

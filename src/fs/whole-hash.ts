@@ -59,14 +59,23 @@ export interface HelperMemory {
  */
 let helper: { worker: Worker; memory: HelperMemory } | null | undefined;
 
-/** The rolling buffer and its whole-file hash: shared with a helper thread where one can run. */
+let threaded: { buffer: Buffer; whole: WholeHash } | undefined;
+let inline: { buffer: Buffer; whole: WholeHash } | undefined;
+
+/**
+ * The rolling buffer and its whole-file hash, reused from file to file: shared with a helper thread where
+ * one runs, else hashed on this thread (also once a helper has failed).
+ */
 export function wholeHashFor(size: number): { buffer: Buffer; whole: WholeHash } {
   if (helper === undefined) helper = isMainThread ? null : startHashHelper(workerScript(import.meta.url, 'hash-worker'), size);
-  if (helper === null || helper.memory.buffer.byteLength !== size) {
-    const buffer = Buffer.allocUnsafe(size);
-    return { buffer, whole: inlineWholeHash(buffer) };
+  if (helper !== null && helper.memory.buffer.byteLength === size) {
+    return (threaded ??= { buffer: Buffer.from(helper.memory.buffer), whole: threadedWholeHash(helper.memory) });
   }
-  return { buffer: Buffer.from(helper.memory.buffer), whole: threadedWholeHash(helper.memory) };
+  if (inline?.buffer.length !== size) {
+    const buffer = Buffer.allocUnsafe(size);
+    inline = { buffer, whole: inlineWholeHash(buffer) };
+  }
+  return inline;
 }
 
 /** Starts a helper thread running `script` over a new shared buffer of `size` bytes; null if it cannot. */
@@ -92,6 +101,7 @@ export function threadedWholeHash(memory: HelperMemory, stallMs = STALL_MS): Who
   // A helper that failed or stopped is not used again: the next files hash on this thread.
   const giveUp = (why: string): never => {
     helper = null;
+    threaded = undefined;
     throw new Error(`the whole-file hash helper ${why}`);
   };
   const settle = (): void => {
