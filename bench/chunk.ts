@@ -4,12 +4,10 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { keystream } from './corpus.js';
 import { insertAt, writeAt } from './edits.js';
-import { type Measured, measure, measureAll } from './measure.js';
+import { type Measured, freshBt, measure, measureAll } from './measure.js';
 
-const BT = fileURLToPath(new URL('../bin/bt.js', import.meta.url));
 /** Larger than any file: bt stores everything whole, as before chunking. */
 const WHOLE = String(2 ** 50);
 
@@ -54,14 +52,7 @@ function treeBytes(dir: string): number {
 /** A bt home for the benchmark: its own config, base dir and vault; `whole` stores large files whole. */
 function home(root: string, cwd: string, whole: boolean): { bt: (...args: string[]) => Measured; vault: string } {
   rmSync(root, { recursive: true, force: true });
-  mkdirSync(join(root, 'home'), { recursive: true });
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: join(root, 'home'), BT_BASE_DIR: join(root, 'bt'), BT_NO_PROGRESS: '1', BT_CONFIG: join(root, 'bt.toml') };
-  if (whole) env.BT_CHUNK_THRESHOLD = WHOLE;
-  else delete env.BT_CHUNK_THRESHOLD;
-  const bt = (...args: string[]): Measured => measure(process.execPath, [BT, ...args], { cwd, env });
-  bt('config', 'init');
-  bt('dir', 'init');
-  return { bt, vault: join(root, 'bt', 'vault') };
+  return { bt: freshBt(root, cwd, { BT_CHUNK_THRESHOLD: whole ? WHOLE : undefined }), vault: join(root, 'bt', 'vault') };
 }
 
 /** `bt add . && bt backup` as one measured step; stdout is the backup's JSON. */

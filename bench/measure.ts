@@ -50,12 +50,16 @@ export function measureAll(steps: readonly (() => Measured)[]): Measured {
   return { seconds, rssMiB, stdout };
 }
 
-const BT = fileURLToPath(new URL('../bin/bt.js', import.meta.url));
+export const BT = fileURLToPath(new URL('../bin/bt.js', import.meta.url));
 
-/** `bt` run in `cwd` with its own HOME, config and base dir under `root`, already set up and tracking `cwd`. */
-export function freshBt(root: string, cwd: string): (...args: string[]) => Measured {
-  const env = { ...process.env, HOME: join(root, 'home'), BT_BASE_DIR: join(root, 'bt'), BT_CONFIG: join(root, 'bt.toml'), BT_NO_PROGRESS: '1' };
-  mkdirSync(env.HOME, { recursive: true });
+/**
+ * `bt` run in `cwd` with its own HOME, config and base dir under `root`, already set up and tracking `cwd`.
+ * `extraEnv` adds variables; one set to undefined is removed from the inherited environment.
+ */
+export function freshBt(root: string, cwd: string, extraEnv: NodeJS.ProcessEnv = {}): (...args: string[]) => Measured {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: join(root, 'home'), BT_BASE_DIR: join(root, 'bt'), BT_CONFIG: join(root, 'bt.toml'), BT_NO_PROGRESS: '1', ...extraEnv };
+  for (const [k, v] of Object.entries(extraEnv)) if (v === undefined) delete env[k];
+  mkdirSync(join(root, 'home'), { recursive: true });
   const bt = (...args: string[]): Measured => measure(process.execPath, [BT, ...args], { cwd, env });
   bt('config', 'init');
   bt('dir', 'init');

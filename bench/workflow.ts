@@ -4,9 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Measured, measure, measureAll } from './measure.js';
+import { BT, type Measured, freshBt, measure, measureAll } from './measure.js';
 
-const BT = fileURLToPath(new URL('../bin/bt.js', import.meta.url));
 const RAW = fileURLToPath(new URL('./raw-copy.mjs', import.meta.url));
 
 export interface Step {
@@ -42,11 +41,8 @@ export function benchWorkflow(work: string, corpus: CorpusSpec): WorkflowFigures
   const root = join(work, corpus.name);
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
-  const env = { ...process.env, HOME: join(root, 'home'), BT_BASE_DIR: join(root, 'bt'), BT_NO_PROGRESS: '1', BT_CONFIG: join(root, 'bt.toml') };
   const resticEnv = { ...process.env, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: join(root, 'restic'), RESTIC_CACHE_DIR: join(root, 'restic-cache') };
   const cwd = corpus.dir;
-  const bt = (...args: string[]): Measured => measure(process.execPath, [BT, ...args], { cwd, env });
-  const btBackup = (): Measured => measureAll([() => bt('add', '.'), () => bt('backup')]);
   const restic = hasRestic() ? (...args: string[]): Measured => measure('restic', ['-q', ...args], { cwd, env: resticEnv }) : undefined;
 
   // The ceiling first: it also warms the page cache for everyone after it.
@@ -56,9 +52,8 @@ export function benchWorkflow(work: string, corpus: CorpusSpec): WorkflowFigures
   const raw = measure(process.execPath, [RAW, cwd, join(root, 'raw-copy')], { cwd: root });
   rmSync(join(root, 'raw-copy'), { recursive: true, force: true });
 
-  mkdirSync(env.HOME, { recursive: true });
-  bt('config', 'init');
-  bt('dir', 'init');
+  const bt = freshBt(root, cwd);
+  const btBackup = (): Measured => measureAll([() => bt('add', '.'), () => bt('backup')]);
   restic?.('init');
   const steps: Step[] = [];
   const both = (step: string, b: () => Measured, r?: () => Measured): void => {

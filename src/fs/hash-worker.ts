@@ -2,12 +2,11 @@
 // order, from the shared rolling buffer, and hands back the digest at the end of each file.
 import { createHash } from 'node:crypto';
 import { workerData } from 'node:worker_threads';
-import { COMMAND, CTL, DIGEST_BYTES, type HelperMemory, STATE } from './whole-hash.js';
+import { COMMAND, CTL, type HelperMemory, STATE, controlViews } from './whole-hash.js';
 
 const memory = workerData as HelperMemory;
 const buffer = new Uint8Array(memory.buffer);
-const ctl = new Int32Array(memory.control, 0, 4);
-const digestArea = new Uint8Array(memory.control, 16, DIGEST_BYTES);
+const { ctl, digest: digestArea } = controlViews(memory);
 let hash = createHash('sha256');
 
 for (;;) {

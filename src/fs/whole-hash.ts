@@ -42,7 +42,7 @@ export const CTL = { state: 0, command: 1, start: 2, end: 3 } as const;
 export const STATE = { idle: 0, posted: 1, failed: 2 } as const;
 export const COMMAND = { begin: 0, update: 1, digest: 2 } as const;
 /** Bytes of the digest area after the control words. */
-export const DIGEST_BYTES = 32;
+const DIGEST_BYTES = 32;
 const CTL_BYTES = 16;
 
 /** No progress from the helper for this long means it is gone: the capture fails instead of hanging. */
@@ -51,6 +51,11 @@ const STALL_MS = 60_000;
 export interface HelperMemory {
   readonly buffer: SharedArrayBuffer;
   readonly control: SharedArrayBuffer;
+}
+
+/** The control words and the digest area of the shared control memory, as both threads see them. */
+export function controlViews(memory: HelperMemory): { ctl: Int32Array; digest: Uint8Array } {
+  return { ctl: new Int32Array(memory.control, 0, CTL_BYTES / 4), digest: new Uint8Array(memory.control, CTL_BYTES, DIGEST_BYTES) };
 }
 
 /**
@@ -96,8 +101,7 @@ export function startHashHelper(script: URL, size: number): { worker: Worker; me
 }
 
 export function threadedWholeHash(memory: HelperMemory, stallMs = STALL_MS): WholeHash {
-  const ctl = new Int32Array(memory.control, 0, CTL_BYTES / 4);
-  const digestArea = new Uint8Array(memory.control, CTL_BYTES, DIGEST_BYTES);
+  const { ctl, digest: digestArea } = controlViews(memory);
   // A helper that failed or stopped is not used again: the next files hash on this thread.
   const giveUp = (why: string): never => {
     helper = null;

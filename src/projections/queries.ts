@@ -51,6 +51,9 @@ export interface TrackedFile {
   readonly staged: (StatKey & { readonly stage_id: string }) | null;
 }
 
+/** A file with a version (backed up or staged) that is not recorded deleted: its disappearance is news. */
+export const isLiveFile = (f: TrackedFile): boolean => !f.deleted && (f.current !== null || f.staged !== null);
+
 export interface NamedTrackedFile extends TrackedFile {
   /** Relative to its directory. */
   readonly name: string;
@@ -302,7 +305,7 @@ export class Queries {
   /** Whether a file under `under` (or named so) is tracked and not recorded deleted; reads a page at a time. */
   hasLiveFilesUnder(directory: Directory, under: string): boolean {
     for (let after = '', page; (page = this.trackedPage(directory, under, after, 1000)).length > 0; after = page[page.length - 1]!.name) {
-      if (page.some((f) => !f.deleted && (f.current !== null || f.staged !== null))) return true;
+      if (page.some(isLiveFile)) return true;
     }
     return false;
   }

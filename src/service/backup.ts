@@ -62,7 +62,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
   let removing: Promise<unknown> = Promise.resolve();
   const failed: { path: string; reason: string }[] = [];
   const unavailable = new UnavailableVaults(() => ctx.clock.now());
-  const kept = new KeptNotices(ctx);
+  const kept = new KeptNotices(ctx.reporter);
   let files = 0;
   let bytesSent = 0;
   let bytesDeduped = 0;
@@ -192,8 +192,9 @@ async function storeContent(
       if (unavailable.up(vault.name)) reporter.notice(`vault "${vault.name}" answers again`);
     } catch (err) {
       const gone = errnoCode(err) === 'ENOENT';
-      errors.push(`vault "${vault.name}": ${gone ? 'the staged copy is gone; run `bt add` on the file again' : vaultProblem(vault.name, err)}`);
-      if (!gone && !(await answers(vault, contentId)) && unavailable.mark(vault.name, vaultProblem(vault.name, err))) {
+      const problem = vaultProblem(vault.name, err);
+      errors.push(`vault "${vault.name}": ${gone ? 'the staged copy is gone; run `bt add` on the file again' : problem}`);
+      if (!gone && !(await answers(vault, contentId)) && unavailable.mark(vault.name, problem)) {
         reporter.notice(`vault "${vault.name}" is unavailable: the next files skip it (one tries it again every ${RETRY_UNAVAILABLE_MS / 1000} s)`);
       }
     }
@@ -219,17 +220,17 @@ async function answers(vault: Vault, contentId: string): Promise<boolean> {
 class KeptNotices {
   private readonly counts = new Map<string, number>();
 
-  constructor(private readonly ctx: Context) {}
+  constructor(private readonly reporter: Pick<Reporter, 'notice'>) {}
 
   notice(path: string, reason: string): void {
     const n = (this.counts.get(reason) ?? 0) + 1;
     this.counts.set(reason, n);
-    if (n <= KeptNotices.SHOWN) this.ctx.reporter.notice(`${path}: kept staged: ${reason}`);
+    if (n <= KeptNotices.SHOWN) this.reporter.notice(`${path}: kept staged: ${reason}`);
   }
 
   summarize(): void {
     for (const [reason, n] of this.counts) {
-      if (n > KeptNotices.SHOWN) this.ctx.reporter.notice(`... and ${n - KeptNotices.SHOWN} more file(s) kept staged: ${reason}`);
+      if (n > KeptNotices.SHOWN) this.reporter.notice(`... and ${n - KeptNotices.SHOWN} more file(s) kept staged: ${reason}`);
     }
   }
 

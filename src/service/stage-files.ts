@@ -12,7 +12,7 @@ import { IgnoreRules } from '../fs/ignore-rules.js';
 import { sameStat, seenStat } from '../fs/meta.js';
 import { isGoneAsFile, joinName, nameWithin, pathExists } from '../fs/paths.js';
 import { type WalkEntry, walk } from '../fs/walk.js';
-import type { NamedTrackedFile, Queries, TrackedFile } from '../projections/queries.js';
+import { type NamedTrackedFile, type Queries, type TrackedFile, isLiveFile } from '../projections/queries.js';
 import type { Context } from './context.js';
 import { KnownFiles } from './known-files.js';
 import { btOwnPaths } from './own-paths.js';
@@ -56,7 +56,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   // Files the walk went past (or found gone when capturing them): deletions, if really gone (see below).
   const unseen: NamedTrackedFile[] = [];
   const known = new KnownFiles(q, directory, start, (f) => {
-    if (!f.deleted && (f.current || f.staged)) unseen.push(f);
+    if (isLiveFile(f)) unseen.push(f);
   });
   if (!pathExists(abs) && known.isEmpty()) throw userError(`no such file or directory: ${abs}`);
 
@@ -75,7 +75,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
       const r = results[i]!;
       if (r.kind === 'gone') {
         const { prior } = change;
-        if (prior && !prior.deleted && (prior.current || prior.staged)) unseen.push({ ...prior, name: change.entry.name });
+        if (prior && isLiveFile(prior)) unseen.push({ ...prior, name: change.entry.name });
         continue;
       }
       if (r.kind === 'staging-failed') {
@@ -254,6 +254,9 @@ function stagedFiles(path: string, chunks: number | null): string[] {
   return [...readdirSync(path).map((name) => join(path, name)), path];
 }
 
+/** Names of the staging area looked up per query by the sweep below. */
+const ORPHAN_PAGE = 1000;
+
 /**
  * Staged copies the queue does not know (left by a killed run) are removed; the lock keeps this safe. The
  * staging area is read a page of names at a time: it may hold every file of a large tree.
@@ -289,5 +292,3 @@ export function removeOrphanStagedCopies(stagingDir: string, queries: Pick<Queri
   }
   return removed;
 }
-
-const ORPHAN_PAGE = 1000;
