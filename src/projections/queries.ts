@@ -69,6 +69,14 @@ const LATEST_SNAPSHOT = (column: string): string =>
   `(SELECT x.${column} FROM file_snapshots x WHERE x.file_id = f.id AND x.staged_at <= @at ORDER BY x.seq DESC LIMIT 1)`;
 /** File f's last deletion at or before @at. */
 const LAST_DELETION = '(SELECT MAX(d.deleted_at) FROM file_deletions d WHERE d.file_id = f.id AND d.deleted_at <= @at)';
+/** A page of tracked files, each with its pending stage when `withStage` (the columns the stat-only scan compares). */
+const TRACKED_PAGE = (withStage: boolean): string => `
+  SELECT f.name, f.id, f.deleted, f.current_snapshot_id, f.current_kind, f.current_size, f.current_mode,
+         f.current_mtime_ns, f.current_ctime_ns, f.current_ino,
+         ${withStage ? 's.stage_id, s.kind, s.size, s.mode, s.mtime_ns, s.ctime_ns, s.ino' : 'NULL, NULL, NULL, NULL, NULL, NULL, NULL'}
+  FROM files f ${withStage ? 'LEFT JOIN staging s ON s.file_id = f.id' : ''}
+  WHERE ${FILES_UNDER} AND f.name > @after
+  ORDER BY f.name LIMIT @limit`;
 const toFile = (r: FileRow): FileRecord => ({ ...r, deleted: r.deleted !== 0 });
 
 const isUnder = (path: string, dir: string): boolean =>
@@ -121,16 +129,10 @@ export class Queries {
       ),
       locations: db.prepare('SELECT vault FROM content_locations WHERE content_id = ? ORDER BY stored_at, vault'),
       // A file's pending stage comes by its unique index: one probe per file, and none kept in memory.
-      trackedPage: db
-        .prepare(
-          `SELECT f.name, f.id, f.deleted, f.current_snapshot_id, f.current_kind, f.current_size, f.current_mode,
-                  f.current_mtime_ns, f.current_ctime_ns, f.current_ino,
-                  s.stage_id, s.kind, s.size, s.mode, s.mtime_ns, s.ctime_ns, s.ino
-           FROM files f LEFT JOIN staging s ON s.file_id = f.id
-           WHERE ${FILES_UNDER} AND f.name > @after
-           ORDER BY f.name LIMIT @limit`,
-        )
-        .raw(true),
+      trackedPage: db.prepare(TRACKED_PAGE(true)).raw(true),
+      // The same rows when nothing is staged (the usual state after a backup): a third less work per file.
+      trackedPageUnstaged: db.prepare(TRACKED_PAGE(false)).raw(true),
+      anyStaged: db.prepare('SELECT EXISTS (SELECT 1 FROM staging)').pluck(),
       lastDeletion: db.prepare('SELECT deleted_at FROM file_deletions WHERE file_id = ? AND deleted_at <= ? ORDER BY seq DESC LIMIT 1'),
     };
   }
@@ -290,18 +292,6 @@ export class Queries {
     return (this.stmts.locations.all(contentId) as { vault: string }[]).map((r) => r.vault);
   }
 
-  /**
-   * Every file of a directory (or of the subtree `under`, a relative path; '' for all), with its current
-   * snapshot and pending stage: one query for a whole scan instead of one per file.
-   */
-  trackedFiles(directory: Directory, under = ''): Map<string, TrackedFile> {
-    const out = new Map<string, TrackedFile>();
-    for (let after = '', page; (page = this.trackedPage(directory, under, after, 5000)).length > 0; after = page[page.length - 1]!.name) {
-      for (const f of page) out.set(f.name, f);
-    }
-    return out;
-  }
-
   /** Whether a file under `under` (or named so) is tracked and not recorded deleted; reads a page at a time. */
   hasLiveFilesUnder(directory: Directory, under: string): boolean {
     for (let after = '', page; (page = this.trackedPage(directory, under, after, 1000)).length > 0; after = page[page.length - 1]!.name) {
@@ -317,7 +307,8 @@ export class Queries {
       mtime_ns: r[at + 3] as string, ctime_ns: r[at + 4] as string, ino: r[at + 5] as string,
     });
     type Row = [string, string, number, string | null, ...unknown[]];
-    const rows = this.stmts.trackedPage.all({ ...underParams(directory, under), after, limit }) as Row[];
+    const stmt = this.stmts.anyStaged.get() === 1 ? this.stmts.trackedPage : this.stmts.trackedPageUnstaged;
+    const rows = stmt.all({ ...underParams(directory, under), after, limit }) as Row[];
     return rows.map((r) => ({
       name: r[0],
       fileId: r[1],

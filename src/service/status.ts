@@ -3,7 +3,9 @@ import { IgnoreRules } from '../fs/ignore-rules.js';
 import { sameStat } from '../fs/meta.js';
 import { isGoneAsFile, joinName } from '../fs/paths.js';
 import { walk } from '../fs/walk.js';
+import type { NamedTrackedFile } from '../projections/queries.js';
 import type { Context } from './context.js';
+import { KnownFiles } from './known-files.js';
 import { locateDirectory } from './locate.js';
 import { btOwnPaths } from './own-paths.js';
 
@@ -34,11 +36,25 @@ export interface StatusResult {
   readonly files: readonly FileStatus[];
 }
 
+/**
+ * Walks the tree beside the tracked files read a page at a time (KnownFiles): memory holds the answer, one
+ * small record per file, not every tracked file's row as well.
+ */
 export function directoryStatus(ctx: Context, abs: string, opts: { deleted: boolean }): StatusResult {
   const { directory, name: start } = locateDirectory(ctx, abs);
-  const known = ctx.store.queries.trackedFiles(directory, start);
   const files: FileStatus[] = [];
-  const seen = new Set<string>();
+  // A tracked file the walk did not name: recorded deleted, gone from disk, or only ignored or unreadable now.
+  const passed = (k: NamedTrackedFile): void => {
+    if (!k.current && !k.staged) return;
+    const pending = k.staged != null;
+    const backedUp = k.current != null;
+    if (k.deleted) {
+      if (opts.deleted) files.push({ name: k.name, state: 'deleted', pending, backedUp });
+      return;
+    }
+    if (isGoneAsFile(joinName(directory.path, k.name))) files.push({ name: k.name, state: 'missing', pending, backedUp });
+  };
+  const known = new KnownFiles(ctx.store.queries, directory, start, passed);
   for (const entry of walk({
     root: directory.path,
     start,
@@ -46,8 +62,7 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
     exclude: new Set(btOwnPaths(ctx.config)),
     notice: () => {},
   })) {
-    seen.add(entry.name);
-    const k = known.get(entry.name);
+    const k = known.lookup(entry.name);
     const backedUp = k?.current != null;
     const pending = k?.staged != null;
     let state: FileState;
@@ -56,17 +71,7 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
     else state = !k.deleted && k.current && sameStat(entry.stat, k.current) ? 'backed-up' : 'modified';
     files.push({ name: entry.name, state, pending, backedUp });
   }
-  for (const [name, k] of known) {
-    if (seen.has(name) || (!k.current && !k.staged)) continue;
-    const pending = k.staged != null;
-    const backedUp = k.current != null;
-    if (k.deleted) {
-      if (opts.deleted) files.push({ name, state: 'deleted', pending, backedUp });
-      continue;
-    }
-    if (isGoneAsFile(joinName(directory.path, name))) files.push({ name, state: 'missing', pending, backedUp });
-  }
+  known.finish();
   files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { directory: directory.path, files };
 }
-

@@ -376,6 +376,19 @@ test('a tree of several pages of tracked files: deletions, changes and new files
   for (const n of ['a/f3', 'a.b-100', 'z/f479', '\u{1f600}']) rmSync(join(d, n));
   for (const n of ['a/f400', 'a0/f7', 'z/f2']) writeFileSync(join(d, n), `changed ${n}`);
   writeFileSync(join(d, 'a0/new'), 'new');
+  // Status reads the same pages beside its walk: every file once, in its state, missing ones on every page.
+  const before = bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status'], { cwd: d }).files;
+  assert.is(before.length, names.length + 1);
+  assert.is(new Set(before.map((f) => f.path)).size, before.length);
+  const inState = (files: { path: string; state: string }[], state: string): string[] => files.filter((f) => f.state === state).map((f) => f.path).sort();
+  assert.equal(inState(before, 'missing'), ['\u{1f600}', 'a.b-100', 'a/f3', 'z/f479'].sort());
+  assert.equal(inState(before, 'modified'), ['a/f400', 'a0/f7', 'z/f2'].sort());
+  assert.equal(inState(before, 'untracked'), ['a0/new']);
+  assert.is(inState(before, 'backed-up').length, names.length - 7);
+  const sub = bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status', 'a0'], { cwd: d }).files;
+  assert.is(sub.length, 481);
+  assert.ok(sub.every((f) => f.path.startsWith('a0/')));
+  assert.equal([inState(sub, 'modified'), inState(sub, 'untracked')], [['a0/f7'], ['a0/new']]);
   const r = bt.json<{ staged: number; unchanged: number; deleted: number }>(['add'], { cwd: d });
   assert.equal([r.staged, r.deleted, r.unchanged], [4, 4, names.length - 7]);
   assert.equal(bt.json<{ staged: number; deleted: number }>(['add'], { cwd: d }), { directory: d, staged: 0, staged_bytes: 0, unchanged: names.length - 3, deleted: 0, skipped: [] } as never);
