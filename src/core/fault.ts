@@ -7,8 +7,11 @@ for (const part of (process.env.BT_FAULT ?? '').split(',')) {
 }
 const reached = new Map<string, number>();
 
-/** `chunk`: after each chunk a vault stored (ADR 0012), to kill a backup in the middle of one large file. */
-export type FaultPoint = 'append' | 'append-mid' | 'stage' | 'put' | 'chunk' | 'commit' | 'segment' | 'recover';
+/**
+ * `chunk`: after each chunk a vault stored (ADR 0012), to kill a backup in the middle of one large file.
+ * `rebuild`: after each event a rebuild replayed.
+ */
+export type FaultPoint = 'append' | 'append-mid' | 'stage' | 'put' | 'chunk' | 'commit' | 'segment' | 'recover' | 'rebuild';
 
 export function faultPoint(name: FaultPoint): void {
   if (armed.size === 0) return;

@@ -1,5 +1,6 @@
 // Rebuild: drop every projection and replay the journal into fresh tables, in one transaction.
 import type BetterSqlite3 from 'better-sqlite3';
+import { faultPoint } from '../core/fault.js';
 import type { Journal } from '../events/journal.js';
 import {
   PROJECTION_SCHEMA_VERSION,
@@ -27,6 +28,7 @@ export function rebuildProjections(db: BetterSqlite3.Database, journal: Journal,
     for (const rec of journal.replay(toSeq === undefined ? {} : { to: toSeq })) {
       apply(rec);
       events++;
+      faultPoint('rebuild');
     }
     createProjectionIndexes(db);
     db.pragma(`user_version = ${PROJECTION_SCHEMA_VERSION}`);

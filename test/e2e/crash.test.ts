@@ -4,7 +4,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { BtHome } from '../support/cli.js';
+import { dumpProjections } from '../support/projection-dump.js';
 import { type Interruption, assertEndState, assertVaultObjects, contentsOf, runInterrupted, writeCorpus } from '../support/crash.js';
 
 const FULL = process.env.BT_CRASH_FULL === '1';
@@ -74,6 +76,40 @@ test('SIGKILL during recover, then recover again, gives the whole journal', () =
   assert.is(done.events, events);
   assert.is(fresh.run(['journal', 'verify']).code, 0);
   assert.is(fresh.json<{ events: unknown[] }>(['journal']).events.length, events);
+});
+
+test('SIGKILL during rebuild leaves the projections as they were; the next rebuild gives the same rows', () => {
+  const bt = new BtHome('bt-crash').init();
+  const dir = join(bt.work, 'tree');
+  mkdirSync(dir);
+  writeCorpus(dir, 1);
+  bt.ok(['dir', 'init'], { cwd: dir });
+  bt.ok(['add'], { cwd: dir });
+  bt.ok(['backup']);
+  writeCorpus(dir, 2);
+  bt.ok(['add'], { cwd: dir }); // round 2 stays staged: the staging queue is part of what is rebuilt
+  const file = join(bt.home, 'data/bt/data/bt.db');
+  const dump = (): Record<string, unknown[]> => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return dumpProjections(db);
+    } finally {
+      db.close();
+    }
+  };
+  const before = dump();
+  assert.ok(before.staging!.length > 0 && before.file_snapshots!.length > 0);
+  for (const how of [{ fault: 'rebuild:1' }, { fault: 'rebuild:100' }, { afterMs: 200 }] as Interruption[]) {
+    const r = runInterrupted(bt, ['rebuild'], dir, how);
+    if ('fault' in how) assert.is(r.signal, 'SIGKILL', `rebuild killed at ${describe(how)}`);
+    else assert.ok(r.signal === 'SIGKILL' || r.code === 0, JSON.stringify(r));
+    assert.equal(dump(), before, `after a rebuild killed at ${describe(how)}`);
+  }
+  const events = bt.json<{ events: unknown[] }>(['journal']).events.length;
+  assert.is(bt.json<{ events: number }>(['rebuild']).events, events);
+  assert.equal(dump(), before);
+  bt.ok(['backup']);
+  assertEndState(bt, dir, 'after the interrupted rebuilds');
 });
 
 test.run();
