@@ -130,7 +130,7 @@ export class Queries {
       locations: db.prepare('SELECT vault FROM content_locations WHERE content_id = ? ORDER BY stored_at, vault'),
       // A file's pending stage comes by its unique index: one probe per file, and none kept in memory.
       trackedPage: db.prepare(TRACKED_PAGE(true)).raw(true),
-      // The same rows when nothing is staged (the usual state after a backup): a third less work per file.
+      // The same rows when nothing is staged (the usual state after a backup), without a staging probe per file.
       trackedPageUnstaged: db.prepare(TRACKED_PAGE(false)).raw(true),
       anyStaged: db.prepare('SELECT EXISTS (SELECT 1 FROM staging)').pluck(),
       lastDeletion: db.prepare('SELECT deleted_at FROM file_deletions WHERE file_id = ? AND deleted_at <= ? ORDER BY seq DESC LIMIT 1'),
