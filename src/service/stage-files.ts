@@ -8,15 +8,14 @@ import type { CaptureJob, CaptureResult } from '../fs/capture.js';
 import { chunkThreshold } from '../fs/chunker.js';
 import { CapturePool } from '../fs/capture-pool.js';
 import { flushFilesystem, prepareFlushes } from '../fs/durable.js';
-import { IgnoreRules } from '../fs/ignore-rules.js';
 import { sameStat, seenStat } from '../fs/meta.js';
 import { isGoneAsFile, joinName, nameWithin, pathExists } from '../fs/paths.js';
-import { type WalkEntry, walk } from '../fs/walk.js';
+import type { WalkEntry } from '../fs/walk.js';
 import { type NamedTrackedFile, type Queries, type TrackedFile, isLiveFile } from '../projections/queries.js';
 import type { Context } from './context.js';
 import { KnownFiles } from './known-files.js';
-import { btOwnPaths } from './own-paths.js';
 import { chunksInEveryVault, currentContentOf } from './stored-chunks.js';
+import { walkTracked } from './tracked-walk.js';
 
 export interface StageResult {
   readonly directory: string;
@@ -144,15 +143,9 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   try {
     let pending: Change[] = [];
     let pendingBytes = 0;
-    const entries = walk({
-      root: directory.path,
-      start,
-      rules: IgnoreRules.global(ctx.config.fs.ignore),
-      exclude: new Set(btOwnPaths(ctx.config)),
-      notice: (n) => {
-        if (n.skipped) skipped.push({ path: n.path, reason: n.reason });
-        ctx.reporter.notice(`${n.path}: ${n.reason}`);
-      },
+    const entries = walkTracked(ctx, directory.path, start, (n) => {
+      if (n.skipped) skipped.push({ path: n.path, reason: n.reason });
+      ctx.reporter.notice(`${n.path}: ${n.reason}`);
     });
     for (const entry of entries) {
       const prior = known.lookup(entry.name);

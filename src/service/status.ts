@@ -1,13 +1,11 @@
 // `bt dir status`: how each file under a path compares with its last snapshot and its staged version.
-import { IgnoreRules } from '../fs/ignore-rules.js';
 import { sameStat } from '../fs/meta.js';
 import { isGoneAsFile, joinName } from '../fs/paths.js';
-import { walk } from '../fs/walk.js';
 import type { NamedTrackedFile } from '../projections/queries.js';
 import type { Context } from './context.js';
 import { KnownFiles } from './known-files.js';
 import { locateDirectory } from './locate.js';
-import { btOwnPaths } from './own-paths.js';
+import { walkTracked } from './tracked-walk.js';
 
 export type FileState =
   /** Unchanged since its last snapshot. */
@@ -55,13 +53,7 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
     if (isGoneAsFile(joinName(directory.path, k.name))) files.push({ name: k.name, state: 'missing', pending, backedUp });
   };
   const known = new KnownFiles(ctx.store.queries, directory, start, passed);
-  for (const entry of walk({
-    root: directory.path,
-    start,
-    rules: IgnoreRules.global(ctx.config.fs.ignore),
-    exclude: new Set(btOwnPaths(ctx.config)),
-    notice: () => {},
-  })) {
+  for (const entry of walkTracked(ctx, directory.path, start, () => {})) {
     const k = known.lookup(entry.name);
     const backedUp = k?.current != null;
     const pending = k?.staged != null;

@@ -22,13 +22,19 @@ const backupPoints: Interruption[] = FULL
 const describe = (i: Interruption): string => ('fault' in i ? i.fault : `${i.afterMs} ms`);
 let kills = 0;
 
-function scenario(addKill: Interruption, backupKill: Interruption): void {
-  const label = `add killed at ${describe(addKill)}, backup at ${describe(backupKill)}`;
+/** A fresh bt home tracking the round-1 corpus, nothing added yet. */
+function trackedCorpus(): { bt: BtHome; dir: string } {
   const bt = new BtHome('bt-crash').init();
   const dir = join(bt.work, 'tree');
   mkdirSync(dir);
   writeCorpus(dir, 1);
   bt.ok(['dir', 'init'], { cwd: dir });
+  return { bt, dir };
+}
+
+function scenario(addKill: Interruption, backupKill: Interruption): void {
+  const label = `add killed at ${describe(addKill)}, backup at ${describe(backupKill)}`;
+  const { bt, dir } = trackedCorpus();
   const seen = new Set<string>();
   for (const round of [1, 2]) {
     if (round === 2) writeCorpus(dir, 2);
@@ -57,11 +63,7 @@ test(`SIGKILL during add and backup at ${addPoints.length} x ${backupPoints.leng
 });
 
 test('SIGKILL during recover, then recover again, gives the whole journal', () => {
-  const bt = new BtHome('bt-crash').init();
-  const dir = join(bt.work, 'tree');
-  mkdirSync(dir);
-  writeCorpus(dir, 1);
-  bt.ok(['dir', 'init'], { cwd: dir });
+  const { bt, dir } = trackedCorpus();
   bt.ok(['add'], { cwd: dir });
   bt.ok(['backup']);
   const events = bt.json<{ events: unknown[] }>(['journal']).events.length;
@@ -79,11 +81,7 @@ test('SIGKILL during recover, then recover again, gives the whole journal', () =
 });
 
 test('SIGKILL during rebuild leaves the projections as they were; the next rebuild gives the same rows', () => {
-  const bt = new BtHome('bt-crash').init();
-  const dir = join(bt.work, 'tree');
-  mkdirSync(dir);
-  writeCorpus(dir, 1);
-  bt.ok(['dir', 'init'], { cwd: dir });
+  const { bt, dir } = trackedCorpus();
   bt.ok(['add'], { cwd: dir });
   bt.ok(['backup']);
   writeCorpus(dir, 2);
