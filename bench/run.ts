@@ -38,6 +38,7 @@ function workflowRows(f: WorkflowFigures): void {
     const vsRestic = st.restic ? `${x(st.bt.seconds, st.restic.seconds)} restic` : 'restic absent';
     const ref = st.restic ? `restic ${s(st.restic)}` : '';
     row(f.corpus, st.step, s(st.bt), vsRestic, ref);
+    if (st.runs) row(f.corpus, `${st.step}: every run`, '', '', st.runs);
     if (st.step === 'first backup') {
       row(f.corpus, 'first backup vs ceiling', '', `${x(st.bt.seconds, f.cp.seconds)} cp -a, ${x(st.bt.seconds, f.sha256sum.seconds)} sha256sum, ${x(st.bt.seconds, f.raw.seconds)} raw`, `${(mb / st.bt.seconds).toFixed(0)} MB/s, ${(f.files / st.bt.seconds).toFixed(0)} files/s`);
     }

@@ -12,6 +12,8 @@ export interface Step {
   readonly step: string;
   readonly bt: Measured;
   readonly restic?: Measured;
+  /** Every run's time, when the step counts the best of several. */
+  readonly runs?: string;
 }
 
 export interface WorkflowFigures {
@@ -90,20 +92,32 @@ export function benchWorkflow(work: string, corpus: CorpusSpec): WorkflowFigures
       }),
   );
   if (corpus.restoreTree) {
-    both(
-      'restore whole tree',
-      () => {
-        const m = bt('restore', '.', '--output', join(root, 'tree-bt'));
-        assertRestored(join(root, 'tree-bt', corpus.restoreOne), join(cwd, corpus.restoreOne));
-        return m;
-      },
-      restic &&
-        (() => {
-          const m = restic('restore', 'latest', '--target', join(root, 'tree-restic'));
-          assertRestored(join(root, 'tree-restic', corpus.restoreOne), join(cwd, corpus.restoreOne));
-          return m;
-        }),
-    );
+    const btTree = (i: number): Measured => {
+      const out = join(root, `tree-bt-${i}`);
+      const m = bt('restore', '.', '--output', out);
+      assertRestored(join(out, corpus.restoreOne), join(cwd, corpus.restoreOne));
+      return m;
+    };
+    const resticTree = restic && ((i: number): Measured => {
+      const out = join(root, `tree-restic-${i}`);
+      const m = restic('restore', 'latest', '--target', out);
+      assertRestored(join(out, corpus.restoreOne), join(cwd, corpus.restoreOne));
+      return m;
+    });
+    // Whichever tool writes the first 20k new files after the backups pays for the disk settling (here the
+    // first of four restores took 1.5-2.5x as long as the other three, for bt and restic alike). So each
+    // tool restores twice, in the order bt, restic, restic, bt, and its faster run counts.
+    const b1 = btTree(1);
+    const r1 = resticTree?.(1);
+    const r2 = resticTree?.(2);
+    const b2 = btTree(2);
+    const faster = (a: Measured, b: Measured): Measured => (a.seconds <= b.seconds ? a : b);
+    steps.push({
+      step: 'restore whole tree (best of 2)',
+      bt: faster(b1, b2),
+      ...(r1 && r2 ? { restic: faster(r1, r2) } : {}),
+      runs: `bt ${b1.seconds.toFixed(2)}, ${b2.seconds.toFixed(2)} s${r1 && r2 ? `; restic ${r1.seconds.toFixed(2)}, ${r2.seconds.toFixed(2)} s` : ''}`,
+    });
   }
   rmSync(root, { recursive: true, force: true });
   return { corpus: corpus.name, files: corpus.files, bytes: corpus.bytes, sha256sum, cp, raw, steps };

@@ -3,7 +3,7 @@
 // restore workers run it for small files (restore-pool.ts), `bt restore` for every file.
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  chmodSync, chownSync, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, lutimesSync, openSync, readFileSync,
+  chmodSync, chownSync, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, lutimesSync, openSync, readSync,
   renameSync, rmSync, utimesSync, writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -52,9 +52,12 @@ export function applyMetadata(s: RestoredMeta, path: string, warnings: string[])
   (link ? lutimesSync : utimesSync)(path, nsToUtime(s.atime_ns), nsToUtime(s.mtime_ns));
 }
 
-/** The same for a regular file still open for writing: no path lookups (a tree restore does 20k of these). */
-function applyMetadataToOpenFile(s: RestoredMeta, fd: number, warnings: string[]): void {
-  chownOrWarn(s, (uid, gid) => fchownSync(fd, uid, gid), warnings);
+/**
+ * The same for a regular file still open for writing: no path lookups (a tree restore does 20k of these).
+ * `owned`: the new file already has the owner and group to restore, so the chown is left out.
+ */
+function applyMetadataToOpenFile(s: RestoredMeta, fd: number, owned: boolean, warnings: string[]): void {
+  if (!owned) chownOrWarn(s, (uid, gid) => fchownSync(fd, uid, gid), warnings);
   fchmodSync(fd, s.mode);
   // The last write has happened: closing does not change the times set here.
   futimesSync(fd, nsToUtime(s.atime_ns), nsToUtime(s.mtime_ns));
@@ -75,7 +78,14 @@ export interface SmallRestoreJob {
   /** A whole object in a vault on a local disk. */
   readonly object: string;
   readonly checksum: string;
+  /** The content's size in bytes: an object of any other size is not it. */
+  readonly size: number;
   readonly target: string;
+  /**
+   * True when a file created in the target's directory gets the owner and group to restore (this process's
+   * uid, and the group a new file there gets): then no chown is needed.
+   */
+  readonly owned: boolean;
   /** Null with --content-only: then the file gets `plainMode` (the user's umask) and nothing else. */
   readonly meta: RestoredMeta | null;
   readonly plainMode: number;
@@ -88,23 +98,47 @@ export type SmallRestoreOutcome =
   | { readonly kind: 'corrupt' }
   | { readonly kind: 'failed'; readonly reason: string };
 
+/** Read into, one file after another on this thread: no buffer per file for the GC to chase. */
+let readBuffer = Buffer.alloc(0);
+
+/**
+ * The object's bytes if it holds exactly `size` of them, else null. Asking for one byte more than expected
+ * tells a longer object at once, without an fstat; a shorter one ends at EOF.
+ */
+function readObject(path: string, size: number): Buffer | null {
+  if (readBuffer.length < size + 1) readBuffer = Buffer.allocUnsafe(Math.max(size + 1, 64 * 1024));
+  const fd = openSync(path, 'r');
+  try {
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, readBuffer, got, size + 1 - got, got);
+      if (n === 0) return null;
+      got += n;
+    }
+    return got === size ? readBuffer.subarray(0, size) : null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Restores a small whole object: one read, verified in memory, one write; never throws. */
 export function restoreSmallObject(job: SmallRestoreJob): SmallRestoreOutcome {
-  let data: Buffer;
+  let data: Buffer | null;
   try {
-    data = readFileSync(job.object);
+    data = readObject(job.object, job.size);
   } catch {
     // Absent or unreadable here (EIO, EACCES, ...): the general path tries every other vault.
     return { kind: 'missing' };
   }
-  if (createHash('sha256').update(data).digest('hex') !== job.checksum) return { kind: 'corrupt' };
+  // A short or long object is not this content, whatever its first bytes hash to.
+  if (data === null || createHash('sha256').update(data).digest('hex') !== job.checksum) return { kind: 'corrupt' };
   const tmp = restoreTmpPath(job.target);
   const warnings: string[] = [];
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx', 0o600);
     for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
-    if (job.meta) applyMetadataToOpenFile(job.meta, fd, warnings);
+    if (job.meta) applyMetadataToOpenFile(job.meta, fd, job.owned, warnings);
     else fchmodSync(fd, job.plainMode);
     // Cleared first: a close that fails has still released the number, which another thread may reuse.
     const closing = fd;

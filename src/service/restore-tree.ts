@@ -1,6 +1,6 @@
 // `bt restore DIR --output OUT`: every file under a tracked directory as of a time, with its layout and metadata.
 import { lstatSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { describeError, integrityError, userError } from '../core/errors.js';
 import { isoTime } from '../core/ids.js';
@@ -41,12 +41,22 @@ export interface TreeRestoreResult {
  * here, so it needs no existence check: that saves an lstat per file when restoring into a new --output.
  */
 class OutputDirs {
-  private readonly verified = new Set<string>();
+  /** Directories known to be real directories (not links), with their group. */
+  private readonly verified = new Map<string, number>();
   private readonly made = new Set<string>();
 
   constructor(private readonly root: string) {
     if (mkdirForUser(root)) this.made.add(root);
-    this.verified.add(root);
+    this.verified.set(root, lstatSync(root).gid);
+  }
+
+  /**
+   * True when a file created in `target`'s directory already has this owner and group: this process's
+   * uid and gid, in a directory of that group (a new file takes the directory's group on BSD, or on Linux
+   * under setgid; either way it is this one). Then restoring the owner needs no chown.
+   */
+  newFileOwnedBy(target: string, uid: number, gid: number): boolean {
+    return uid === euid && gid === egid && this.verified.get(dirname(target)) === gid;
   }
 
   /** Where a file of the tree goes: inside the output, not over an existing file (without --force), parents made. */
@@ -68,17 +78,20 @@ class OutputDirs {
         stat = lstatSync(dir);
       } catch {
         if (mkdirForUser(dir)) this.made.add(dir);
-        this.verified.add(dir);
+        this.verified.set(dir, lstatSync(dir).gid);
         continue;
       }
       if (!stat.isDirectory()) {
         throw integrityError(`refusing to restore ${rel}: ${dir} is ${stat.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);
       }
-      this.verified.add(dir);
+      this.verified.set(dir, stat.gid);
     }
     return dir;
   }
 }
+
+const euid = process.geteuid?.() ?? -1;
+const egid = process.getegid?.() ?? -1;
 
 /** Only what a worker needs: the snapshot row is cloned into its message. */
 const restoredMeta = (s: Snapshot): RestoredMeta => ({ kind: s.kind, mode: s.mode, uid: s.uid, gid: s.gid, atime_ns: s.atime_ns, mtime_ns: s.mtime_ns });
@@ -191,7 +204,9 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
       }
       try {
         const target = dirs.target(c.rel, opts.force);
-        fast.push({ c, job: { object, checksum: c.snapshot.content_id!, target, meta: opts.contentOnly ? null : restoredMeta(c.snapshot), plainMode } });
+        const s = c.snapshot;
+        const owned = dirs.newFileOwnedBy(target, s.uid, s.gid);
+        fast.push({ c, job: { object, checksum: s.content_id!, size: s.size, target, owned, meta: opts.contentOnly ? null : restoredMeta(s), plainMode } });
       } catch (err) {
         fail(c.rel, err);
       }

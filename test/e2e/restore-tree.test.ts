@@ -2,13 +2,16 @@
 // exactly, and a file whose object is damaged in the first vault is restored from the other one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
 import { tempDir } from '../support/tmp.js';
 
 const FILES = 600; // above the 256 files a worker is started for
+const isRoot = process.getuid?.() === 0;
+/** Owner and group of every fifth file when running as root: restored by chown; the rest are root's own. */
+const OTHER = { uid: 1234, gid: 2345 };
 
 test(`a tree of ${FILES} small files restores through the workers with bytes, modes and times intact; a damaged object comes from the other vault`, () => {
   const bt = new BtHome('bt-restore-tree').init();
@@ -16,7 +19,7 @@ test(`a tree of ${FILES} small files restores through the workers with bytes, mo
   bt.ok(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', second]);
   bt.ok(['config', 'vault', 'init']);
   const d = join(bt.work, 'tree');
-  const expected = new Map<string, { bytes: Buffer; mode: number; mtimeMs: number }>();
+  const expected = new Map<string, { bytes: Buffer; mode: number; mtimeMs: number; uid: number; gid: number }>();
   for (let i = 0; i < FILES; i++) {
     const rel = `d${i % 7}/sub${i % 3}/f${i}.bin`;
     const bytes = createHash('sha256').update(`file ${i}`).digest();
@@ -25,15 +28,18 @@ test(`a tree of ${FILES} small files restores through the workers with bytes, mo
     mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, content);
     const mode = [0o644, 0o600, 0o755, 0o640][i % 4]!;
+    if (isRoot && i % 5 === 0) chownSync(path, OTHER.uid, OTHER.gid);
     chmodSync(path, mode);
     const mtime = new Date(Date.UTC(2020, 0, 1) + i * 60_000 + 123);
     utimesSync(path, mtime, mtime);
-    expected.set(rel, { bytes: content, mode, mtimeMs: statSync(path).mtimeMs });
+    const st = statSync(path);
+    expected.set(rel, { bytes: content, mode, mtimeMs: st.mtimeMs, uid: st.uid, gid: st.gid });
   }
   // A file named as an older bt named its temporary files: restoring f0.bin must not touch it.
   writeFileSync(join(d, 'd0/sub0/.f0.bin.bt-restore'), 'a file of its own');
   utimesSync(join(d, 'd0/sub0/.f0.bin.bt-restore'), new Date(Date.UTC(2021, 5, 1)), new Date(Date.UTC(2021, 5, 1)));
-  expected.set('d0/sub0/.f0.bin.bt-restore', { bytes: Buffer.from('a file of its own'), mode: statSync(join(d, 'd0/sub0/.f0.bin.bt-restore')).mode & 0o7777, mtimeMs: statSync(join(d, 'd0/sub0/.f0.bin.bt-restore')).mtimeMs });
+  const own = statSync(join(d, 'd0/sub0/.f0.bin.bt-restore'));
+  expected.set('d0/sub0/.f0.bin.bt-restore', { bytes: Buffer.from('a file of its own'), mode: own.mode & 0o7777, mtimeMs: own.mtimeMs, uid: own.uid, gid: own.gid });
   try {
     bt.ok(['dir', 'init'], { cwd: d });
     bt.ok(['add'], { cwd: d });
@@ -44,8 +50,23 @@ test(`a tree of ${FILES} small files restores through the workers with bytes, mo
     const object = join(bt.vault, 'content', id.slice(0, 2), id);
     chmodSync(object, 0o600);
     writeFileSync(object, 'damaged');
+    // And one that is right but longer than its content: not that content either.
+    const longer = 'd5/sub2/f26.bin';
+    const longerId = createHash('sha256').update(expected.get(longer)!.bytes).digest('hex');
+    const longerObject = join(bt.vault, 'content', longerId.slice(0, 2), longerId);
+    chmodSync(longerObject, 0o600);
+    appendFileSync(longerObject, 'x');
 
+    // Restored (as root) into an output whose d0/sub0 exists already, setgid and of another group: a new
+    // file there takes that group, so root's own files need their chown as much as the others do.
     const out = join(bt.home, 'restored');
+    const shared = join(out, 'd0/sub0');
+    mkdirSync(shared, { recursive: true });
+    if (isRoot) {
+      chownSync(shared, 0, OTHER.gid);
+      chmodSync(shared, 0o2775);
+    }
+
     const r = bt.run(['restore', '.', '--output', out], { cwd: d });
     assert.is(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`restored ${FILES + 1} file`));
@@ -56,6 +77,11 @@ test(`a tree of ${FILES} small files restores through the workers with bytes, mo
       assert.is(st.mode & 0o7777, e.mode, `${rel}: mode`);
       // To the microsecond: libuv sets times no finer (what Node set here is whole microseconds too).
       assert.is(st.mtimeMs, e.mtimeMs, `${rel}: mtime`);
+      assert.is(`${st.uid}:${st.gid}`, `${e.uid}:${e.gid}`, `${rel}: owner`);
+    }
+    if (isRoot) {
+      assert.is(statSync(join(out, 'd0/sub0/f0.bin')).uid, OTHER.uid, 'the test covers a chown');
+      assert.is(statSync(join(out, 'd0/sub0/f21.bin')).gid, 0, 'the test covers a file of root in the setgid directory');
     }
     // An existing file is not overwritten without --force, and says so.
     const again = bt.run(['restore', '.', '--output', out], { cwd: d });
