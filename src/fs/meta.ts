@@ -20,19 +20,16 @@ export function metaFromStat(stat: BigIntStats, linkTarget: string | null): File
   };
 }
 
-/** The fields whose equality means "unchanged, do not even open it": size, mtime, ctime, inode, mode. */
-export type StatKey = Pick<FileMeta, 'kind' | 'size' | 'mtime_ns' | 'ctime_ns' | 'ino' | 'mode'>;
-
-export function sameStat(stat: BigIntStats, known: StatKey): boolean {
-  return (
-    Number(stat.size) === known.size &&
-    stat.mtimeNs.toString() === known.mtime_ns &&
-    stat.ctimeNs.toString() === known.ctime_ns &&
-    stat.ino.toString() === known.ino &&
-    Number(stat.mode & 0o7777n) === known.mode &&
-    (stat.isSymbolicLink() ? 'symlink' : 'file') === known.kind
-  );
+/**
+ * `statKeyText` of this stat's snapshot metadata, written straight from the stat (a scan does this for every
+ * file): equal to a stored key means unchanged.
+ */
+export function statKeyTextOf(stat: BigIntStats): string {
+  return `${stat.isSymbolicLink() ? 'symlink' : 'file'} ${stat.size} ${stat.mode & 0o7777n} ${stat.mtimeNs} ${stat.ctimeNs} ${stat.ino}`;
 }
+
+/** True when `stat` matches a key from the projections (`statKeyText`). */
+export const sameStat = (stat: BigIntStats, known: string): boolean => statKeyTextOf(stat) === known;
 
 /** True when the bytes may differ: the file was written during a read (size or times moved). */
 /** The stat fields that tell whether a file changed, in a form that crosses to a worker thread. */

@@ -1,5 +1,6 @@
 // Projection: every file bt has seen in a tracked directory, its current snapshot and whether it is deleted.
 import type { Projection } from './projection.js';
+import { statKeyText } from './stat-key.js';
 
 export const filesProjection: Projection = {
   name: 'files',
@@ -13,14 +14,9 @@ CREATE TABLE IF NOT EXISTS files (
   deleted             INTEGER NOT NULL DEFAULT 0,
   deleted_at          TEXT,
   created_at          TEXT    NOT NULL,
-  -- The current snapshot's change-test fields (StatKey), copied here: the stat-only scan of a tree reads
-  -- this table alone instead of joining a snapshot per file.
-  current_kind        TEXT,
-  current_size        INTEGER,
-  current_mode        INTEGER,
-  current_mtime_ns    TEXT,
-  current_ctime_ns    TEXT,
-  current_ino         TEXT
+  -- The current snapshot's change-test fields as one text (stat-key.ts), copied here: the stat-only scan
+  -- of a tree reads this table alone instead of joining a snapshot per file.
+  current_stat        TEXT
 ) WITHOUT ROWID;`,
   indexes: 'CREATE UNIQUE INDEX IF NOT EXISTS files_by_name ON files (directory_id, name);',
   bind(db) {
@@ -28,10 +24,7 @@ CREATE TABLE IF NOT EXISTS files (
     const staged = db.prepare(`
       INSERT INTO files (id, directory_id, name, created_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (id) DO UPDATE SET deleted = 0, deleted_at = NULL`);
-    const committed = db.prepare(`
-      UPDATE files SET current_snapshot_id = ?, current_kind = ?, current_size = ?, current_mode = ?,
-        current_mtime_ns = ?, current_ctime_ns = ?, current_ino = ?
-      WHERE id = ?`);
+    const committed = db.prepare('UPDATE files SET current_snapshot_id = ?, current_stat = ? WHERE id = ?');
     const deleted = db.prepare('UPDATE files SET deleted = 1, deleted_at = ? WHERE id = ?');
     const absorbed = db.prepare(`UPDATE files SET directory_id = ?, name = ? || '/' || name WHERE directory_id = ?`);
     return (rec) => {
@@ -40,11 +33,9 @@ CREATE TABLE IF NOT EXISTS files (
         case 'FileStaged':
           staged.run(e.data.file_id, e.data.directory_id, e.data.name, rec.time);
           break;
-        case 'SnapshotCommitted': {
-          const m = e.data.meta;
-          committed.run(e.data.snapshot_id, m.kind, m.size, m.mode, m.mtime_ns, m.ctime_ns, m.ino, e.data.file_id);
+        case 'SnapshotCommitted':
+          committed.run(e.data.snapshot_id, statKeyText(e.data.meta), e.data.file_id);
           break;
-        }
         case 'FileDeleted':
           deleted.run(rec.time, e.data.file_id);
           break;

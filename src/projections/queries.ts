@@ -1,6 +1,7 @@
 // Read-only queries over the projections (the seed's Database class). Nothing here touches the journal.
 import type BetterSqlite3 from 'better-sqlite3';
 import type { FileMeta } from '../events/codecs.js';
+import { type StatKey, statKeyText } from './stat-key.js';
 
 export interface Directory {
   readonly id: string;
@@ -37,8 +38,6 @@ export interface StagedOperation extends FileMeta {
   readonly name: string;
 }
 
-/** The stat fields a scan compares to decide "unchanged" without opening the file. */
-export type StatKey = Pick<FileMeta, 'kind' | 'size' | 'mtime_ns' | 'ctime_ns' | 'ino' | 'mode'>;
 
 /**
  * A file of a directory with what a scan compares against: its current snapshot and its pending stage.
@@ -47,8 +46,10 @@ export type StatKey = Pick<FileMeta, 'kind' | 'size' | 'mtime_ns' | 'ctime_ns' |
 export interface TrackedFile {
   readonly fileId: string;
   readonly deleted: boolean;
-  readonly current: StatKey | null;
-  readonly staged: (StatKey & { readonly stage_id: string }) | null;
+  /** The current snapshot's `statKeyText`, null before the first backup. */
+  readonly current: string | null;
+  /** The pending stage, with its metadata's `statKeyText`. */
+  readonly staged: { readonly stage_id: string; readonly stat: string } | null;
 }
 
 /** A file with a version (backed up or staged) that is not recorded deleted: its disappearance is news. */
@@ -71,8 +72,7 @@ const LATEST_SNAPSHOT = (column: string): string =>
 const LAST_DELETION = '(SELECT MAX(d.deleted_at) FROM file_deletions d WHERE d.file_id = f.id AND d.deleted_at <= @at)';
 /** A page of tracked files, each with its pending stage when `withStage` (the columns the stat-only scan compares). */
 const TRACKED_PAGE = (withStage: boolean): string => `
-  SELECT f.name, f.id, f.deleted, f.current_snapshot_id, f.current_kind, f.current_size, f.current_mode,
-         f.current_mtime_ns, f.current_ctime_ns, f.current_ino,
+  SELECT f.name, f.id, f.deleted, f.current_stat,
          ${withStage ? 's.stage_id, s.kind, s.size, s.mode, s.mtime_ns, s.ctime_ns, s.ino' : 'NULL, NULL, NULL, NULL, NULL, NULL, NULL'}
   FROM files f ${withStage ? 'LEFT JOIN staging s ON s.file_id = f.id' : ''}
   WHERE ${FILES_UNDER} AND f.name > @after
@@ -302,7 +302,7 @@ export class Queries {
 
   /** The files under `under` named after `after`, in name order (SQLite's: by UTF-8 bytes), `limit` of them. */
   trackedPage(directory: Directory, under: string, after: string, limit: number): NamedTrackedFile[] {
-    const statKey = (r: readonly unknown[], at: number): StatKey => ({
+    const stagedKey = (r: readonly unknown[], at: number): string => statKeyText({
       kind: r[at] as StatKey['kind'], size: r[at + 1] as number, mode: r[at + 2] as number,
       mtime_ns: r[at + 3] as string, ctime_ns: r[at + 4] as string, ino: r[at + 5] as string,
     });
@@ -313,8 +313,8 @@ export class Queries {
       name: r[0],
       fileId: r[1],
       deleted: r[2] !== 0,
-      current: r[3] === null ? null : statKey(r, 4),
-      staged: r[10] === null ? null : { stage_id: r[10] as string, ...statKey(r, 11) },
+      current: r[3],
+      staged: r[4] === null ? null : { stage_id: r[4] as string, stat: stagedKey(r, 5) },
     }));
   }
 }

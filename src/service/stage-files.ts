@@ -149,7 +149,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     });
     for (const entry of entries) {
       const prior = known.lookup(entry.name);
-      const reference = prior && !prior.deleted ? (prior.staged ?? prior.current) : null;
+      const reference = prior && !prior.deleted ? (prior.staged?.stat ?? prior.current) : null;
       if (reference && sameStat(entry.stat, reference)) {
         unchanged++;
         continue;

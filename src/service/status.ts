@@ -59,7 +59,7 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
     const pending = k?.staged != null;
     let state: FileState;
     if (!k || (!k.current && !k.staged)) state = 'untracked';
-    else if (k.staged) state = sameStat(entry.stat, k.staged) ? 'staged' : 'modified';
+    else if (k.staged) state = sameStat(entry.stat, k.staged.stat) ? 'staged' : 'modified';
     else state = !k.deleted && k.current && sameStat(entry.stat, k.current) ? 'backed-up' : 'modified';
     files.push({ name: entry.name, state, pending, backedUp });
   }

@@ -42,7 +42,7 @@ test('a database whose projections an older bt made (other columns) is rebuilt o
   const dirRow = again.queries.findDirectoryByPath('/home/me/docs')!;
   const [known] = again.queries.trackedPage(dirRow, 'a.txt', '', 1);
   assert.is(known?.name, 'a.txt');
-  assert.equal(known?.current, { kind: 'file', size: 7, mode: 0o644, mtime_ns: '1735689600000000000', ctime_ns: '1735689600000000000', ino: '77' });
+  assert.is(known?.current, `file 7 ${0o644} 1735689600000000000 1735689600000000000 77`);
   assert.equal(again.queries.contentLocations(sha('a.txt')), ['local']);
   assert.equal(again.queries.contentLocations(sha('elsewhere')), ['usb']);
   again.close();
