@@ -1,7 +1,8 @@
 // A few worker threads that each run batches of synchronous jobs: file work where blocking syscalls on
 // another core beat thread-pool round trips on this one (capture in `bt add`, small files in restore).
 import { availableParallelism } from 'node:os';
-import { Worker, parentPort } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { workerThreads } from './lazy-builtin.js';
 
 interface Pending<R> {
   readonly resolve: (results: R[]) => void;
@@ -48,7 +49,7 @@ export class WorkerPool<J, R> {
     for (let i = 0; i < Math.max(1, this.size); i++) {
       // A small young generation: a worker keeps little between messages, and each worker's semi-spaces
       // would otherwise add tens of MiB of RSS (2 MiB instead of 8 took 15 MiB off a tree restore, same CPU).
-      const worker = new Worker(this.script, { resourceLimits: { maxYoungGenerationSizeMb: 2 } });
+      const worker = new (workerThreads().Worker)(this.script, { resourceLimits: { maxYoungGenerationSizeMb: 2 } });
       worker.on('message', (msg: { id: number; results: R[] }) => {
         const p = this.pending.get(msg.id);
         this.pending.delete(msg.id);
@@ -76,6 +77,7 @@ export class WorkerPool<J, R> {
 
 /** The worker's side: answers each batch with the results of `handle`, in order. */
 export function serveJobs<J, R>(handle: (job: J) => R): void {
+  const { parentPort } = workerThreads();
   parentPort?.on('message', (req: Request<J>) => {
     parentPort?.postMessage({ id: req.id, results: req.jobs.map(handle) });
   });

@@ -1,6 +1,6 @@
 // Journal segments: the form the journal takes in a vault. Gzipped NDJSON of rows exactly as stored,
 // one immutable object per sync, named by its first and last sequence numbers (docs/adr/0008).
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { zlib } from '../core/lazy-builtin.js';
 import { integrityError } from '../core/errors.js';
 import { decodeWith } from '../core/decode.js';
 import { JournalRow } from './envelope.js';
@@ -37,14 +37,14 @@ export function encodeSegment(rows: readonly JournalRow[]): Buffer {
     }),
   );
   // Level 1: most of the gain of gzip on JSON for a fraction of the CPU of the default level.
-  return gzipSync(Buffer.from(`${lines.join('\n')}\n`), { level: 1 });
+  return zlib().gzipSync(Buffer.from(`${lines.join('\n')}\n`), { level: 1 });
 }
 
 /** Decodes every line; a damaged object or row is an error naming the segment (and line). */
 export function decodeSegment(segment: SegmentName, data: Buffer): JournalRow[] {
   let text: string;
   try {
-    text = gunzipSync(data).toString('utf8');
+    text = zlib().gunzipSync(data).toString('utf8');
   } catch {
     throw integrityError(`journal segment ${segment.key} is damaged (not valid gzip)`);
   }

@@ -1,12 +1,13 @@
 // Durability in batches: one syncfs for many files instead of an fsync each (see docs/adr/0006).
-import { type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import { childProcess } from '../core/lazy-builtin.js';
 
-const run = promisify(execFile);
+const run = (cmd: string, args: readonly string[]): Promise<unknown> => promisify(childProcess().execFile)(cmd, args);
 let syncfsWorks: boolean | undefined = process.platform === 'linux' ? undefined : false;
 
 /**
@@ -85,7 +86,7 @@ class SyncfsHelper {
   static start(): SyncfsHelper | null {
     const script = 'while IFS= read -r p; do if sync -f -- "$p" 2>/dev/null; then echo ok; else echo failed; fi; done';
     try {
-      const child = spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+      const child = childProcess().spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
       // Without file descriptors to spare, Node starts nothing and leaves the pipes null.
       if (!child.stdin || !child.stdout) return null;
       return new SyncfsHelper(child);

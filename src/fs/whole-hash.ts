@@ -4,7 +4,8 @@
 // third of the CPU of a chunked copy to the other core (ADR 0012). Synchronous for the caller: the worker
 // that chunks blocks on Atomics, never on its event loop.
 import { createHash } from 'node:crypto';
-import { Worker, isMainThread } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { workerThreads } from '../core/lazy-builtin.js';
 import { workerScript } from '../core/worker-pool.js';
 
 export interface WholeHash {
@@ -72,7 +73,7 @@ let inline: { buffer: Buffer; whole: WholeHash } | undefined;
  * one runs, else hashed on this thread (also once a helper has failed).
  */
 export function wholeHashFor(size: number): { buffer: Buffer; whole: WholeHash } {
-  if (helper === undefined) helper = isMainThread ? null : startHashHelper(workerScript(import.meta.url, 'hash-worker'), size);
+  if (helper === undefined) helper = workerThreads().isMainThread ? null : startHashHelper(workerScript(import.meta.url, 'hash-worker'), size);
   if (helper !== null && helper.memory.buffer.byteLength === size) {
     return (threaded ??= { buffer: Buffer.from(helper.memory.buffer), whole: threadedWholeHash(helper.memory) });
   }
@@ -87,7 +88,7 @@ export function wholeHashFor(size: number): { buffer: Buffer; whole: WholeHash }
 export function startHashHelper(script: URL, size: number): { worker: Worker; memory: HelperMemory } | null {
   try {
     const memory = { buffer: new SharedArrayBuffer(size), control: new SharedArrayBuffer(CTL_BYTES + DIGEST_BYTES) };
-    const worker = new Worker(script, {
+    const worker = new (workerThreads().Worker)(script, {
       workerData: memory,
       resourceLimits: { maxYoungGenerationSizeMb: 2 },
     });
