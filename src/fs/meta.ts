@@ -31,7 +31,6 @@ export function statKeyTextOf(stat: BigIntStats): string {
 /** True when `stat` matches a key from the projections (`statKeyText`). */
 export const sameStat = (stat: BigIntStats, known: string): boolean => statKeyTextOf(stat) === known;
 
-/** True when the bytes may differ: the file was written during a read (size or times moved). */
 /** The stat fields that tell whether a file changed, in a form that crosses to a worker thread. */
 export interface SeenStat {
   readonly kind: 'file' | 'symlink' | 'other';
@@ -49,6 +48,7 @@ export const seenStat = (s: BigIntStats): SeenStat => ({
   ino: s.ino,
 });
 
+/** True when the bytes may differ: the file was written during a read (size or times moved). */
 export function contentMayDiffer(before: SeenStat | BigIntStats, after: SeenStat | BigIntStats): boolean {
   return before.size !== after.size || before.mtimeNs !== after.mtimeNs || before.ctimeNs !== after.ctimeNs || before.ino !== after.ino;
 }

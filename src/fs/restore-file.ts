@@ -103,18 +103,20 @@ let readBuffer = Buffer.alloc(0);
 
 /**
  * The object's bytes if it holds exactly `size` of them, else null. Asking for one byte more than expected
- * tells a longer object at once, without an fstat; a shorter one ends at EOF.
+ * tells a longer object at once, without an fstat; a shorter one ends at EOF. The bytes are valid until the
+ * next call on this thread.
  */
-function readObject(path: string, size: number): Buffer | null {
+export function readObject(path: string, size: number): Buffer | null {
   if (readBuffer.length < size + 1) readBuffer = Buffer.allocUnsafe(Math.max(size + 1, 64 * 1024));
   const fd = openSync(path, 'r');
   try {
     let got = 0;
-    while (got < size) {
+    // At least one read, so that an empty content's object is checked for bytes too.
+    do {
       const n = readSync(fd, readBuffer, got, size + 1 - got, got);
-      if (n === 0) return null;
+      if (n === 0) break;
       got += n;
-    }
+    } while (got < size);
     return got === size ? readBuffer.subarray(0, size) : null;
   } finally {
     closeSync(fd);

@@ -1,5 +1,5 @@
 // `bt restore DIR --output OUT`: every file under a tracked directory as of a time, with its layout and metadata.
-import { lstatSync } from 'node:fs';
+import { type Stats, lstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { describeError, integrityError, userError } from '../core/errors.js';
@@ -41,22 +41,28 @@ export interface TreeRestoreResult {
  * here, so it needs no existence check: that saves an lstat per file when restoring into a new --output.
  */
 class OutputDirs {
-  /** Directories known to be real directories (not links), with their group. */
-  private readonly verified = new Map<string, number>();
+  /** Directories known to be real directories (not links), with their owner and group. */
+  private readonly verified = new Map<string, Owner>();
   private readonly made = new Set<string>();
 
   constructor(private readonly root: string) {
     if (mkdirForUser(root)) this.made.add(root);
-    this.verified.set(root, lstatSync(root).gid);
+    // The output itself may be a link to a directory: the directory's owner counts.
+    this.verified.set(root, ownerOf(statSync(root)));
   }
 
   /**
-   * True when a file created in `target`'s directory already has this owner and group: this process's
-   * uid and gid, in a directory of that group (a new file takes the directory's group on BSD, or on Linux
-   * under setgid; either way it is this one). Then restoring the owner needs no chown.
+   * True when a file created in `target`'s directory already has this owner and group, so restoring them
+   * needs no chown: they are this process's uid and gid, and the directory has both too. A new file takes
+   * the directory's group on BSD, or on Linux under setgid; either way it is this one. A filesystem that
+   * gives new files another owner (NFS squashing root or everyone) gave the directories bt made there that
+   * owner too, so they fail this test and their files are chowned as before. Only a directory that existed
+   * before, owned by root on an export that squashes root, would let a file come out with the squashed owner
+   * and no warning.
    */
   newFileOwnedBy(target: string, uid: number, gid: number): boolean {
-    return uid === euid && gid === egid && this.verified.get(dirname(target)) === gid;
+    const dir = this.verified.get(dirname(target));
+    return uid === euid && gid === egid && dir !== undefined && dir.uid === uid && dir.gid === gid;
   }
 
   /** Where a file of the tree goes: inside the output, not over an existing file (without --force), parents made. */
@@ -78,13 +84,13 @@ class OutputDirs {
         stat = lstatSync(dir);
       } catch {
         if (mkdirForUser(dir)) this.made.add(dir);
-        this.verified.set(dir, lstatSync(dir).gid);
+        this.verified.set(dir, ownerOf(lstatSync(dir)));
         continue;
       }
       if (!stat.isDirectory()) {
         throw integrityError(`refusing to restore ${rel}: ${dir} is ${stat.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);
       }
-      this.verified.set(dir, stat.gid);
+      this.verified.set(dir, ownerOf(stat));
     }
     return dir;
   }
@@ -92,6 +98,12 @@ class OutputDirs {
 
 const euid = process.geteuid?.() ?? -1;
 const egid = process.getegid?.() ?? -1;
+
+interface Owner {
+  readonly uid: number;
+  readonly gid: number;
+}
+const ownerOf = (st: Stats): Owner => ({ uid: st.uid, gid: st.gid });
 
 /** Only what a worker needs: the snapshot row is cloned into its message. */
 const restoredMeta = (s: Snapshot): RestoredMeta => ({ kind: s.kind, mode: s.mode, uid: s.uid, gid: s.gid, atime_ns: s.atime_ns, mtime_ns: s.mtime_ns });

@@ -2,7 +2,7 @@
 // exactly, and a file whose object is damaged in the first vault is restored from the other one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
@@ -38,6 +38,11 @@ test(`a tree of ${FILES} small files restores through the workers with bytes, mo
   // A file named as an older bt named its temporary files: restoring f0.bin must not touch it.
   writeFileSync(join(d, 'd0/sub0/.f0.bin.bt-restore'), 'a file of its own');
   utimesSync(join(d, 'd0/sub0/.f0.bin.bt-restore'), new Date(Date.UTC(2021, 5, 1)), new Date(Date.UTC(2021, 5, 1)));
+  // One file at the top of the tree: it lands directly in the output directory.
+  writeFileSync(join(d, 'top.bin'), 'at the top');
+  utimesSync(join(d, 'top.bin'), new Date(Date.UTC(2022, 2, 3)), new Date(Date.UTC(2022, 2, 3)));
+  const top = statSync(join(d, 'top.bin'));
+  expected.set('top.bin', { bytes: Buffer.from('at the top'), mode: top.mode & 0o7777, mtimeMs: top.mtimeMs, uid: top.uid, gid: top.gid });
   const own = statSync(join(d, 'd0/sub0/.f0.bin.bt-restore'));
   expected.set('d0/sub0/.f0.bin.bt-restore', { bytes: Buffer.from('a file of its own'), mode: own.mode & 0o7777, mtimeMs: own.mtimeMs, uid: own.uid, gid: own.gid });
   try {
@@ -57,19 +62,24 @@ test(`a tree of ${FILES} small files restores through the workers with bytes, mo
     chmodSync(longerObject, 0o600);
     appendFileSync(longerObject, 'x');
 
-    // Restored (as root) into an output whose d0/sub0 exists already, setgid and of another group: a new
-    // file there takes that group, so root's own files need their chown as much as the others do.
+    // Restored (as root) into an output that is a link to a setgid directory of another group, whose d0/sub0
+    // exists already, setgid and of that group too: a new file there takes that group, so root's own files
+    // need their chown as much as the others do (the link's own group is root's: it must not count).
     const out = join(bt.home, 'restored');
-    const shared = join(out, 'd0/sub0');
+    const real = join(bt.home, 'restored-real');
+    const shared = join(real, 'd0/sub0');
     mkdirSync(shared, { recursive: true });
+    symlinkSync(real, out);
     if (isRoot) {
-      chownSync(shared, 0, OTHER.gid);
-      chmodSync(shared, 0o2775);
+      for (const dir of [real, shared]) {
+        chownSync(dir, 0, OTHER.gid);
+        chmodSync(dir, 0o2775);
+      }
     }
 
     const r = bt.run(['restore', '.', '--output', out], { cwd: d });
     assert.is(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, new RegExp(`restored ${FILES + 1} file`));
+    assert.match(r.stdout, new RegExp(`restored ${FILES + 2} file`));
     for (const [rel, e] of expected) {
       const path = join(out, rel);
       assert.ok(readFileSync(path).equals(e.bytes), `${rel}: bytes`);
@@ -82,6 +92,7 @@ test(`a tree of ${FILES} small files restores through the workers with bytes, mo
     if (isRoot) {
       assert.is(statSync(join(out, 'd0/sub0/f0.bin')).uid, OTHER.uid, 'the test covers a chown');
       assert.is(statSync(join(out, 'd0/sub0/f21.bin')).gid, 0, 'the test covers a file of root in the setgid directory');
+      assert.is(statSync(join(out, 'top.bin')).gid, 0, 'the test covers a file of root in the linked setgid output');
     }
     // An existing file is not overwritten without --force, and says so.
     const again = bt.run(['restore', '.', '--output', out], { cwd: d });
