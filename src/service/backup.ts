@@ -10,7 +10,7 @@ import { type ChunkSource, type Vault, vaultProblem } from '../vaults/vault.js';
 import type { Context, Reporter } from './context.js';
 import { RETRY_UNAVAILABLE_MS, UnavailableVaults } from './unavailable-vaults.js';
 import { type SyncResult, syncJournal } from './journal-sync.js';
-import { removeOrphanStagedCopies } from './stage-files.js';
+import { removeOrphanStagedCopies } from './staging-area.js';
 import { joinName } from '../fs/paths.js';
 import { prepareFlushes } from '../fs/durable.js';
 

@@ -11,6 +11,7 @@ import { chunkSourceFrom, stagedCopyComplete } from '../vaults/chunked-content.j
 import { findVaultConfig } from '../vaults/registry.js';
 import { type Vault, VaultObjectError } from '../vaults/vault.js';
 import type { Context } from './context.js';
+import { moveOlderStagedCopies } from './staging-area.js';
 
 export interface CheckOptions {
   readonly readData: boolean;
@@ -110,6 +111,7 @@ async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locati
     return;
   }
   let source: string | undefined;
+  moveOlderStagedCopies(ctx.stagingDir, ctx.store.queries);
   for (const stageId of ctx.store.queries.stagesWithContent(p.contentId)) {
     if (existsSync(ctx.stagedPath(stageId)) && (await stagedCopyComplete(ctx.stagedPath(stageId), p.contentId).catch(() => false))) {
       source = ctx.stagedPath(stageId);

@@ -8,6 +8,7 @@ import { openVaults } from '../vaults/registry.js';
 import type { Vault } from '../vaults/vault.js';
 import { type HostLock, acquireHostLock } from './host-lock.js';
 import { userError } from '../core/errors.js';
+import { stagedCopyPath } from './staging-area.js';
 
 /** How a use case reports as it goes; commands decide where it is shown (stderr, log file, nowhere). */
 export interface Reporter {
@@ -54,7 +55,7 @@ export class Context {
   }
 
   stagedPath(stageId: string): string {
-    return join(this.stagingDir, stageId);
+    return stagedCopyPath(this.stagingDir, stageId);
   }
 
   newId(): string {

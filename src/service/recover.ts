@@ -11,6 +11,7 @@ import { findVaultConfig, openVault } from '../vaults/registry.js';
 import type { Vault } from '../vaults/vault.js';
 import type { Context } from './context.js';
 import { listVaultHosts, readVaultJournal } from './vault-journal.js';
+import { moveOlderStagedCopies } from './staging-area.js';
 
 export interface RecoverOptions {
   readonly host?: string;
@@ -84,6 +85,7 @@ export async function recover(ctx: Context, opts: RecoverOptions): Promise<Recov
     } else {
       store.settings.delete('frozen_at');
       // Staged copies do not travel with the journal: those stages can never be committed here.
+      moveOlderStagedCopies(ctx.stagingDir, store.queries);
       const lost: DomainEvent[] = store.queries
         .stagedOperations()
         .filter((op) => !existsSync(ctx.stagedPath(op.stage_id)))

@@ -1,5 +1,5 @@
 // `bt add`: stage what changed under a path (stat-only for unchanged files) and record what disappeared.
-import { type Dir, mkdirSync, opendirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
@@ -11,9 +11,10 @@ import { flushFilesystem, prepareFlushes } from '../fs/durable.js';
 import { sameStat, seenStat } from '../fs/meta.js';
 import { isGoneAsFile, joinName, nameWithin, pathExists } from '../fs/paths.js';
 import type { WalkEntry } from '../fs/walk.js';
-import { type NamedTrackedFile, type Queries, type TrackedFile, isLiveFile } from '../projections/queries.js';
+import { type NamedTrackedFile, type TrackedFile, isLiveFile } from '../projections/queries.js';
 import type { Context } from './context.js';
 import { KnownFiles } from './known-files.js';
+import { StagingBuckets, removeOrphanStagedCopies } from './staging-area.js';
 import { chunksInEveryVault, currentContentOf } from './stored-chunks.js';
 import { walkTracked } from './tracked-walk.js';
 
@@ -115,6 +116,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     return contentId === null ? undefined : chunksInEveryVault(ctx, contentId);
   };
 
+  const buckets = new StagingBuckets(ctx.stagingDir);
   const inflight = new Set<Promise<void>>();
   let failure: { err: unknown } | undefined;
   const dispatch = async (changes: Change[]): Promise<void> => {
@@ -122,7 +124,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     prepareFlushes();
     const jobs = await Promise.all(
       changes.map(async (c): Promise<CaptureJob> => {
-        const job = { src: c.entry.abs, dest: ctx.stagedPath(c.stageId), seen: seenStat(c.entry.stat) };
+        const job = { src: c.entry.abs, dest: buckets.prepare(c.stageId), seen: seenStat(c.entry.stat) };
         const stored = await previousChunks(c);
         return stored && stored.length > 0 ? { ...job, stored } : job;
       }),
@@ -247,41 +249,3 @@ function stagedFiles(path: string, chunks: number | null): string[] {
   return [...readdirSync(path).map((name) => join(path, name)), path];
 }
 
-/** Names of the staging area looked up per query by the sweep below. */
-const ORPHAN_PAGE = 1000;
-
-/**
- * Staged copies the queue does not know (left by a killed run) are removed; the lock keeps this safe. The
- * staging area is read a page of names at a time: it may hold every file of a large tree.
- */
-export function removeOrphanStagedCopies(stagingDir: string, queries: Pick<Queries, 'liveStageIds'>): number {
-  let dir: Dir;
-  try {
-    dir = opendirSync(stagingDir);
-  } catch {
-    return 0;
-  }
-  let removed = 0;
-  const sweep = (names: string[]): void => {
-    const live = queries.liveStageIds(names);
-    for (const name of names) {
-      if (live.has(name)) continue;
-      rmSync(join(stagingDir, name), { force: true, recursive: true });
-      removed++;
-    }
-  };
-  try {
-    let names: string[] = [];
-    for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
-      names.push(entry.name);
-      if (names.length === ORPHAN_PAGE) {
-        sweep(names);
-        names = [];
-      }
-    }
-    sweep(names);
-  } finally {
-    dir.closeSync();
-  }
-  return removed;
-}

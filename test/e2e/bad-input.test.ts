@@ -3,10 +3,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BT_BIN, BtHome } from '../support/cli.js';
-import { listFiles } from '../support/files.js';
+import { listFiles, stagedCopies } from '../support/files.js';
 import { tempDir } from '../support/tmp.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -137,7 +137,7 @@ test('an unknown vault, an unmounted vault and a full vault: clear messages, sta
   const gone = bt.run(['backup']);
   assert.is(gone.code, 1);
   assert.match(gone.stdout + gone.stderr, /vault "local": .*\/vault is not set up \(no bt-vault\.json\); mount the disk it lives on/);
-  assert.is(readdirSync(join(bt.home, 'data/bt/staging')).length, 1, 'the staged copy is kept');
+  assert.is(stagedCopies(join(bt.home, 'data/bt/staging')).length, 1, 'the staged copy is kept');
   // With many files, a vault that is down is reported a few times and then counted, not once per file.
   for (let i = 0; i < 30; i++) writeFileSync(join(d, `more-${i}.txt`), `more ${i}`);
   bt.ok(['add'], { cwd: d });
@@ -148,7 +148,7 @@ test('an unknown vault, an unmounted vault and a full vault: clear messages, sta
   assert.ok(lines.filter((l) => l.includes(': kept staged: ')).length <= 3, many.stderr);
   assert.match(many.stderr, /\.\.\. and \d+ more file\(s\) kept staged: vault "local": .*is not set up \(no bt-vault\.json\)/);
   assert.is(lines.filter((l) => l === 'bt: vault "local" is unavailable: the next files skip it (one tries it again every 60 s)').length, 1, many.stderr);
-  assert.is(readdirSync(join(bt.home, 'data/bt/staging')).length, 31, 'every staged copy is kept');
+  assert.is(stagedCopies(join(bt.home, 'data/bt/staging')).length, 31, 'every staged copy is kept');
   renameSync(`${bt.vault}.away`, bt.vault);
   assert.is(bt.json<{ files: number }>(['backup']).files, 31);
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { keystream } from '../../bench/corpus.js';
 import { insertAt, writeAt, writeKeystream } from '../../bench/edits.js';
 import { BtHome } from '../support/cli.js';
-import { listFiles } from '../support/files.js';
+import { listFiles, stagedCopies } from '../support/files.js';
 import { runInterrupted } from '../support/crash.js';
 import { tempDir } from '../support/tmp.js';
 import { useVaultAt } from '../support/vault-path.js';
@@ -49,7 +49,7 @@ test(`a ${BIG / MiB} MiB file: an append, an insertion and an overwrite each sto
     const chunks = listFiles(join(bt.vault, 'chunks')).length;
     assert.ok(chunks > BIG / (4 * MiB) && chunks < BIG / MiB, `${chunks} chunks`);
     assert.equal(listFiles(join(bt.vault, 'content')), [], 'a large file is not stored whole');
-    assert.equal(readdirSync(join(bt.home, 'data/bt/staging')), [], 'the chunk directory left the staging area');
+    assert.equal(stagedCopies(join(bt.home, 'data/bt/staging')), [], 'the chunk directory left the staging area');
     const journal = bt.json<{ events: { type: string; data: { stored: { vault: string; chunks: number | null }[] } }[] }>(['journal', '--type', 'SnapshotCommitted']);
     assert.equal(journal.events.map((e) => e.data.stored), [[{ vault: 'local', sent: BIG, chunks }]]);
 
@@ -146,7 +146,7 @@ test('an add or a backup killed in the middle of a chunked file: the next run fi
     assert.ok(addKills >= 1, 'an add was killed');
     const staged = bt.json<{ staged: number }>(['add'], { cwd: d }).staged;
     assert.ok(staged <= 1);
-    assert.is(readdirSync(join(bt.home, 'data/bt/staging')).length, 1, 'one chunk directory, no orphans');
+    assert.is(stagedCopies(join(bt.home, 'data/bt/staging')).length, 1, 'one chunk directory, no orphans');
     const killed = runInterrupted(bt, ['backup'], d, { fault: 'chunk:20' });
     assert.is(killed.signal, 'SIGKILL');
     const stored = treeBytes(join(bt.vault, 'chunks'));
@@ -156,7 +156,7 @@ test('an add or a backup killed in the middle of a chunked file: the next run fi
     const resumed = bt.json<Backup>(['backup']);
     assert.is(resumed.files, 1);
     assert.is(resumed.bytes_sent, size - stored, 'only the chunks still missing were sent');
-    assert.equal(readdirSync(join(bt.home, 'data/bt/staging')), []);
+    assert.equal(stagedCopies(join(bt.home, 'data/bt/staging')), []);
     assert.is(bt.run(['check', '--read-data']).code, 0);
     const out = join(bt.home, 'restored.mp4');
     bt.ok(['restore', 'video.mp4', '--output', out], { cwd: d });
@@ -198,7 +198,7 @@ test('a vault added between add and backup gets the chunks the staged copy left 
     const b = bt.json<Backup>(['backup']);
     assert.is(b.files, 1);
     assert.ok(b.bytes_sent >= size && b.bytes_sent < size + 16 * MiB, `${b.bytes_sent} bytes sent (all of it to "second")`);
-    assert.equal(readdirSync(stagingDir), []);
+    assert.equal(stagedCopies(stagingDir), []);
     assert.is(bt.run(['check', '--read-data', '--vault', 'second']).code, 0);
 
     // With the first vault gone, the new version restores from "second" alone, byte for byte.
@@ -220,9 +220,10 @@ test('a chunk the staged copy left out and the vault lost since is read back fro
   try {
     // The staged manifest lists the chunks; the ones not in the staged directory are the vault's.
     const leftOut = (): string[] => {
-      const [stage] = readdirSync(stagingDir);
-      const m = JSON.parse(readFileSync(join(stagingDir, stage!, 'manifest.json'), 'utf8')) as { chunks: [string, number][] };
-      const present = new Set(readdirSync(join(stagingDir, stage!)));
+      const [id] = stagedCopies(stagingDir);
+      const stage = join(stagingDir, id!.slice(-1), id!);
+      const m = JSON.parse(readFileSync(join(stage, 'manifest.json'), 'utf8')) as { chunks: [string, number][] };
+      const present = new Set(readdirSync(stage));
       return m.chunks.map(([id]) => id).filter((id) => !present.has(id));
     };
     const chunkFile = (id: string): string => join(bt.vault, 'chunks', id.slice(0, 2), id);
@@ -248,8 +249,8 @@ test('a chunk the staged copy left out and the vault lost since is read back fro
     const gone = leftOut().find((id) => id !== lost)!;
     rmSync(chunkFile(gone));
     // Change the file inside that chunk's bytes: the file no longer holds it either.
-    const [stage] = readdirSync(stagingDir);
-    const m = JSON.parse(readFileSync(join(stagingDir, stage!, 'manifest.json'), 'utf8')) as { chunks: [string, number][] };
+    const [id] = stagedCopies(stagingDir);
+    const m = JSON.parse(readFileSync(join(stagingDir, id!.slice(-1), id!, 'manifest.json'), 'utf8')) as { chunks: [string, number][] };
     let at = 0;
     for (const [id, n] of m.chunks) {
       if (id === gone) break;
@@ -259,11 +260,11 @@ test('a chunk the staged copy left out and the vault lost since is read back fro
     const failed = bt.run(['backup']);
     assert.is.not(failed.code, 0);
     assert.match(failed.stdout + failed.stderr, /no vault has it intact now and the file no longer holds it/);
-    assert.is(readdirSync(stagingDir).length, 1, 'kept staged');
+    assert.is(stagedCopies(stagingDir).length, 1, 'kept staged');
     bt.ok(['add'], { cwd: d });
     assert.not.ok(leftOut().includes(gone), 'the lost chunk is staged this time');
     bt.ok(['backup']);
-    assert.equal(readdirSync(stagingDir), []);
+    assert.equal(stagedCopies(stagingDir), []);
     // The earlier versions that had the lost chunk are damaged, and bt check says which.
     const check = bt.run(['check', '--read-data']);
     assert.is(check.code, 4);

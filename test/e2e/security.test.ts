@@ -7,7 +7,7 @@ import { canonicalJson } from '../../src/events/canonical.js';
 import { GENESIS_HASH, type JournalRow, eventHash } from '../../src/events/envelope.js';
 import { encodeSegment, segmentKey } from '../../src/events/segment.js';
 import { BtHome } from '../support/cli.js';
-import { listFiles } from '../support/files.js';
+import { listFiles, stagedCopies } from '../support/files.js';
 import { sha } from '../support/scenarios.js';
 import { tempDir } from '../support/tmp.js';
 import { useVaultAt } from '../support/vault-path.js';
@@ -130,9 +130,11 @@ test('bt keeps its own files owner-only: config, database, staging area and stag
   assert.is(mode(join(base, 'data')), 0o700);
   assert.is(mode(join(base, 'data/bt.db')), 0o600);
   assert.is(mode(join(base, 'staging')), 0o700);
-  const staged = readdirSync(join(base, 'staging'));
+  const staged = stagedCopies(join(base, 'staging'));
   assert.is(staged.length, 1);
-  assert.is(mode(join(base, 'staging', staged[0]!)), 0o400);
+  const bucket = join(base, 'staging', staged[0]!.slice(-1));
+  assert.is(mode(bucket), 0o700);
+  assert.is(mode(join(bucket, staged[0]!)), 0o400);
   for (const f of readdirSync(join(base, 'data')).filter((n) => n.startsWith('bt.db'))) assert.is(mode(join(base, 'data', f)) & 0o077, 0, f);
 });
 

@@ -3,10 +3,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
-import { modeOf, vaultObjects } from '../support/files.js';
+import { modeOf, stagedCopies, vaultObjects } from '../support/files.js';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
@@ -87,6 +87,29 @@ test('the story: two versions of a file come back with their bytes, mode and mti
   const rebuilt = bt.json<{ events: number }>(['rebuild']);
   assert.is(rebuilt.events, 5); // tracked; staged and committed (with what was stored) twice
   assert.is(bt.ok(['log', 'notes.txt', '--json'], { cwd: docs }), before);
+});
+
+test('copies staged by a bt before the staging buckets (at the top of the area) are backed up by this one', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 'older');
+  mkdirSync(d);
+  writeFileSync(join(d, 'a.txt'), 'staged before the upgrade\n');
+  writeFileSync(join(d, 'b.txt'), 'also staged before\n');
+  bt.ok(['dir', 'init'], { cwd: d });
+  assert.is(bt.json<{ staged: number }>(['add'], { cwd: d }).staged, 2);
+  // Put the copies where the older layout kept them.
+  const staging = join(bt.home, 'data/bt/staging');
+  const ids = stagedCopies(staging);
+  assert.is(ids.length, 2);
+  for (const id of ids) renameSync(join(staging, id.slice(-1), id), join(staging, id));
+  const b = bt.json<{ files: number; failed: unknown[] }>(['backup']);
+  assert.is(b.files, 2);
+  assert.equal(b.failed, []);
+  assert.equal(stagedCopies(staging), []);
+  const out = join(bt.home, 'older-restored');
+  bt.ok(['restore', d, '--output', out]);
+  assert.is(readFileSync(join(out, 'a.txt'), 'utf8'), 'staged before the upgrade\n');
+  assert.is(readFileSync(join(out, 'b.txt'), 'utf8'), 'also staged before\n');
 });
 
 test('a file larger than the small-file path (3 MiB) goes through add, backup and restore intact', () => {

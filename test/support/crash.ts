@@ -2,11 +2,11 @@
 // require the same end state as an uninterrupted run.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { BT_BIN, type BtHome } from './cli.js';
-import { listFiles, vaultObjects } from './files.js';
+import { listFiles, stagedCopies, vaultObjects } from './files.js';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
@@ -47,7 +47,7 @@ export function assertEndState(bt: BtHome, dir: string, label: string): void {
   const notDone = status.files.filter((f) => f.state !== 'backed-up');
   assert.equal(notDone, [], `${label}: not backed up`);
   const staging = join(bt.home, 'data/bt/staging');
-  assert.equal(readdirSync(staging), [], `${label}: staging area not empty`);
+  assert.equal(stagedCopies(staging), [], `${label}: staging area not empty`);
   const check = bt.run(['check', '--read-data']);
   assert.is(check.code, 0, `${label}: bt check: ${check.stdout}${check.stderr}`);
   const verify = bt.run(['journal', 'verify']);

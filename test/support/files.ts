@@ -19,6 +19,13 @@ export function listFiles(dir: string): string[] {
   return out.sort();
 }
 
+/** What a staging area holds: the copies in its one-letter buckets, and anything else at its top (names, sorted). */
+export function stagedCopies(stagingDir: string): string[] {
+  return readdirSync(stagingDir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() && e.name.length === 1 ? readdirSync(join(stagingDir, e.name)) : [e.name]))
+    .sort();
+}
+
 /** The content objects of a filesystem vault (their checksums). */
 export const vaultObjects = (vault: string): string[] => listFiles(join(vault, 'content')).map((p) => p.split('/').pop()!);
 

@@ -1,10 +1,10 @@
 // What a walk keeps must not grow with the tree: ignore answers and the staging sweep work a page at a time.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { IgnoreRules } from '../../src/fs/ignore-rules.js';
-import { removeOrphanStagedCopies } from '../../src/service/stage-files.js';
+import { removeOrphanStagedCopies, stagedCopyPath } from '../../src/service/staging-area.js';
 import { staged, tracked } from '../support/events.js';
 import { tempStore } from '../support/store.js';
 import { tempDir } from '../support/tmp.js';
@@ -26,7 +26,7 @@ test('ignore answers stay the same when the matcher is renewed (every 4096 tests
   }
 });
 
-test('the staging sweep removes what the queue does not know, over several pages of names', () => {
+test('the staging sweep removes what the queue does not know, over several pages of names, and moves copies of an older layout into their buckets', () => {
   const { store } = tempStore();
   const dir = tracked('/t');
   store.append([dir]);
@@ -35,15 +35,29 @@ test('the staging sweep removes what the queue does not know, over several pages
   for (let i = 0; i < 1500; i++) {
     const e = staged(dir.data.directory_id, `f${i}`);
     store.append([e]);
-    live.add(e.data.stage_id);
-    writeFileSync(join(stagingDir, e.data.stage_id), 'staged');
+    const id = e.data.stage_id;
+    live.add(id);
+    // A third where a bt before the buckets left them, at the top of the area.
+    if (i % 3 === 0) writeFileSync(join(stagingDir, id), `staged ${id}`);
+    else {
+      mkdirSync(dirname(stagedCopyPath(stagingDir, id)), { recursive: true });
+      writeFileSync(stagedCopyPath(stagingDir, id), `staged ${id}`);
+    }
   }
   for (let i = 0; i < 1200; i++) writeFileSync(join(stagingDir, `leftover-${i}`), 'orphan');
   mkdirSync(join(stagingDir, 'leftover-chunks'));
   writeFileSync(join(stagingDir, 'leftover-chunks', 'c1'), 'chunk');
+  // Orphans inside buckets too, and a one-letter file that is no bucket.
+  const bucket = dirname(stagedCopyPath(stagingDir, [...live][1]!));
+  for (let i = 0; i < 1100; i++) writeFileSync(join(bucket, `killed-${i}`), 'orphan');
+  writeFileSync(join(stagingDir, 'u'), 'not a bucket');
 
-  assert.is(removeOrphanStagedCopies(stagingDir, store.queries), 1201);
-  assert.equal(new Set(readdirSync(stagingDir)), live);
+  assert.is(removeOrphanStagedCopies(stagingDir, store.queries), 1200 + 1 + 1100 + 1);
+  const buckets = readdirSync(stagingDir);
+  assert.ok(buckets.every((b) => b.length === 1 && statSync(join(stagingDir, b)).isDirectory()), buckets.join(' '));
+  const kept = new Set(buckets.flatMap((b) => readdirSync(join(stagingDir, b))));
+  assert.equal(kept, live);
+  for (const id of live) assert.is(readFileSync(stagedCopyPath(stagingDir, id), 'utf8'), `staged ${id}`);
   assert.is(removeOrphanStagedCopies(stagingDir, store.queries), 0, 'a second sweep finds nothing');
   assert.is(removeOrphanStagedCopies(join(stagingDir, 'missing'), store.queries), 0, 'no staging area yet');
 });
