@@ -12,7 +12,7 @@ let syncfsWorks: boolean | undefined = process.platform === 'linux' ? undefined 
 
 /**
  * Makes every write so far to the filesystem holding `path` durable. On Linux one `sync -f` (syncfs)
- * covers a whole batch; elsewhere each listed file and its directory is fsynced.
+ * covers a whole batch; elsewhere each listed file, its directory and the one above are fsynced.
  */
 export async function flushFilesystem(path: string, files: readonly string[]): Promise<void> {
   if (files.length === 0) return;
@@ -23,10 +23,12 @@ export async function flushFilesystem(path: string, files: readonly string[]): P
     }
     syncfsWorks = false;
   }
+  // The directory above too: a file's directory may be new (a staging bucket, a vault fan-out directory).
   const dirs = new Set<string>();
   for (const file of files) {
     await fsyncPath(file);
     dirs.add(dirname(file));
+    dirs.add(dirname(dirname(file)));
   }
   for (const dir of dirs) await fsyncPath(dir);
 }

@@ -76,6 +76,7 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
       );
     }
     if (opts.repair) {
+      if (problems.length > 0) moveOlderStagedCopies(ctx.stagingDir, ctx.store.queries);
       for (const p of problems) await repair(ctx, all, p, locations, scratch);
       await Promise.all(all.map((v) => v.flush()));
     }
@@ -111,7 +112,6 @@ async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locati
     return;
   }
   let source: string | undefined;
-  moveOlderStagedCopies(ctx.stagingDir, ctx.store.queries);
   for (const stageId of ctx.store.queries.stagesWithContent(p.contentId)) {
     if (existsSync(ctx.stagedPath(stageId)) && (await stagedCopyComplete(ctx.stagedPath(stageId), p.contentId).catch(() => false))) {
       source = ctx.stagedPath(stageId);

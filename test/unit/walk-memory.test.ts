@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { IgnoreRules } from '../../src/fs/ignore-rules.js';
-import { removeOrphanStagedCopies, stagedCopyPath } from '../../src/service/staging-area.js';
+import { moveOlderStagedCopies, removeOrphanStagedCopies, stagedCopyPath } from '../../src/service/staging-area.js';
 import { staged, tracked } from '../support/events.js';
 import { tempStore } from '../support/store.js';
 import { tempDir } from '../support/tmp.js';
@@ -60,6 +60,27 @@ test('the staging sweep removes what the queue does not know, over several pages
   for (const id of live) assert.is(readFileSync(stagedCopyPath(stagingDir, id), 'utf8'), `staged ${id}`);
   assert.is(removeOrphanStagedCopies(stagingDir, store.queries), 0, 'a second sweep finds nothing');
   assert.is(removeOrphanStagedCopies(join(stagingDir, 'missing'), store.queries), 0, 'no staging area yet');
+});
+
+test('the move before check repairs and recover: queued copies of the older layout go into their buckets, nothing is removed', () => {
+  const { store } = tempStore();
+  const dir = tracked('/t');
+  store.append([dir]);
+  const stagingDir = tempDir('bt-staging-move');
+  const ids: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const e = staged(dir.data.directory_id, `f${i}`);
+    store.append([e]);
+    ids.push(e.data.stage_id);
+    writeFileSync(join(stagingDir, e.data.stage_id), `staged ${i}`);
+  }
+  writeFileSync(join(stagingDir, 'not-queued'), 'left alone');
+  // A stray file where a bucket must go gives way (no stage id is one character long).
+  writeFileSync(join(stagingDir, ids[0]!.slice(-1)), 'stray');
+  moveOlderStagedCopies(stagingDir, store.queries);
+  ids.forEach((id, i) => assert.is(readFileSync(stagedCopyPath(stagingDir, id), 'utf8'), `staged ${i}`));
+  assert.is(readFileSync(join(stagingDir, 'not-queued'), 'utf8'), 'left alone');
+  assert.ok(readdirSync(stagingDir).every((n) => n === 'not-queued' || (n.length === 1 && statSync(join(stagingDir, n)).isDirectory())));
 });
 
 test.run();
