@@ -1,11 +1,11 @@
 // The journal in the vault: incremental sync, recovery by replay, audit, multi-host (filesystem vault).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
-import { listFiles, vaultObjects } from '../support/files.js';
+import { listFiles, stagedCopies, vaultObjects } from '../support/files.js';
 import { loseEverythingAndRecover, sha } from '../support/scenarios.js';
 import { tempDir } from '../support/tmp.js';
 import { useVaultAt } from '../support/vault-path.js';
@@ -45,6 +45,27 @@ function freshHomeOn(vault: string): BtHome {
   useVaultAt(fresh, vault);
   return fresh;
 }
+
+test('the database lost, the staging area kept in the older layout (copies at its top): recover keeps those stages, and backup stores them', () => {
+  const { bt, docs } = backedUpHome(1);
+  writeFileSync(join(docs, 'f.txt'), 'staged, then the database was lost');
+  writeFileSync(join(docs, 'g.txt'), 'a second staged file');
+  bt.ok(['add'], { cwd: docs });
+  bt.ok(['sync']);
+  const staging = join(bt.home, 'data/bt/staging');
+  const ids = stagedCopies(staging);
+  assert.is(ids.length, 2);
+  for (const id of ids) renameSync(join(staging, id.slice(-1), id), join(staging, id));
+  for (const f of readdirSync(join(bt.home, 'data/bt/data')).filter((n) => n.startsWith('bt.db'))) rmSync(join(bt.home, 'data/bt/data', f));
+  const r = bt.json<{ lostStages: number }>(['recover']);
+  assert.is(r.lostStages, 0);
+  assert.is(bt.json<{ files: number }>(['backup']).files, 2);
+  assert.equal(stagedCopies(staging), []);
+  const out = join(bt.home, 'after-recover');
+  bt.ok(['restore', docs, '--output', out]);
+  assert.is(readFileSync(join(out, 'f.txt'), 'utf8'), 'staged, then the database was lost');
+  assert.is(readFileSync(join(out, 'g.txt'), 'utf8'), 'a second staged file');
+});
 
 test('recover --at gives the metadata as it was then, read-only until a full recover', () => {
   const { docs, vault, cuts } = backedUpHome(3);
