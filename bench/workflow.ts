@@ -92,18 +92,14 @@ export function benchWorkflow(work: string, corpus: CorpusSpec): WorkflowFigures
       }),
   );
   if (corpus.restoreTree) {
-    const btTree = (i: number): Measured => {
-      const out = join(root, `tree-bt-${i}`);
-      const m = bt('restore', '.', '--output', out);
+    const tree = (tool: string, run: (out: string) => Measured) => (i: number): Measured => {
+      const out = join(root, `tree-${tool}-${i}`);
+      const m = run(out);
       assertRestored(join(out, corpus.restoreOne), join(cwd, corpus.restoreOne));
       return m;
     };
-    const resticTree = restic && ((i: number): Measured => {
-      const out = join(root, `tree-restic-${i}`);
-      const m = restic('restore', 'latest', '--target', out);
-      assertRestored(join(out, corpus.restoreOne), join(cwd, corpus.restoreOne));
-      return m;
-    });
+    const btTree = tree('bt', (out) => bt('restore', '.', '--output', out));
+    const resticTree = restic && tree('restic', (out) => restic('restore', 'latest', '--target', out));
     // Whichever tool writes the first 20k new files after the backups pays for the disk settling (here the
     // first of four restores took 1.5-2.5x as long as the other three, for bt and restic alike). So each
     // tool restores twice, in the order bt, restic, restic, bt, and its faster run counts.

@@ -5,8 +5,11 @@ import { type Dir, lstatSync, mkdirSync, opendirSync, renameSync, rmSync } from 
 import { join } from 'node:path';
 import type { Queries } from '../projections/queries.js';
 
-/** Where the copy of a stage lives (stage ids are ULIDs: the last character spreads them evenly). */
-export const stagedCopyPath = (stagingDir: string, stageId: string): string => join(stagingDir, stageId.slice(-1), stageId);
+/** The bucket of a stage (stage ids are ULIDs: the last character spreads them evenly). */
+const bucketOf = (stagingDir: string, stageId: string): string => join(stagingDir, stageId.slice(-1));
+
+/** Where the copy of a stage lives. */
+export const stagedCopyPath = (stagingDir: string, stageId: string): string => join(bucketOf(stagingDir, stageId), stageId);
 
 /** Makes the buckets of the stages about to be captured, once per process each. */
 export class StagingBuckets {
@@ -16,7 +19,7 @@ export class StagingBuckets {
 
   /** The copy's path, its bucket made (owner-only, like the staging area). */
   prepare(stageId: string): string {
-    const bucket = join(this.stagingDir, stageId.slice(-1));
+    const bucket = bucketOf(this.stagingDir, stageId);
     if (!this.made.has(bucket)) {
       mkdirSync(bucket, { recursive: true, mode: 0o700 });
       this.made.add(bucket);
@@ -34,19 +37,7 @@ const ORPHAN_PAGE = 1000;
  * top, where a bt before the buckets put it, is moved into its bucket if its stage is still queued.
  */
 export function removeOrphanStagedCopies(stagingDir: string, queries: Pick<Queries, 'liveStageIds'>): number {
-  const buckets: string[] = [];
-  const older: string[] = [];
-  let removed = sweepDirectory(stagingDir, queries, true, (name, isDir) => {
-    if (isDir && name.length === 1) {
-      buckets.push(name);
-      return 'keep';
-    }
-    return 'check';
-  }, (name) => older.push(name));
-  // Moved once the directory is read: what a reader returns for a directory changed under it is unspecified.
-  for (const name of older) moveIntoBucket(stagingDir, name);
-  for (const bucket of buckets) removed += sweepDirectory(join(stagingDir, bucket), queries, true, () => 'check', () => {});
-  return removed;
+  return tidy(stagingDir, queries, true);
 }
 
 /**
@@ -54,53 +45,63 @@ export function removeOrphanStagedCopies(stagingDir: string, queries: Pick<Queri
  * staged copies without sweeping first (`bt check`'s repairs, `bt recover`).
  */
 export function moveOlderStagedCopies(stagingDir: string, queries: Pick<Queries, 'liveStageIds'>): void {
-  const older: string[] = [];
-  sweepDirectory(stagingDir, queries, false, (name, isDir) => (isDir && name.length === 1 ? 'keep' : 'check'), (name) => older.push(name));
-  for (const name of older) moveIntoBucket(stagingDir, name);
+  tidy(stagingDir, queries, false);
+}
+
+function tidy(stagingDir: string, queries: Pick<Queries, 'liveStageIds'>, removeOrphans: boolean): number {
+  const top = sweepDirectory(stagingDir, queries, removeOrphans, true);
+  // Moved once the directory is read: what a reader returns for a directory changed under it is unspecified.
+  for (const stageId of top.queued) moveIntoBucket(stagingDir, stageId);
+  let removed = top.removed;
+  if (removeOrphans) for (const bucket of top.buckets) removed += sweepDirectory(join(stagingDir, bucket), queries, true, false).removed;
+  return removed;
 }
 
 function moveIntoBucket(stagingDir: string, stageId: string): void {
-  const bucket = join(stagingDir, stageId.slice(-1));
+  const bucket = bucketOf(stagingDir, stageId);
   // A file where the bucket goes can be no staged copy (stage ids are 26 characters): it gives way.
   if (lstatSync(bucket, { throwIfNoEntry: false })?.isDirectory() === false) rmSync(bucket, { force: true });
   mkdirSync(bucket, { recursive: true, mode: 0o700 });
   renameSync(join(stagingDir, stageId), join(bucket, stageId));
 }
 
-/**
- * Removes (if `removeOrphans`) the entries of `dir` that `classify` asks to check and that name no queued
- * stage; `live` is told of the others. Returns how many were removed.
- */
-function sweepDirectory(
-  dir: string,
-  queries: Pick<Queries, 'liveStageIds'>,
-  removeOrphans: boolean,
-  classify: (name: string, isDir: boolean) => 'keep' | 'check',
-  live: (name: string) => void,
-): number {
+interface Swept {
+  removed: number;
+  /** At the top: names of queued stages (copies in the older layout). */
+  readonly queued: string[];
+  /** At the top: the buckets (one-letter directories), passed over. */
+  readonly buckets: string[];
+}
+
+/** Removes (if `removeOrphans`) the entries of `dir` that name no queued stage. */
+function sweepDirectory(dir: string, queries: Pick<Queries, 'liveStageIds'>, removeOrphans: boolean, top: boolean): Swept {
+  const swept: Swept = { removed: 0, queued: [], buckets: [] };
   let handle: Dir;
   try {
     handle = opendirSync(dir);
   } catch {
-    return 0;
+    return swept;
   }
-  let removed = 0;
   const sweep = (names: string[]): void => {
+    // An empty bucket (the usual state after a backup) needs no query.
+    if (names.length === 0) return;
     const queued = queries.liveStageIds(names);
     for (const name of names) {
       if (queued.has(name)) {
-        live(name);
-        continue;
+        if (top) swept.queued.push(name);
+      } else if (removeOrphans) {
+        rmSync(join(dir, name), { force: true, recursive: true });
+        swept.removed++;
       }
-      if (!removeOrphans) continue;
-      rmSync(join(dir, name), { force: true, recursive: true });
-      removed++;
     }
   };
   try {
     let names: string[] = [];
     for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) {
-      if (classify(entry.name, entry.isDirectory()) === 'keep') continue;
+      if (top && entry.isDirectory() && entry.name.length === 1) {
+        swept.buckets.push(entry.name);
+        continue;
+      }
       names.push(entry.name);
       if (names.length === ORPHAN_PAGE) {
         sweep(names);
@@ -111,5 +112,5 @@ function sweepDirectory(
   } finally {
     handle.closeSync();
   }
-  return removed;
+  return swept;
 }
