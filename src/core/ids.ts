@@ -1,6 +1,10 @@
 // Identifiers and time: the one place bt reads the clock or makes ULIDs, so decisions stay testable.
-import { randomFillSync } from 'node:crypto';
-import { monotonicFactory } from 'ulid';
+import { createRequire } from 'node:module';
+import { crypto } from './lazy-builtin.js';
+
+// Loaded on the first id, not at start-up: the package loads node:crypto (~7 ms), and a run with nothing
+// to record makes no id. Its CommonJS build, resolved from node_modules at run time.
+const ulid = (): typeof import('ulid') => createRequire(import.meta.url)('ulid') as typeof import('ulid');
 
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -20,13 +24,13 @@ export function ulidSource(): IdSource {
   let at = pool.length;
   const prng = (): number => {
     if (at === pool.length) {
-      randomFillSync(pool);
+      crypto().randomFillSync(pool);
       at = 0;
     }
     return pool[at++]! / 256;
   };
-  const next = monotonicFactory(prng);
-  return (time) => next(time);
+  let next: ((time: number) => string) | undefined;
+  return (time) => (next ??= ulid().monotonicFactory(prng))(time);
 }
 
 export const isoTime = (ms: number): string => new Date(ms).toISOString();

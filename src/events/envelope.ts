@@ -1,5 +1,5 @@
 // The envelope every event is recorded in, and the hash that chains it to the one before.
-import { hash } from 'node:crypto';
+import { crypto } from '../core/lazy-builtin.js';
 import * as t from 'io-ts';
 import { IsoTime, NonNegInt, Sha256, Ulid, pattern } from '../core/decode.js';
 import type { DomainEvent } from './codecs.js';
@@ -44,5 +44,5 @@ export function eventHash(row: Omit<JournalRow, 'hash'>): string {
   const canonical =
     `{"data":${row.payload},"host_id":${JSON.stringify(row.host_id)},"id":${JSON.stringify(row.id)},` +
     `"seq":${row.seq},"time":${JSON.stringify(row.time)},"type":${JSON.stringify(row.type)},"version":${row.version}}`;
-  return hash('sha256', `${row.prev_hash}\n${canonical}`, 'hex');
+  return crypto().hash('sha256', `${row.prev_hash}\n${canonical}`, 'hex');
 }

@@ -2,7 +2,7 @@
 // a large file is cut into chunks in that same pass (chunked-copy.ts, ADR 0012). Synchronous: it runs in
 // capture workers (capture-pool.ts), where blocking costs nothing and saves the thread-pool round trips
 // that decide small-file speed.
-import { createHash } from 'node:crypto';
+import { crypto } from '../core/lazy-builtin.js';
 import {
   type BigIntStats,
   chmodSync,
@@ -160,12 +160,12 @@ function copySmall(job: CaptureJob, before: SeenStat): Copied {
   } finally {
     closeSync(out);
   }
-  return { contentId: createHash('sha256').update(buf).digest('hex'), stat: after };
+  return { contentId: crypto().createHash('sha256').update(buf).digest('hex'), stat: after };
 }
 
 function copyLarge(job: CaptureJob, before: SeenStat): Copied {
   const fd = openSourceSync(job.src);
-  const hash = createHash('sha256');
+  const hash = crypto().createHash('sha256');
   let total = 0;
   try {
     const out = writing(() => openSync(job.dest, CREATE, STAGED_MODE));
@@ -224,7 +224,7 @@ function cloneLarge(job: CaptureJob, before: SeenStat): Copied | null {
   chmodSync(job.dest, STAGED_MODE);
   const after = lstatSync(job.src, { bigint: true });
   if (contentMayDiffer(before, after)) return undefined;
-  const hash = createHash('sha256');
+  const hash = crypto().createHash('sha256');
   const fd = openSync(job.dest, constants.O_RDONLY);
   try {
     const buf = Buffer.allocUnsafe(CHUNK);

@@ -1,7 +1,7 @@
 // The manifest of a chunked content: which chunks, in which order, make the file. The same bytes are the
 // staged copy's manifest.json and the vault's manifests/<sha256> object (ADR 0012), so they are persisted
 // forever: field names and order never change; a new shape is a new format number.
-import { createHash } from 'node:crypto';
+import { crypto } from '../core/lazy-builtin.js';
 import * as t from 'io-ts';
 import { NonNegInt, Sha256, decodeWith } from '../core/decode.js';
 
@@ -58,4 +58,4 @@ export function distinctChunks(m: ChunkManifest): [string, number][] {
   return out;
 }
 
-export const sha256Hex = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+export const sha256Hex = (data: Uint8Array): string => crypto().createHash('sha256').update(data).digest('hex');

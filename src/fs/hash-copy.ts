@@ -1,5 +1,5 @@
 // Streams a file to a new path while hashing it; the SHA-256 decides whether the copy is kept.
-import { createHash } from 'node:crypto';
+import { crypto } from '../core/lazy-builtin.js';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 
 /** Copies src to dest (which must not exist) and returns the SHA-256 of the bytes copied. */
 export async function copyHashing(src: string, dest: string, mode = 0o600): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
+  const hash = crypto().createHash('sha256');
   let bytes = 0;
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) {

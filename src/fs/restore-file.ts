@@ -1,7 +1,7 @@
 // Writing one restored file: verified bytes under a temporary name beside the target, its metadata, then
 // a rename, so the target never holds unverified or partial bytes. Synchronous and free of the database:
 // restore workers run it for small files (restore-pool.ts), `bt restore` for every file.
-import { createHash, randomBytes } from 'node:crypto';
+import { crypto } from '../core/lazy-builtin.js';
 import {
   chmodSync, chownSync, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, lutimesSync, openSync, readSync,
   renameSync, rmSync, utimesSync, writeSync,
@@ -24,7 +24,7 @@ export interface RestoredMeta {
  * Random per thread, counted per file: a fresh random draw for each of 20k files showed in profiles. As
  * long as the old 12 random hex digits up to the 1,679,616th file of a thread.
  */
-const tmpPrefix = randomBytes(4).toString('hex');
+let tmpPrefix: string | undefined;
 let tmpCount = 0;
 
 /**
@@ -32,7 +32,7 @@ let tmpCount = 0;
  * of another file of the tree being restored (a killed restore leaves it; a later one never reuses it).
  */
 export const restoreTmpPath = (output: string): string =>
-  join(dirname(output), `.${basename(output)}.${tmpPrefix}${(tmpCount++).toString(36)}.bt-restore`);
+  join(dirname(output), `.${basename(output)}.${(tmpPrefix ??= crypto().randomBytes(4).toString('hex'))}${(tmpCount++).toString(36)}.bt-restore`);
 
 /** chown fails with EPERM for anyone but root: that is a warning, not a failed restore. */
 function chownOrWarn(s: RestoredMeta, chown: (uid: number, gid: number) => void, warnings: string[]): void {
@@ -133,7 +133,7 @@ export function restoreSmallObject(job: SmallRestoreJob): SmallRestoreOutcome {
     return { kind: 'missing' };
   }
   // A short or long object is not this content, whatever its first bytes hash to.
-  if (data === null || createHash('sha256').update(data).digest('hex') !== job.checksum) return { kind: 'corrupt' };
+  if (data === null || crypto().createHash('sha256').update(data).digest('hex') !== job.checksum) return { kind: 'corrupt' };
   const tmp = restoreTmpPath(job.target);
   const warnings: string[] = [];
   let fd: number | undefined;

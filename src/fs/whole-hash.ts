@@ -3,9 +3,8 @@
 // hash every byte (the content id is the whole file's SHA-256, each chunk's id its own), so this moves a
 // third of the CPU of a chunked copy to the other core (ADR 0012). Synchronous for the caller: the worker
 // that chunks blocks on Atomics, never on its event loop.
-import { createHash } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
-import { workerThreads } from '../core/lazy-builtin.js';
+import { crypto, workerThreads } from '../core/lazy-builtin.js';
 import { workerScript } from '../core/worker-pool.js';
 
 export interface WholeHash {
@@ -21,10 +20,10 @@ export interface WholeHash {
 
 /** Hashing on this thread: where no helper runs (the main thread, or a helper that could not start). */
 export function inlineWholeHash(buffer: Uint8Array): WholeHash {
-  let hash = createHash('sha256');
+  let hash = crypto().createHash('sha256');
   return {
     begin: () => {
-      hash = createHash('sha256');
+      hash = crypto().createHash('sha256');
     },
     update: (start, end) => {
       hash.update(buffer.subarray(start, end));
@@ -32,7 +31,7 @@ export function inlineWholeHash(buffer: Uint8Array): WholeHash {
     settle: () => {},
     digest: () => {
       const hex = hash.digest('hex');
-      hash = createHash('sha256');
+      hash = crypto().createHash('sha256');
       return hex;
     },
   };

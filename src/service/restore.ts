@@ -1,5 +1,5 @@
 // `bt restore FILE`: writes a chosen version beside the original (or elsewhere), verified, with its metadata.
-import { createHash } from 'node:crypto';
+import { crypto } from '../core/lazy-builtin.js';
 import { chmodSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { BtError, userError, usageError, vaultError } from '../core/errors.js';
@@ -77,7 +77,7 @@ export function chooseVersion(path: string, snapshots: readonly Snapshot[], choi
   return pick(snapshots.length - 1);
 }
 
-const linkChecksum = (s: Snapshot): string => createHash('sha256').update(s.link_target ?? '').digest('hex');
+const linkChecksum = (s: Snapshot): string => crypto().createHash('sha256').update(s.link_target ?? '').digest('hex');
 
 function isDirectory(path: string): boolean {
   try {

@@ -1,6 +1,6 @@
 // What both vaults do alike with chunked content (ADR 0012): read a staged chunk directory's manifest, and
 // read a stored content's chunks back in order, each chunk and the whole verified.
-import { createHash } from 'node:crypto';
+import { crypto } from '../core/lazy-builtin.js';
 import { type FileHandle, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { restoreTmpPath } from '../fs/restore-file.js';
@@ -137,7 +137,7 @@ export async function readChunks(
     if (bytes.length !== length || sha256Hex(bytes) !== id) throw new VaultObjectError('corrupt', vault, `chunks/${id}`);
     return bytes;
   };
-  const whole = createHash('sha256');
+  const whole = crypto().createHash('sha256');
   const ahead: Promise<Buffer>[] = [];
   let next = 0;
   for (let i = 0; i < m.chunks.length; i++) {
