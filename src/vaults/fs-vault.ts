@@ -1,6 +1,6 @@
 // A vault in a local directory (a second disk, a NAS mount). Layout: docs/adr/0007-vault-layout.md, and for
 // chunked content docs/adr/0012-content-defined-chunking.md.
-import { createHash, randomBytes } from 'node:crypto';
+import { crypto } from '../core/lazy-builtin.js';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -87,20 +87,24 @@ export class FileSystemVault implements Vault {
       if (!opts.repair || (await hashFile(final)) === checksum) return { sent: 0 };
       await rm(final, { force: true });
     }
-    let source;
-    try {
-      source = statSync(sourcePath);
-    } catch (err) {
-      // A vanished staged copy is no problem when the vault holds the content chunked; else it fails as ENOENT.
-      const stored = errnoCode(err) === 'ENOENT' && !opts.repair ? this.storedManifest(checksum) : undefined;
-      if (stored) return { sent: 0, chunks: stored.chunks.length };
-      throw err;
-    }
-    if (source.isDirectory()) return this.putChunked(checksum, sourcePath, opts);
-    if (source.size >= CHUNK_THRESHOLD && !opts.repair) {
-      // Another host may have stored this content chunked.
-      const stored = this.storedManifest(checksum);
-      if (stored) return { sent: 0, chunks: stored.chunks.length };
+    // Below the threshold a content is never chunked, so its staged copy is a file: no stat per small file
+    // (a vanished one fails as ENOENT in the move or the copy).
+    if (size >= CHUNK_THRESHOLD || opts.repair) {
+      let source;
+      try {
+        source = statSync(sourcePath);
+      } catch (err) {
+        // A vanished staged copy is no problem when the vault holds the content chunked; else it fails as ENOENT.
+        const stored = errnoCode(err) === 'ENOENT' && !opts.repair ? this.storedManifest(checksum) : undefined;
+        if (stored) return { sent: 0, chunks: stored.chunks.length };
+        throw err;
+      }
+      if (source.isDirectory()) return this.putChunked(checksum, sourcePath, opts);
+      if (source.size >= CHUNK_THRESHOLD && !opts.repair) {
+        // Another host may have stored this content chunked.
+        const stored = this.storedManifest(checksum);
+        if (stored) return { sent: 0, chunks: stored.chunks.length };
+      }
     }
     if (opts.consume) {
       // The staged copy (read-only, never changed) becomes the object: one rename, no second copy of
@@ -141,7 +145,7 @@ export class FileSystemVault implements Vault {
     await flushFilesystem(this.root, placed);
     const path = this.manifestPath(checksum);
     this.ensureFanout(path);
-    const tmp = join(this.root, 'tmp', `manifest-${checksum}.${randomBytes(6).toString('hex')}`);
+    const tmp = join(this.root, 'tmp', `manifest-${checksum}.${crypto().randomBytes(6).toString('hex')}`);
     await writeFile(tmp, encodeManifest(manifest), { flag: 'wx', mode: 0o400 });
     await rename(tmp, path);
     this.unflushed.push(path);
@@ -161,7 +165,7 @@ export class FileSystemVault implements Vault {
   }
 
   private async copyIn(checksum: string, sourcePath: string, final: string): Promise<void> {
-    const tmp = join(this.root, 'tmp', `${checksum}.${randomBytes(6).toString('hex')}`);
+    const tmp = join(this.root, 'tmp', `${checksum}.${crypto().randomBytes(6).toString('hex')}`);
     const { sha256 } = await copyHashing(sourcePath, tmp);
     if (sha256 !== checksum) {
       await rm(tmp, { force: true });
@@ -174,7 +178,7 @@ export class FileSystemVault implements Vault {
 
   /** Verified bytes from elsewhere (another vault) as an object: a temporary file, renamed into place. */
   private async writeIn(id: string, bytes: Buffer, final: string): Promise<void> {
-    const tmp = join(this.root, 'tmp', `${id}.${randomBytes(6).toString('hex')}`);
+    const tmp = join(this.root, 'tmp', `${id}.${crypto().randomBytes(6).toString('hex')}`);
     await writeFile(tmp, bytes, { flag: 'wx', mode: 0o400 });
     await rename(tmp, final);
   }
@@ -254,7 +258,7 @@ export class FileSystemVault implements Vault {
     if (size <= SMALL_OBJECT) {
       // Small objects in one read and one write: per-file overhead decides restore speed of many files.
       const data = readFileSync(src);
-      if (createHash('sha256').update(data).digest('hex') !== checksum) throw new VaultObjectError('corrupt', this.name, `content/${checksum}`);
+      if (crypto().createHash('sha256').update(data).digest('hex') !== checksum) throw new VaultObjectError('corrupt', this.name, `content/${checksum}`);
       writeFileSync(tmp, data, { flag: 'wx', mode: 0o600 });
       renameSync(tmp, outputPath);
       return;
@@ -358,8 +362,8 @@ export class FileSystemVault implements Vault {
       steps.push(`found the vault at ${this.root}`);
     }
     this.ready = true;
-    const probe = join(this.root, 'tmp', `probe-${randomBytes(8).toString('hex')}`);
-    const bytes = randomBytes(4096);
+    const probe = join(this.root, 'tmp', `probe-${crypto().randomBytes(8).toString('hex')}`);
+    const bytes = crypto().randomBytes(4096);
     await writeFile(probe, bytes);
     const back = await readFile(probe);
     await rm(probe);
@@ -374,7 +378,7 @@ export class FileSystemVault implements Vault {
 
 /** SHA-256 of a file's bytes; undefined when there is no such file. */
 async function hashFile(path: string): Promise<string | undefined> {
-  const hash = createHash('sha256');
+  const hash = crypto().createHash('sha256');
   try {
     // Small objects in one read: `bt check --read-data` of many small files is decided by per-file cost.
     if (statSync(path).size <= SMALL_OBJECT) return hash.update(readFileSync(path)).digest('hex');
