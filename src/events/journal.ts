@@ -174,6 +174,12 @@ export class Journal {
     }
   }
 
+  /** The event at `seq`, decoded as `replay` decodes it; an absent one is an integrity error. */
+  replayOne(seq: number): ReplayedEvent {
+    for (const rec of this.replay({ from: seq, to: seq })) return rec;
+    throw integrityError(`journal row ${seq} is missing`, 'run `bt journal verify` to see the damage');
+  }
+
   /** Decoded events in sequence order. A row that does not decode stops the read with an error naming it. */
   *read(range: ReadRange = {}): Generator<RecordedEvent> {
     for (const row of this.rows(range)) yield decodeEvent(row);

@@ -1,5 +1,6 @@
 // All projections of the journal, and the step that applies an event to each of them.
 import type BetterSqlite3 from 'better-sqlite3';
+import type { ReplayedEvent } from '../events/envelope.js';
 import type { ApplyEvent } from '../events/journal.js';
 import { contentsProjection } from './contents.js';
 import { deletionsProjection } from './deletions.js';
@@ -7,7 +8,7 @@ import { directoriesProjection } from './directories.js';
 import { filesProjection } from './files.js';
 import type { Projection } from './projection.js';
 import { snapshotsProjection } from './snapshots.js';
-import { stagingProjection } from './staging.js';
+import { deferredStagingStep, stagingProjection } from './staging.js';
 
 export const projections: readonly Projection[] = [
   directoriesProjection,
@@ -44,5 +45,23 @@ export function bindProjector(db: BetterSqlite3.Database): ApplyEvent {
   const steps = projections.map((p) => p.bind(db));
   return (rec) => {
     for (const step of steps) step(rec);
+  };
+}
+
+/**
+ * The projector of a rebuild: the same end state as `bindProjector`'s, with the staging queue's rows
+ * written only for stages still pending (see deferredStagingStep); `finish` writes those.
+ */
+export function bindReplayProjector(
+  db: BetterSqlite3.Database,
+  reread: (seq: number) => ReplayedEvent,
+): { apply: ApplyEvent; finish: () => void } {
+  const staging = deferredStagingStep(db, reread);
+  const steps = projections.map((p) => (p === stagingProjection ? staging.apply : p.bind(db)));
+  return {
+    apply: (rec) => {
+      for (const step of steps) step(rec);
+    },
+    finish: staging.finish,
   };
 }

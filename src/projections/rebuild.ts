@@ -4,7 +4,7 @@ import { faultPoint } from '../core/fault.js';
 import type { Journal } from '../events/journal.js';
 import {
   PROJECTION_SCHEMA_VERSION,
-  bindProjector,
+  bindReplayProjector,
   createProjectionIndexes,
   createProjectionTablesWithoutIndexes,
   dropProjectionTables,
@@ -23,13 +23,14 @@ export function rebuildProjections(db: BetterSqlite3.Database, journal: Journal,
   const run = db.transaction(() => {
     dropProjectionTables(db);
     createProjectionTablesWithoutIndexes(db);
-    const apply = bindProjector(db);
+    const { apply, finish } = bindReplayProjector(db, (seq) => journal.replayOne(seq));
     let events = 0;
     for (const rec of journal.replay(toSeq === undefined ? {} : { to: toSeq })) {
       apply(rec);
       events++;
       faultPoint('rebuild');
     }
+    finish();
     createProjectionIndexes(db);
     db.pragma(`user_version = ${PROJECTION_SCHEMA_VERSION}`);
     return events;
