@@ -1,11 +1,12 @@
 // Reads and writes bt.toml: where it is, parse errors with line and column, decode errors with the key.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { TomlError, parse, stringify } from 'smol-toml';
 import { decodeWith } from '../core/decode.js';
 import { errnoCode, userError } from '../core/errors.js';
 import { Config } from './schema.js';
+import { makeDirs } from '../fs/make-dirs.js';
 
 export const configPath = (): string => resolve(process.env.BT_CONFIG ?? `${homedir()}/.config/bt.toml`);
 
@@ -43,7 +44,7 @@ const HEADER = '# bt configuration. Written by `bt config init`; safe to edit (b
 
 /** Atomic write, owner-only (0600): the file may hold S3 keys. */
 export function writeConfig(config: Config, path = configPath()): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  makeDirs(dirname(path), 0o700);
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, HEADER + stringify(Config.encode(config)) + '\n', { mode: 0o600 });
   chmodSync(tmp, 0o600);

@@ -1,5 +1,6 @@
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeDirs } from '../fs/make-dirs.js';
 
 // bt runs with umask 077 so its own files are owner-only; files it restores for the user use the user's umask.
 let userUmask = 0o022;
@@ -17,7 +18,7 @@ export const defaultFileMode = (): number => 0o666 & ~userUmask;
  * `path` did not exist before (so it was empty when made).
  */
 export function mkdirForUser(path: string): boolean {
-  const first = mkdirSync(path, { recursive: true });
+  const first = makeDirs(path);
   if (first === undefined) return false;
   for (let dir = path; ; dir = dirname(dir)) {
     chmodSync(dir, 0o777 & ~userUmask);

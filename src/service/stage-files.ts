@@ -1,5 +1,5 @@
 // `bt add`: stage what changed under a path (stat-only for unchanged files) and record what disappeared.
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
@@ -17,6 +17,7 @@ import { KnownFiles } from './known-files.js';
 import { StagingBuckets, removeOrphanStagedCopies } from './staging-area.js';
 import { chunksInEveryVault, currentContentOf } from './stored-chunks.js';
 import { walkTracked } from './tracked-walk.js';
+import { makeDirs } from '../fs/make-dirs.js';
 
 export interface StageResult {
   readonly directory: string;
@@ -60,7 +61,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   });
   if (!pathExists(abs) && known.isEmpty()) throw userError(`no such file or directory: ${abs}`);
 
-  mkdirSync(ctx.stagingDir, { recursive: true, mode: 0o700 });
+  makeDirs(ctx.stagingDir, 0o700);
   removeOrphanStagedCopies(ctx.stagingDir, q);
 
   const batch = new Batch(ctx);

@@ -1,9 +1,10 @@
 // The staging area's layout: each staged copy (a file, or a directory of chunks) in one of 32 buckets named
 // by the last character of its stage id. With one flat directory, two capture workers creating 20k copies
 // in it took about half the time twice the system time, and ~2 s longer (ADR 0013).
-import { type Dir, lstatSync, mkdirSync, opendirSync, renameSync, rmSync } from 'node:fs';
+import { type Dir, lstatSync, opendirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Queries } from '../projections/queries.js';
+import { makeDirs } from '../fs/make-dirs.js';
 
 /** The bucket of a stage (stage ids are ULIDs: the last character spreads them evenly). */
 const bucketOf = (stagingDir: string, stageId: string): string => join(stagingDir, stageId.slice(-1));
@@ -21,7 +22,7 @@ export class StagingBuckets {
   prepare(stageId: string): string {
     const bucket = bucketOf(this.stagingDir, stageId);
     if (!this.made.has(bucket)) {
-      mkdirSync(bucket, { recursive: true, mode: 0o700 });
+      makeDirs(bucket, 0o700);
       this.made.add(bucket);
     }
     return join(bucket, stageId);
@@ -61,7 +62,7 @@ function moveIntoBucket(stagingDir: string, stageId: string): void {
   const bucket = bucketOf(stagingDir, stageId);
   // A file where the bucket goes can be no staged copy (stage ids are 26 characters): it gives way.
   if (lstatSync(bucket, { throwIfNoEntry: false })?.isDirectory() === false) rmSync(bucket, { force: true });
-  mkdirSync(bucket, { recursive: true, mode: 0o700 });
+  makeDirs(bucket, 0o700);
   renameSync(join(stagingDir, stageId), join(bucket, stageId));
 }
 

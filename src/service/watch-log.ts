@@ -1,6 +1,7 @@
 // The watcher's log: one timestamped line per event, appended to `log_dir/watch.log` and echoed to a sink (stderr).
-import { closeSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { errnoCode } from '../core/errors.js';
+import { makeDirs } from '../fs/make-dirs.js';
 
 /** A log larger than this is moved to watch.log.1 (one generation kept), so it cannot grow forever. */
 const ROTATE_BYTES = 10 * 1024 * 1024;
@@ -12,7 +13,7 @@ export interface WatchLog {
 }
 
 export function openWatchLog(logDir: string, echo: (line: string) => void): WatchLog {
-  mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  makeDirs(logDir, 0o700);
   const file = `${logDir}/watch.log`;
   let size = 0;
   let fd: number | undefined;

@@ -1,5 +1,4 @@
 // Opens the host's SQLite database: WAL, durable commits, deliberate busy waits, schema in place.
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -8,6 +7,7 @@ import { journalSchema } from '../events/journal.js';
 import { localSettingsSchema } from './local-settings.js';
 import { syncStateSchema } from './sync-state.js';
 import { PROJECTION_SCHEMA_VERSION, createProjectionTables } from '../projections/index.js';
+import { makeDirs } from '../fs/make-dirs.js';
 
 /** How long a writer waits for another bt process's transaction before giving up (see ADR 0005). */
 export const BUSY_TIMEOUT_MS = 15_000;
@@ -32,7 +32,7 @@ export interface OpenedDatabase {
 }
 
 export function openDatabase(file: string): OpenedDatabase {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  makeDirs(dirname(file), 0o700);
   let db: BetterSqlite3.Database;
   try {
     db = new Database(file);

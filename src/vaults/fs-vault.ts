@@ -1,8 +1,8 @@
 // A vault in a local directory (a second disk, a NAS mount). Layout: docs/adr/0007-vault-layout.md, and for
 // chunked content docs/adr/0012-content-defined-chunking.md.
 import { crypto } from '../core/lazy-builtin.js';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmod, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { restoreTmpPath } from '../fs/restore-file.js';
 import { errnoCode, vaultError } from '../core/errors.js';
@@ -14,6 +14,7 @@ import { flushFilesystem } from '../fs/durable.js';
 import { copyHashing } from '../fs/hash-copy.js';
 import { chunkIds, parseStoredManifest, readChunks, readStagedManifest, unstagedChunk, writeChunkedContent } from './chunked-content.js';
 import { type PutOptions, type PutResult, type SetupReport, type Vault, VaultObjectError, checkMetadataKey, isSha256 } from './vault.js';
+import { makeDirs } from '../fs/make-dirs.js';
 
 const MARKER = 'bt-vault.json';
 const SMALL_OBJECT = 4 << 20;
@@ -49,7 +50,7 @@ export class FileSystemVault implements Vault {
   private ensureFanout(path: string): void {
     const fanout = dirname(path);
     if (this.fanouts.has(fanout)) return;
-    mkdirSync(fanout, { recursive: true });
+    makeDirs(fanout);
     this.fanouts.add(fanout);
   }
 
@@ -313,7 +314,7 @@ export class FileSystemVault implements Vault {
       if (existing.equals(data)) return;
       throw vaultError(`vault "${this.name}": metadata ${key} exists with other bytes; refusing to overwrite it`);
     }
-    await mkdir(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     await writeFileAtomic(path, data, 0o400);
   }
 
@@ -354,7 +355,7 @@ export class FileSystemVault implements Vault {
   async validateSetup(): Promise<SetupReport> {
     const steps: string[] = [];
     const existed = await stat(join(this.root, MARKER)).then(() => true, () => false);
-    for (const dir of ['', 'content', 'manifests', 'chunks', 'metadata', 'tmp']) await mkdir(join(this.root, dir), { recursive: true, mode: 0o700 });
+    for (const dir of ['', 'content', 'manifests', 'chunks', 'metadata', 'tmp']) makeDirs(join(this.root, dir), 0o700);
     if (!existed) {
       await writeFileAtomic(join(this.root, MARKER), Buffer.from(`${JSON.stringify({ format: 1, kind: 'bt-vault' })}\n`), 0o600);
       steps.push(`created the vault layout at ${this.root}`);
