@@ -34,7 +34,8 @@ const raw = (u: unknown): unknown => (typeof u === 'string' && u.startsWith('\u0
 
 export const CliString = new t.Type<string, string, unknown>(
   'a value',
-  (u): u is string => typeof u === 'string',
+  // A value still carrying the prefix is not decoded yet: decodeWith takes what `is` accepts as it is.
+  (u): u is string => typeof u === 'string' && !u.startsWith('\u0000'),
   (u, c) => {
     const v = raw(u);
     return typeof v === 'string' && v !== '' ? t.success(v) : t.failure(u, c, 'needs a value');

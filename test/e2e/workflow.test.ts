@@ -359,6 +359,25 @@ test('errors: each says what was wrong and what to do, with its exit code', () =
   assert.ok(existsSync(cfg));
 });
 
+test('hosts: this host\'s journal in the vault, with --vault NAME and --vault=NAME; an unknown name is one line', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 'h');
+  mkdirSync(d);
+  writeFileSync(join(d, 'f'), 'x');
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  const hostId = bt.json<{ host_id: string }>(['config', 'list']).host_id;
+  for (const args of [['hosts'], ['hosts', '--vault', 'local'], ['hosts', '--vault=local']]) {
+    const out = bt.json<{ vault: string; hosts: { host: string; events: number; this_host: boolean }[] }>(args);
+    assert.is(out.vault, 'local', args.join(' '));
+    assert.equal(out.hosts.map((h) => [h.host, h.events, h.this_host]), [[hostId, 3, true]], args.join(' '));
+  }
+  const r = bt.run(['hosts', '--vault', 'elsewhere']);
+  assert.is(r.code, 1);
+  assert.is(r.stderr, 'bt: error: no vault named "elsewhere" (configured: local); see `bt config list`\n');
+});
+
 test('a second add stages nothing unchanged; a chmod alone is a change (mode and ctime)', () => {
   const bt = new BtHome().init();
   const d = join(bt.work, 'u');
