@@ -1,5 +1,5 @@
 // The one entry that wires the commands: folds multi-word names, parses with cac, runs, decides the exit code.
-import { cac } from 'cac';
+import { type CAC, cac } from 'cac';
 import type { CommandSpec } from './commands/command.js';
 import { commands } from './commands/index.js';
 import { consoleIo } from './commands/io.js';
@@ -74,7 +74,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const { spec, argv: folded } = foldCommandWords(words);
     const cli = cac('bt');
-    cli.help();
+    cli.help((sections) => withVersionOption(sections, cli));
     let exit: ExitCode = ExitCode.ok;
     for (const s of commands) {
       const c = cli.command(s.args ? `${s.name} ${s.args}` : s.name, s.description);
@@ -108,4 +108,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (code === ExitCode.internal && err instanceof Error && process.env.BT_DEBUG) process.stderr.write(`${err.stack}\n`);
     return code;
   }
+}
+
+/**
+ * cac leaves any option named "version" out of a command's help (it keeps the name for its own -v), but
+ * `bt restore --version N` is real: its Options section is written again with every option, as cac writes it.
+ */
+type HelpSection = { title?: string; body: string };
+
+function withVersionOption(sections: HelpSection[], cli: CAC): HelpSection[] {
+  const command = cli.matchedCommand;
+  if (!command?.options.some((o) => o.name === 'version')) return sections;
+  const options = [...command.options, ...cli.globalCommand.options];
+  const width = Math.max(...options.map((o) => o.rawName.length));
+  const body = options.map((o) => `  ${o.rawName.padEnd(width)}  ${o.description} `).join('\n');
+  return sections.map((section) => (section.title === 'Options' ? { ...section, body } : section));
 }
