@@ -13,6 +13,12 @@ export function locateDirectory(ctx: Context, abs: string): { directory: Directo
 export function locateFile(ctx: Context, abs: string): { directory: Directory; name: string; file: FileRecord } {
   const { directory, name } = locateDirectory(ctx, abs);
   const file = name === '' ? undefined : ctx.store.queries.findFileByPath(directory, name);
+  if (!file && hasFilesUnder(ctx, directory, name)) throw userError(`${abs} is a directory, not a file`, 'name a file in it (`bt dir status` lists them)');
   if (!file) throw userError(`${abs} has no backup history`, 'stage it with `bt add` and store it with `bt backup`');
   return { directory, name, file };
+}
+
+/** Whether bt knows any file (deleted or not) below `name` ('' for the tracked directory itself). */
+export function hasFilesUnder(ctx: Context, directory: Directory, name: string): boolean {
+  return ctx.store.queries.trackedPage(directory, name, '', 1).length > 0;
 }

@@ -11,7 +11,7 @@ import type { RestoredMeta, SmallRestoreJob } from '../fs/restore-file.js';
 import { RestorePool } from '../fs/restore-pool.js';
 import type { Snapshot } from '../projections/queries.js';
 import type { Context } from './context.js';
-import { locateDirectory } from './locate.js';
+import { hasFilesUnder, locateDirectory } from './locate.js';
 import { materialize } from './restore.js';
 
 export interface TreeRestoreOptions {
@@ -111,11 +111,11 @@ const restoredMeta = (s: Snapshot): RestoredMeta => ({ kind: s.kind, mode: s.mod
 /** Files up to this size are read whole into memory by a restore worker (as the vault's own small path does). */
 const SMALL_FILE = 4 << 20;
 
-/** True when `abs` names no file record but has backed-up files below it (a directory restore). */
+/** A tracked directory, or a path with known files below it; anything else is restored (or refused) as a file. */
 export function isTreeRestore(ctx: Context, abs: string): boolean {
   const { directory, name } = locateDirectory(ctx, abs);
-  if (name !== '' && ctx.store.queries.findFileByPath(directory, name)) return false;
-  return true;
+  if (name === '') return true;
+  return !ctx.store.queries.findFileByPath(directory, name) && hasFilesUnder(ctx, directory, name);
 }
 
 /** Deleted as of then (the deletion came after the version we would restore) and not asked for. */

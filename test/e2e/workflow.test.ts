@@ -335,6 +335,19 @@ test('errors: each says what was wrong and what to do, with its exit code', () =
   r = bt.run(['restore', 'f', '--checksum', '0000'], { cwd: d });
   assert.is(r.code, 1);
   assert.match(r.stderr, /has no version with checksum 0000/);
+  // A path bt knows nothing of is not taken for a directory; a directory is not taken for a file.
+  r = bt.run(['restore', 'nothere.txt'], { cwd: d });
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `bt: error: ${join(d, 'nothere.txt')} has no backup history; stage it with \`bt add\` and store it with \`bt backup\`\n`);
+  mkdirSync(join(d, 'sub'));
+  writeFileSync(join(d, 'sub', 'g'), 'g');
+  bt.ok(['add'], { cwd: d });
+  r = bt.run(['log', 'sub'], { cwd: d });
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `bt: error: ${join(d, 'sub')} is a directory, not a file; name a file in it (\`bt dir status\` lists them)\n`);
+  r = bt.run(['restore', 'sub'], { cwd: d });
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /sub is a directory: restoring it needs --output DIR/);
   r = bt.run(['frobnicate']);
   assert.is(r.code, 2);
   assert.match(r.stderr, /unknown command "frobnicate"/);
