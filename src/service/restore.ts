@@ -2,13 +2,13 @@
 import { crypto } from '../core/lazy-builtin.js';
 import { chmodSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { BtError, userError, usageError, vaultError } from '../core/errors.js';
+import { BtError, integrityError, userError, usageError, vaultError } from '../core/errors.js';
 import { parseUserTime } from '../core/time.js';
 import { defaultFileMode, mkdirForUser } from '../core/umask.js';
 import { pathExists } from '../fs/paths.js';
 import { applyMetadata, placeRestored, restoreTmpPath } from '../fs/restore-file.js';
 import type { Snapshot } from '../projections/queries.js';
-import type { Vault } from '../vaults/vault.js';
+import { type Vault, VaultObjectError } from '../vaults/vault.js';
 import type { Context } from './context.js';
 import { locateFile } from './locate.js';
 
@@ -127,14 +127,19 @@ export async function fetchContent(ctx: Context, contentId: string, output: stri
     ...vaults.filter((v) => !holders.includes(v.name)),
   ];
   const failures: string[] = [];
+  let damaged = 0;
   for (const vault of ordered) {
     try {
       await vault.getContent(contentId, output);
       return vault.name;
     } catch (err) {
+      if (err instanceof VaultObjectError) damaged++;
       failures.push(err instanceof BtError ? err.message : `vault "${vault.name}": ${String(err)}`);
     }
   }
   if (ordered.length === 0) throw vaultError('no vault is configured', 'add one with `bt config vault add`');
-  throw vaultError(`content ${contentId.slice(0, 12)} could not be read from any vault: ${failures.join('; ')}`);
+  const message = `content ${contentId.slice(0, 12)} could not be read from any vault: ${failures.join('; ')}`;
+  // Every vault answered, and each copy is missing or damaged: that is corruption (exit 4), not an outage.
+  if (damaged === ordered.length) throw integrityError(message, 'run `bt check --read-data` to see what else it affects');
+  throw vaultError(message);
 }

@@ -81,8 +81,9 @@ test('an object lost from every vault is reported with what it costs, and cannot
   assert.match(r.stdout, /missing; not repaired: no intact copy anywhere/);
   assert.match(r.stdout, new RegExp(`affects ${d}/only.txt version 1`));
   const restore = bt.run(['restore', 'only.txt', '--output', join(bt.home, 'x')], { cwd: d });
-  assert.is(restore.code, 1);
-  assert.match(restore.stderr, /could not be read from any vault: vault "local": object content\/[0-9a-f]{64} is missing/);
+  // Every vault answered and none has an intact copy: corruption, exit 4 as check gives.
+  assert.is(restore.code, 4);
+  assert.match(restore.stderr, /could not be read from any vault: vault "local": object content\/[0-9a-f]{64} is missing; run `bt check --read-data` to see what else it affects\n$/);
 });
 
 test.run();

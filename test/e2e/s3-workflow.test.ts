@@ -132,11 +132,11 @@ test('fs + S3: content goes to both, log names both, restore falls back to the v
   const rb = bt.json<{ vault: string }>(['restore', 'b', '--output', join(bt.home, 'b.out')], { cwd: d });
   assert.is(rb.vault, 'cloud');
   assert.equal(readFileSync(join(bt.home, 'b.out')), files.b);
-  // c: corrupt in S3 and gone locally -> a plain failure naming both, and no output file.
+  // c: corrupt in S3 and gone locally -> corruption (exit 4) naming both, and no output file.
   writeFileSync(server.objectFile('pair', `content/${sha(files.c)}`), 'tampered');
   rmSync(localPath(files.c));
   const rc = bt.run(['restore', 'c', '--output', join(bt.home, 'c.out')], { cwd: d });
-  assert.is(rc.code, 1);
+  assert.is(rc.code, 4);
   assert.match(rc.stderr, /could not be read from any vault/);
   assert.match(rc.stderr, /vault "cloud": object content\/[0-9a-f]{64} is corrupt/);
   assert.match(rc.stderr, /vault "local": object content\/[0-9a-f]{64} is missing/);
