@@ -51,6 +51,8 @@ export class WatchWork {
     const directory = ctx.store.queries.findDirectoryByPath(root);
     if (!directory) return false;
     const targets: string[] = [];
+    // A directory that appeared is one target; "staged DIR" would read as if DIR were a file.
+    const directories = new Set<string>();
     for (const path of outermost(paths)) {
       const rel = ignore.relative(path);
       if (rel === undefined) continue;
@@ -66,6 +68,7 @@ export class WatchWork {
       }
       if (stat) {
         if (!ignore.ignores(rel, stat.isDirectory())) targets.push(path);
+        if (stat.isDirectory()) directories.add(path);
       } else if (ctx.store.queries.hasLiveFilesUnder(directory, rel)) {
         targets.push(path); // gone: staging it records the deletion
       }
@@ -86,8 +89,9 @@ export class WatchWork {
       if (!r) continue;
       if (r.staged + r.deleted === 0) continue;
       recorded = true;
-      if (r.staged === 1 && r.deleted === 0) log.line(`staged ${target} (${formatBytes(r.stagedBytes)})`);
-      else if (r.staged === 0 && r.deleted === 1) log.line(`deleted ${target}`);
+      const one = !directories.has(target);
+      if (one && r.staged === 1 && r.deleted === 0) log.line(`staged ${target} (${formatBytes(r.stagedBytes)})`);
+      else if (one && r.staged === 0 && r.deleted === 1) log.line(`deleted ${target}`);
       else log.line(`${target}: ${r.staged} staged (${formatBytes(r.stagedBytes)}), ${r.deleted} deleted`);
     }
     return recorded;
