@@ -47,20 +47,23 @@ function unknownCommand(words: readonly string[]): BtError {
 }
 
 /** Errors from the platform, in the user's terms. */
-function translate(err: unknown): unknown {
+function translate(err: unknown, command: string | undefined): unknown {
   if (err instanceof BtError) return err;
-  if (err instanceof Error && err.name === 'CACError') return usageError(err.message.replace(/`/g, "'"), 'see `bt <command> --help`');
+  if (err instanceof Error && err.name === 'CACError') return usageError(err.message.replace(/`/g, "'"), `see \`bt ${command ?? '<command>'} --help\``);
   const code = errnoCode(err);
-  const message = err instanceof Error ? err.message : String(err);
+  if (code === 'EEXIST' || code === 'ENOTDIR') return userError(`a file is in the way: ${message(err)}`, 'move it, or choose another path');
   if (code?.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
     return integrityError(`the database is damaged (${code})`, 'run `bt rebuild`, or move it aside and `bt recover` from a vault');
   }
   if (code === 'SQLITE_BUSY') return new BtError('busy', 'the database is busy with another bt process', 'try again when it finishes');
-  if (code === 'ENOSPC' || code === 'SQLITE_FULL') return userError(`no space left on the device (${message})`, 'free some space; staged work is kept');
-  if (code === 'EACCES' || code === 'EPERM') return userError(`permission denied: ${message}`);
-  if (code === 'ENOENT') return userError(`not found: ${message}`);
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL') return userError(`no space left on the device (${message(err)})`, 'free some space; staged work is kept');
+  if (code === 'EACCES' || code === 'EPERM') return userError(`permission denied: ${message(err)}`);
+  if (code === 'ENOENT') return userError(`not found: ${message(err)}`);
+  if (code === 'EISDIR') return userError(`a directory is in the way: ${message(err)}`, 'choose a file path');
   return err;
 }
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export async function main(argv: readonly string[]): Promise<number> {
   makeOwnFilesPrivate();
@@ -71,8 +74,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const jsonMode = words.includes('--json');
   const io = consoleIo(jsonMode);
+  let commandName: string | undefined;
   try {
     const { spec, argv: folded } = foldCommandWords(words);
+    commandName = spec?.name;
     const cli = cac('bt');
     cli.help((sections) => withVersionOption(sections, cli));
     let exit: ExitCode = ExitCode.ok;
@@ -82,7 +87,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       c.action(async () => {
         const { '--': _rest, json: _json, ...raw } = cli.options;
         const decoded = decodeWith(s.optionsCodec, raw);
-        if (!decoded.ok) throw usageError(`bt ${s.name}: option ${decoded.reason.replace(/\u0000/g, '')}`, `see \`bt ${s.name} --help\``);
+        if (!decoded.ok) throw usageError(`bt ${s.name}: option ${decoded.reason.replace(/\u0000|\\u0000/g, '')}`, `see \`bt ${s.name} --help\``);
         exit = await s.run(cli.args.map((a) => String(a).replace(/^\u0000/, '')), decoded.value, io);
       });
     }
@@ -98,7 +103,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     await cli.runMatchedCommand();
     return exit;
   } catch (caught: unknown) {
-    const err: unknown = translate(caught);
+    const err: unknown = translate(caught, commandName);
     const code = exitCodeFor(err);
     if (jsonMode) {
       const e = err instanceof BtError ? { kind: err.kind, message: err.message, hint: err.hint ?? null } : { kind: 'internal', message: describeError(err), hint: null };

@@ -8,14 +8,15 @@ import { errnoCode, userError } from '../core/errors.js';
 /**
  * Creates `path` and any missing parents with `mode` (subject to the umask, like mkdir). Returns the first
  * directory it created, or undefined when `path` was already a directory, as mkdirSync's recursive form
- * does, and fails as it does (EEXIST when something else is there), except where a parent exists and the
- * child still cannot be made: a user error.
+ * does. Where it cannot (a file or a dangling link in the way, a filesystem that refuses), a user error
+ * that says why; other failures (permissions, a full disk) as they come.
  */
 export function makeDirs(path: string, mode = 0o777): string | undefined {
   try {
     return makeOne(path, mode);
   } catch (err) {
     const parent = dirname(path);
+    if (errnoCode(err) === 'ENOTDIR') throw userError(`cannot create directory ${path}: a file is in the way above it`, 'move that file, or choose another path');
     if (errnoCode(err) !== 'ENOENT' || parent === path) throw err;
     const first = makeDirs(parent, mode);
     let made;
@@ -37,7 +38,9 @@ function makeOne(path: string, mode: number): string | undefined {
     return path;
   } catch (err) {
     if (errnoCode(err) !== 'EEXIST') throw err;
-    if (statSync(path).isDirectory()) return undefined;
-    throw err;
+    const target = statSync(path, { throwIfNoEntry: false });
+    if (target?.isDirectory()) return undefined;
+    if (!target) throw userError(`cannot create directory ${path}: it is a link to something that does not exist`, 'remove the link, or create what it points to');
+    throw userError(`cannot create directory ${path}: a file is in the way`, 'move it, or choose another path');
   }
 }

@@ -3,7 +3,7 @@
 // restore workers run it for small files (restore-pool.ts), `bt restore` for every file.
 import { crypto } from '../core/lazy-builtin.js';
 import {
-  chmodSync, chownSync, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, lutimesSync, openSync, readSync,
+  chmodSync, chownSync, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, lstatSync, lutimesSync, openSync, readSync,
   renameSync, rmSync, utimesSync, writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -64,6 +64,27 @@ function applyMetadataToOpenFile(s: RestoredMeta, fd: number, owned: boolean, wa
 }
 
 /** The last step: the finished temporary file becomes the target. */
+/**
+ * With --force a restore replaces a file or a link, never a device, FIFO or socket (a directory is refused
+ * by the rename in placeRestored): writing "over" /dev/something as root would replace the node itself.
+ */
+/** The output's disk is full: the one error a restore stops at (every later file would fail alike). */
+export function noSpaceToRestore(output: string): Error {
+  return Object.assign(userError(`no space left on the device of ${output}`, 'free some space, or restore elsewhere with --output'), { code: 'ENOSPC' });
+}
+
+export function refuseSpecialTarget(path: string): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return; // nothing there (or no way there: making the parents says why)
+  }
+  if (st.isFile() || st.isSymbolicLink() || st.isDirectory()) return;
+  const kind = st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : 'device node';
+  throw userError(`${path} is a ${kind}; not replaced`, 'move it, or restore elsewhere with --output');
+}
+
 export function placeRestored(tmp: string, output: string): void {
   try {
     renameSync(tmp, output);
@@ -96,7 +117,8 @@ export type SmallRestoreOutcome =
   /** The object is absent or not what its name says: the caller tries the other vaults. */
   | { readonly kind: 'missing' }
   | { readonly kind: 'corrupt' }
-  | { readonly kind: 'failed'; readonly reason: string };
+  /** `noSpace`: the output's disk is full, and every next file would fail the same way. */
+  | { readonly kind: 'failed'; readonly reason: string; readonly noSpace?: true };
 
 /** Read into, one file after another on this thread: no buffer per file for the GC to chase. */
 let readBuffer = Buffer.alloc(0);
@@ -158,6 +180,7 @@ export function restoreSmallObject(job: SmallRestoreJob): SmallRestoreOutcome {
     } catch {
       // a temporary left behind is hidden and never reused
     }
+    if (errnoCode(err) === 'ENOSPC') return { kind: 'failed', reason: 'no space left on the device', noSpace: true };
     return { kind: 'failed', reason: describeError(err) };
   }
   return { kind: 'done', warnings };

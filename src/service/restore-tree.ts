@@ -2,12 +2,12 @@
 import { type Stats, lstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
-import { describeError, integrityError, userError } from '../core/errors.js';
+import { describeError, errnoCode, integrityError, userError } from '../core/errors.js';
 import { isoTime } from '../core/ids.js';
 import { parseUserTime } from '../core/time.js';
 import { defaultFileMode, mkdirForUser } from '../core/umask.js';
 import { pathExists, safeJoin } from '../fs/paths.js';
-import type { RestoredMeta, SmallRestoreJob } from '../fs/restore-file.js';
+import { type RestoredMeta, type SmallRestoreJob, noSpaceToRestore, refuseSpecialTarget } from '../fs/restore-file.js';
 import { RestorePool } from '../fs/restore-pool.js';
 import type { Snapshot } from '../projections/queries.js';
 import type { Context } from './context.js';
@@ -71,6 +71,7 @@ class OutputDirs {
     // Only a directory this restore made for deeper files can already be there.
     const fresh = this.made.has(this.prepareParents(rel)) && !this.verified.has(target);
     if (!force && !fresh && pathExists(target)) throw userError(`${target} already exists`, 'use --force to overwrite');
+    if (force && !fresh) refuseSpecialTarget(target);
     return target;
   }
 
@@ -178,6 +179,7 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
       for (const w of r.warnings) warnings.add(w);
       restored(snapshot);
     } catch (err) {
+      if (errnoCode(err) === 'ENOSPC') throw noSpaceToRestore(opts.output);
       fail(rel, err);
     }
   };
@@ -246,6 +248,7 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
           for (const w of o.warnings) warnings.add(w);
           restored(c.snapshot);
         } else if (o.kind === 'failed') {
+          if (o.noSpace) throw noSpaceToRestore(opts.output);
           failed.push({ path: c.rel, reason: o.reason });
           ctx.reporter.notice(`${c.rel}: ${o.reason}`);
         } else {

@@ -1,12 +1,12 @@
 // `bt restore FILE`: writes a chosen version beside the original (or elsewhere), verified, with its metadata.
 import { crypto } from '../core/lazy-builtin.js';
-import { chmodSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { BtError, integrityError, userError, usageError, vaultError } from '../core/errors.js';
+import { BtError, errnoCode, integrityError, userError, usageError, vaultError } from '../core/errors.js';
 import { parseUserTime } from '../core/time.js';
 import { defaultFileMode, mkdirForUser } from '../core/umask.js';
 import { pathExists } from '../fs/paths.js';
-import { applyMetadata, placeRestored, restoreTmpPath } from '../fs/restore-file.js';
+import { applyMetadata, noSpaceToRestore, placeRestored, refuseSpecialTarget, restoreTmpPath } from '../fs/restore-file.js';
 import type { Snapshot } from '../projections/queries.js';
 import { type Vault, VaultObjectError } from '../vaults/vault.js';
 import type { Context } from './context.js';
@@ -44,6 +44,7 @@ export async function restoreFile(ctx: Context, abs: string, opts: RestoreOption
   if (pathExists(output) && !opts.force) {
     throw userError(`${output} already exists`, 'use --force to overwrite it, or --output to write elsewhere');
   }
+  refuseSpecialTarget(output);
   mkdirForUser(dirname(output));
   const written = await materialize(ctx, snapshot, output, opts.contentOnly);
   return { output, version: number, contentId: snapshot.content_id, size: snapshot.size, ...written };
@@ -105,6 +106,7 @@ export async function materialize(
     if (snapshot.kind === 'symlink') {
       symlinkSync(snapshot.link_target ?? '', tmp);
     } else {
+      claimOutput(tmp, output);
       const known = holders ? [...(holders.get(snapshot.content_id!) ?? [])] : undefined;
       vault = await fetchContent(ctx, snapshot.content_id!, tmp, known);
       if (contentOnly) chmodSync(tmp, defaultFileMode());
@@ -116,6 +118,20 @@ export async function materialize(
     throw err;
   }
   return { vault, warnings };
+}
+
+/**
+ * Creates the temporary file the vault then fills: a place bt cannot write is the output's problem, said
+ * as such, not a failure of every vault.
+ */
+function claimOutput(tmp: string, output: string): void {
+  try {
+    writeFileSync(tmp, '', { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOSPC') throw noSpaceToRestore(dirname(output));
+    throw userError(`cannot write into ${dirname(output)} (${code ?? String(err)})`, 'restore elsewhere with --output');
+  }
 }
 
 /** Tries the vaults that hold the content first, then every other vault; returns the one that served it. */
@@ -133,6 +149,8 @@ export async function fetchContent(ctx: Context, contentId: string, output: stri
       await vault.getContent(contentId, output);
       return vault.name;
     } catch (err) {
+      // Writing the output filled its disk: no other vault would do better.
+      if (errnoCode(err) === 'ENOSPC' || errnoCode(err) === 'EDQUOT') throw noSpaceToRestore(dirname(output));
       if (err instanceof VaultObjectError) damaged++;
       failures.push(err instanceof BtError ? err.message : `vault "${vault.name}": ${String(err)}`);
     }

@@ -207,6 +207,48 @@ test('a full staging area stops add with a clear message; what was staged before
   }
 });
 
+test('restore destinations bt cannot use: one line each, never blamed on the vault, never a special file replaced', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  for (let i = 0; i < 40; i++) writeFileSync(join(d, `f${String(i).padStart(2, '0')}.txt`), `file ${i} `.repeat(2000));
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  const out = join(bt.home, 'out');
+  mkdirSync(out);
+  // A file or a dangling link where a directory must go.
+  writeFileSync(join(out, 'afile'), 'x');
+  let r = bt.run(['restore', 'f00.txt', '--output', join(out, 'afile', 'x')], { cwd: d });
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `bt: error: cannot create directory ${join(out, 'afile')}: a file is in the way; move it, or choose another path\n`);
+  symlinkSync(join(out, 'nowhere'), join(out, 'dangling'));
+  r = bt.run(['restore', '.', '--output', join(out, 'dangling')], { cwd: d });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /^bt: error: cannot create directory .*dangling: it is a link to something that does not exist; remove the link, or create what it points to\n$/);
+  // A directory bt may not write into is the output's problem, not every vault's.
+  if (existsSync('/sys/kernel')) {
+    r = bt.run(['restore', 'f00.txt', '--output', '/sys/kernel/bt-x'], { cwd: d });
+    assert.is(r.code, 1);
+    assert.match(r.stderr, /^bt: error: cannot write into \/sys\/kernel \((EACCES|EPERM)\); restore elsewhere with --output\n$/);
+  }
+  // --force replaces files, never a FIFO (or a device node).
+  spawnSync('mkfifo', [join(out, 'fifo')]);
+  r = bt.run(['restore', 'f00.txt', '--output', join(out, 'fifo'), '--force'], { cwd: d });
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `bt: error: ${join(out, 'fifo')} is a FIFO; not replaced; move it, or restore elsewhere with --output\n`);
+  assert.ok(statSync(join(out, 'fifo')).isFIFO());
+  // A disk that fills midway stops the restore at once, with one line (not one per file).
+  if (!isRoot) return;
+  const small = tempDir('bt-full');
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=100k', 'tmpfs', small]).status !== 0) return;
+  try {
+    r = bt.run(['restore', '.', '--output', join(small, 'tree')], { cwd: d });
+    assert.is(r.code, 1);
+    assert.is(r.stderr, `bt: error: no space left on the device of ${join(small, 'tree')}; free some space, or restore elsewhere with --output\n`);
+  } finally {
+    spawnSync('umount', [small]);
+  }
+});
+
 test('a truncated or overwritten database is detected, with recover and rebuild offered', () => {
   const bt = new BtHome().init();
   const d = tracked(bt);

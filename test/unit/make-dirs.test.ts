@@ -2,9 +2,9 @@
 // refuses the child, as /proc does), and otherwise behaves as that mkdirSync does.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BtError, errnoCode } from '../../src/core/errors.js';
+import { BtError } from '../../src/core/errors.js';
 import { makeDirs } from '../../src/fs/make-dirs.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -17,11 +17,15 @@ test('creates the missing chain and returns the first directory it made', () => 
   assert.is(makeDirs(join(root, 'a/b/d')), join(root, 'a/b/d'), 'only the last one missing');
 });
 
-test('a file in the way fails as mkdirSync fails', () => {
+test('a file or a dangling link in the way is a user error that says so', () => {
   const root = tempDir('bt-mkdirs');
   writeFileSync(join(root, 'f'), 'x');
-  assert.throws(() => makeDirs(join(root, 'f')), (e: unknown) => errnoCode(e) === 'EEXIST');
-  assert.throws(() => makeDirs(join(root, 'f/sub')), (e: unknown) => errnoCode(e) === 'ENOTDIR');
+  symlinkSync(join(root, 'nowhere'), join(root, 'dangling'));
+  const says = (text: string) => (e: unknown) => e instanceof BtError && e.message === text;
+  assert.throws(() => makeDirs(join(root, 'f')), says(`cannot create directory ${join(root, 'f')}: a file is in the way`));
+  assert.throws(() => makeDirs(join(root, 'f/sub/x')), says(`cannot create directory ${join(root, 'f/sub/x')}: a file is in the way above it`));
+  assert.throws(() => makeDirs(join(root, 'dangling')), says(`cannot create directory ${join(root, 'dangling')}: it is a link to something that does not exist`));
+  assert.not.ok(existsSync(join(root, 'nowhere')));
 });
 
 test('a parent that refuses the child is a one-line user error, not an endless loop', () => {
