@@ -41,6 +41,8 @@ interface ContentOutcome {
   readonly errors: readonly string[];
   /** The staged copy was moved into a vault: nothing to remove after the commit. */
   readonly consumed: boolean;
+  /** Vaults the projections said held the content that did not have it (or could not say): put again. */
+  readonly gone: ReadonlySet<string>;
 }
 
 export async function backup(ctx: Context): Promise<BackupResult> {
@@ -85,14 +87,21 @@ export async function backup(ctx: Context): Promise<BackupResult> {
             upload = uploads.get(op.content_id);
             if (!upload) {
               first = true;
-              const missing = vaults.filter((v) => !held.get(op.content_id!)?.has(v.name));
+              const contentId = op.content_id;
               const staged = ctx.stagedPath(op.stage_id);
-              const chunkSource = chunkSourceFrom(vaults, chunkFromFile(staged, op.content_id, originalPath(op)));
-              upload = storeContent(missing, op.content_id, staged, op.size, chunkSource, unavailable, ctx.reporter);
-              uploads.set(op.content_id, upload);
+              upload = (async () => {
+                // The staged copy is the last copy bt has in hand: before it goes, each vault said to hold the
+                // content is asked (a stat on disk, a HEAD on S3), and one that lost it gets it again.
+                const gone = await absentFrom(vaults, held.get(contentId), contentId);
+                const missing = vaults.filter((v) => !held.get(contentId)?.has(v.name) || gone.has(v.name));
+                const chunkSource = chunkSourceFrom(vaults, chunkFromFile(staged, contentId, originalPath(op)));
+                const outcome = await storeContent(missing, contentId, staged, op.size, chunkSource, unavailable, ctx.reporter);
+                return { ...outcome, gone };
+              })();
+              uploads.set(contentId, upload);
             }
           }
-          const outcome = upload ? await upload : { stored: [], errors: [], consumed: false };
+          const outcome: ContentOutcome = upload ? await upload : { stored: [], errors: [], consumed: false, gone: new Set() };
           done++;
           ctx.reporter.progress?.({ phase: 'backing up', files: done, totalFiles: total, bytes: bytesSent });
           return { op, outcome, first };
@@ -111,8 +120,9 @@ export async function backup(ctx: Context): Promise<BackupResult> {
         bytesSent += s.sent;
         bytesDeduped += Math.max(0, op.size - s.sent);
       }
-      if (contentId !== null && !first) bytesDeduped += op.size * vaults.length;
-      const holders = new Set([...(contentId === null ? [] : held.get(contentId) ?? []), ...outcome.stored.map((s) => s.vault)]);
+      const stillHeld = [...(contentId === null ? [] : held.get(contentId) ?? [])].filter((v) => !outcome.gone.has(v));
+      if (contentId !== null) bytesDeduped += op.size * (first ? stillHeld.length : vaults.length);
+      const holders = new Set([...stillHeld, ...outcome.stored.map((s) => s.vault)]);
       if (contentId !== null && !vaults.every((v) => holders.has(v.name))) {
         // Kept staged; what some vaults did store is recorded on its own.
         for (const s of stored) {
@@ -173,7 +183,7 @@ async function storeContent(
   chunkSource: ChunkSource,
   unavailable: UnavailableVaults,
   reporter: Pick<Reporter, 'notice'>,
-): Promise<ContentOutcome> {
+): Promise<Omit<ContentOutcome, 'gone'>> {
   const stored: Stored[] = [];
   const errors: string[] = [];
   let consumed = false;
@@ -200,6 +210,20 @@ async function storeContent(
     }
   }
   return { stored, errors, consumed };
+}
+
+/**
+ * Of the vaults the projections say hold a content, those that do not have it now (a lost or re-created
+ * vault, a deleted object); a vault that cannot answer counts as not having it, so the staged copy is kept.
+ */
+async function absentFrom(vaults: readonly Vault[], heldBy: ReadonlySet<string> | undefined, contentId: string): Promise<Set<string>> {
+  const gone = new Set<string>();
+  if (!heldBy) return gone;
+  for (const vault of vaults) {
+    if (!heldBy.has(vault.name)) continue;
+    if (!(await vault.hasContent(contentId).catch(() => false))) gone.add(vault.name);
+  }
+  return gone;
 }
 
 /**

@@ -86,4 +86,27 @@ test('an object lost from every vault is reported with what it costs, and cannot
   assert.match(restore.stderr, /could not be read from any vault: vault "local": object content\/[0-9a-f]{64} is missing; run `bt check --read-data` to see what else it affects\n$/);
 });
 
+test('a backup whose content a vault should hold asks it first: a lost object is stored again from the staged copy', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 'docs');
+  mkdirSync(d);
+  writeFileSync(join(d, 'one.txt'), 'content one');
+  writeFileSync(join(d, 'two.txt'), 'content two');
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  rmSync(objectPath(bt.vault, sha('content two')));
+  // Copies of both: one content is where the projections say, the other is gone from the vault.
+  writeFileSync(join(d, 'copy-one.txt'), 'content one');
+  writeFileSync(join(d, 'copy-two.txt'), 'content two');
+  bt.ok(['add'], { cwd: d });
+  const b = bt.json<{ files: number; bytes_sent: number; bytes_deduped: number }>(['backup']);
+  assert.equal([b.files, b.bytes_sent, b.bytes_deduped], [2, 11, 11]);
+  assert.equal(readFileSync(objectPath(bt.vault, sha('content two')), 'utf8'), 'content two');
+  const check = bt.run(['check', '--read-data']);
+  assert.is(check.code, 0, check.stdout);
+  bt.ok(['restore', 'two.txt', '--output', join(bt.home, 'two.out')], { cwd: d });
+  assert.is(readFileSync(join(bt.home, 'two.out'), 'utf8'), 'content two');
+});
+
 test.run();
