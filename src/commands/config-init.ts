@@ -13,7 +13,8 @@ export const configInit = command({
     const r = await initConfig(opts.force);
     io.json({ config: r.path, host_id: r.config.host_id, base_dir: r.config.base_dir, vault: r.config.vaults[0], steps: r.vault.steps });
     io.line(`wrote ${r.path}`);
-    io.line(`host id ${r.config.host_id}${r.keptHostId ? ' (kept from the previous config)' : ''}`);
+    const from = { config: ' (kept from the previous config)', database: ' (the one the existing database records)', new: '' };
+    io.line(`host id ${r.config.host_id}${from[r.hostIdFrom]}`);
     for (const step of r.vault.steps) io.line(`vault "${r.config.vaults[0]!.name}": ${step}`);
     io.line('next: `bt dir init` in a directory to back up, then `bt add` and `bt backup`');
     return ExitCode.ok;

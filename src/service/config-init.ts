@@ -2,6 +2,8 @@
 import { configExists, configPath, defaultBaseDir, readConfig, writeConfig } from '../config/file.js';
 import { type Config, defaultConfig } from '../config/schema.js';
 import { userError } from '../core/errors.js';
+import { journalOwnerOf } from '../store/database.js';
+import { databaseFile } from './context.js';
 import { systemClock, ulidSource } from '../core/ids.js';
 import { openVault } from '../vaults/registry.js';
 import type { SetupReport } from '../vaults/vault.js';
@@ -10,8 +12,13 @@ export interface InitResult {
   readonly path: string;
   readonly config: Config;
   readonly keptHostId: boolean;
+  /** Where the host id came from: the config replaced, the database a lost config left, or new. */
+  readonly hostIdFrom: 'config' | 'database' | 'new';
   readonly vault: SetupReport;
 }
+
+/** Any valid host id: only the paths of a default config are read from it. */
+const PLACEHOLDER_HOST = '00000000000000000000000000';
 
 export async function initConfig(force: boolean): Promise<InitResult> {
   const path = configPath();
@@ -25,9 +32,13 @@ export async function initConfig(force: boolean): Promise<InitResult> {
       hostId = undefined;
     }
   }
+  // A config lost while the database stayed: the database's journal says which host this is. A new host id
+  // would send that journal to the vault under another host's name.
+  const databaseOwner = hostId === undefined ? journalOwnerOf(databaseFile(defaultConfig(PLACEHOLDER_HOST, defaultBaseDir()))) : undefined;
+  hostId ??= databaseOwner;
   const config = defaultConfig(hostId ?? ulidSource()(systemClock.now()), defaultBaseDir());
   writeConfig(config, path);
   const vaultConfig = config.vaults[0]!;
   const vault = await (await openVault(vaultConfig)).validateSetup();
-  return { path, config, keptHostId: hostId !== undefined, vault };
+  return { path, config, keptHostId: hostId !== undefined, hostIdFrom: databaseOwner !== undefined ? 'database' : hostId !== undefined ? 'config' : 'new', vault };
 }

@@ -1,4 +1,5 @@
 // Opens the host's SQLite database: WAL, durable commits, deliberate busy waits, schema in place.
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -33,6 +34,13 @@ export interface OpenedDatabase {
 
 export function openDatabase(file: string): OpenedDatabase {
   makeDirs(dirname(file), 0o700);
+  // SQLite would take an empty file for a new database: a truncated one would start a second journal.
+  if (statSync(file, { throwIfNoEntry: false })?.size === 0) {
+    throw integrityError(
+      `the database ${file} is empty (0 bytes): it was truncated, or its creation never finished`,
+      'move it aside and run `bt recover` to rebuild it from a vault (delete it instead if this machine never backed up)',
+    );
+  }
   let db: BetterSqlite3.Database;
   try {
     db = new Database(file);
@@ -67,4 +75,22 @@ export function databaseOpenError(file: string, err: unknown): Error {
   if (code === 'SQLITE_CANTOPEN' || code === 'EACCES') return userError(`cannot open the database ${file} (${code})`, 'check that its directory exists and is yours');
   if (code === 'SQLITE_BUSY') return new Error(`the database ${file} is busy`);
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * The host id whose journal the database at `file` holds, read without changing it; undefined when there is
+ * no such file, no journal yet, or it cannot be read.
+ */
+export function journalOwnerOf(file: string): string | undefined {
+  let db: BetterSqlite3.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const row: unknown = db.prepare('SELECT host_id FROM journal WHERE seq = 1').get();
+    const owner = typeof row === 'object' && row !== null && 'host_id' in row ? row.host_id : undefined;
+    return typeof owner === 'string' ? owner : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
 }

@@ -265,6 +265,34 @@ test('a truncated or overwritten database is detected, with recover and rebuild 
   const r2 = bt.run(['add'], { cwd: d });
   assert.is(r2.code, 4);
   assert.match(r2.stderr, /is damaged \(SQLITE_NOTADB\)/);
+  // Truncated to nothing: SQLite would start a new, empty journal in it; bt refuses.
+  truncateSync(db, 0);
+  rmSync(`${db}-wal`, { force: true });
+  rmSync(`${db}-shm`, { force: true });
+  for (const args of [['dir', 'status'], ['backup'], ['check']]) {
+    const r3 = bt.run(args, { cwd: d });
+    assert.is(r3.code, 4, args.join(' '));
+    assert.is(r3.stderr, `bt: error: the database ${db} is empty (0 bytes): it was truncated, or its creation never finished; move it aside and run \`bt recover\` to rebuild it from a vault (delete it instead if this machine never backed up)\n`);
+  }
+  assert.is(statSync(db).size, 0);
+});
+
+test('a lost config with the database still there: config init takes the host id the database records', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'f.txt'), 'x');
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  const hostId = bt.json<{ host_id: string }>(['config', 'list']).host_id;
+  rmSync(join(bt.home, '.config/bt.toml'));
+  const out = bt.ok(['config', 'init']);
+  assert.match(out, new RegExp(`host id ${hostId} \\(the one the existing database records\\)`));
+  assert.is(bt.json<{ host_id: string }>(['config', 'list']).host_id, hostId);
+  writeFileSync(join(d, 'g.txt'), 'after');
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  const verify = bt.run(['journal', 'verify']);
+  assert.is(verify.code, 0, verify.stdout + verify.stderr);
 });
 
 function require_resolve_sqlite(): string {
