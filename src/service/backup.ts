@@ -11,7 +11,7 @@ import type { Context, Reporter } from './context.js';
 import { RETRY_UNAVAILABLE_MS, UnavailableVaults } from './unavailable-vaults.js';
 import { type SyncResult, syncJournal } from './journal-sync.js';
 import { removeOrphanStagedCopies } from './staging-area.js';
-import { joinName } from '../fs/paths.js';
+import { joinName, pathExists } from '../fs/paths.js';
 import { prepareFlushes } from '../fs/durable.js';
 
 export interface BackupResult {
@@ -43,6 +43,8 @@ interface ContentOutcome {
   readonly consumed: boolean;
   /** Vaults the projections said held the content that did not have it (or could not say): put again. */
   readonly gone: ReadonlySet<string>;
+  /** A put found the staged copy gone (ENOENT). */
+  readonly copyLost: boolean;
 }
 
 export async function backup(ctx: Context): Promise<BackupResult> {
@@ -101,7 +103,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
               uploads.set(contentId, upload);
             }
           }
-          const outcome: ContentOutcome = upload ? await upload : { stored: [], errors: [], consumed: false, gone: new Set() };
+          const outcome: ContentOutcome = upload ? await upload : { stored: [], errors: [], consumed: false, gone: new Set(), copyLost: false };
           done++;
           ctx.reporter.progress?.({ phase: 'backing up', files: done, totalFiles: total, bytes: bytesSent });
           return { op, outcome, first };
@@ -123,6 +125,15 @@ export async function backup(ctx: Context): Promise<BackupResult> {
       const stillHeld = [...(contentId === null ? [] : held.get(contentId) ?? [])].filter((v) => !outcome.gone.has(v));
       if (contentId !== null) bytesDeduped += op.size * (first ? stillHeld.length : vaults.length);
       const holders = new Set([...stillHeld, ...outcome.stored.map((s) => s.vault)]);
+      if (contentId !== null && !vaults.every((v) => holders.has(v.name)) && outcome.copyLost && outcome.stored.length === 0 && !pathExists(ctx.stagedPath(op.stage_id))) {
+        // Kept staged, it would fail the same way every run, and `bt add` would skip the file as staged
+        // already: the stage is dropped, so the next `bt add` stages the file (or records its deletion) again.
+        events.push({ type: 'StageDropped', data: { stage_id: op.stage_id, file_id: op.file_id, reason: 'lost' } });
+        const path = originalPath(op);
+        failed.push({ path, reason: 'its staged copy was lost: the stage is dropped; run `bt add` to stage the file again' });
+        ctx.reporter.notice(`${path}: its staged copy was lost; the stage is dropped: run \`bt add\` to stage the file again`);
+        continue;
+      }
       if (contentId !== null && !vaults.every((v) => holders.has(v.name))) {
         // Kept staged; what some vaults did store is recorded on its own.
         for (const s of stored) {
@@ -187,6 +198,7 @@ async function storeContent(
   const stored: Stored[] = [];
   const errors: string[] = [];
   let consumed = false;
+  let copyLost = false;
   for (const [i, vault] of vaults.entries()) {
     const down = unavailable.reasonToSkip(vault.name);
     if (down !== undefined) {
@@ -202,6 +214,7 @@ async function storeContent(
       if (unavailable.up(vault.name)) reporter.notice(`vault "${vault.name}" answers again`);
     } catch (err) {
       const gone = errnoCode(err) === 'ENOENT';
+      copyLost ||= gone;
       const problem = vaultProblem(vault.name, err);
       errors.push(`vault "${vault.name}": ${gone ? 'the staged copy is gone; run `bt add` on the file again' : problem}`);
       if (!gone && !(await answers(vault, contentId)) && unavailable.mark(vault.name, problem)) {
@@ -209,7 +222,7 @@ async function storeContent(
       }
     }
   }
-  return { stored, errors, consumed };
+  return { stored, errors, consumed, copyLost };
 }
 
 /**

@@ -277,6 +277,29 @@ test('a truncated or overwritten database is detected, with recover and rebuild 
   assert.is(statSync(db).size, 0);
 });
 
+test('a staged copy lost before backup: the stage is dropped once, with a message, and the next add stages the file again', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'kept.txt'), 'still here');
+  writeFileSync(join(d, 'gone.txt'), 'deleted later');
+  bt.ok(['add'], { cwd: d });
+  const staging = join(bt.home, 'data/bt/staging');
+  for (const id of stagedCopies(staging)) rmSync(join(staging, id.slice(-1), id), { force: true });
+  rmSync(join(d, 'gone.txt'));
+  const r = bt.run(['backup', '--json']);
+  assert.is(r.code, 1);
+  const failed = (JSON.parse(r.stdout) as { failed: { path: string; reason: string }[] }).failed.map((f) => [f.path, f.reason]).sort();
+  const why = 'its staged copy was lost: the stage is dropped; run `bt add` to stage the file again';
+  assert.equal(failed, [[join(d, 'gone.txt'), why], [join(d, 'kept.txt'), why]]);
+  // Not stuck: the unchanged file is staged again (not skipped by stat), the deleted one is recorded deleted.
+  const add = bt.json<{ staged: number; deleted: number }>(['add'], { cwd: d });
+  assert.equal([add.staged, add.deleted], [1, 0]);
+  assert.is(bt.run(['backup']).code, 0);
+  bt.ok(['restore', 'kept.txt', '--output', join(bt.home, 'kept.out')], { cwd: d });
+  assert.is(readFileSync(join(bt.home, 'kept.out'), 'utf8'), 'still here');
+  assert.is(bt.run(['backup']).code, 0);
+});
+
 test('a lost config with the database still there: config init takes the host id the database records', () => {
   const bt = new BtHome().init();
   const d = tracked(bt);
