@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { TomlError, parse, stringify } from 'smol-toml';
 import { decodeWith } from '../core/decode.js';
 import { errnoCode, userError } from '../core/errors.js';
-import { Config } from './schema.js';
+import { Config, knownKeys } from './schema.js';
 import { makeDirs } from '../fs/make-dirs.js';
 
 export const configPath = (): string => resolve(process.env.BT_CONFIG ?? `${homedir()}/.config/bt.toml`);
@@ -30,6 +30,9 @@ export function readConfig(path = configPath()): Config {
     }
     throw err;
   }
+  // Unknown keys first: a misspelt key is also a missing one, and the misspelling is what to point at.
+  const unknown = unknownKey(raw as Record<string, unknown>);
+  if (unknown) throw userError(`config ${path}: unknown key ${unknown.key}`, `the keys there are ${unknown.known.join(', ')}`);
   const decoded = decodeWith(Config, raw);
   if (!decoded.ok) throw userError(`config ${path}: ${decoded.reason}`, 'fix that key in the file');
   const names = new Set<string>();
@@ -38,6 +41,30 @@ export function readConfig(path = configPath()): Config {
     names.add(v.name);
   }
   return decoded.value;
+}
+
+/** The first key bt does not know (a typo would otherwise be ignored without a word), with its table's keys. */
+function unknownKey(raw: Record<string, unknown>): { key: string; known: readonly string[] } | undefined {
+  const check = (table: string, where: string, value: Record<string, unknown>): { key: string; known: readonly string[] } | undefined => {
+    const known = knownKeys(table, value);
+    if (!known) return undefined;
+    const key = Object.keys(value).find((k) => !known.includes(k));
+    return key === undefined ? undefined : { key: `${where}${key}`, known };
+  };
+  const top = check('', '', raw);
+  if (top) return top;
+  for (const [table, value] of Object.entries(raw)) {
+    if (table === 'vaults' && Array.isArray(value)) {
+      for (const [i, v] of value.entries()) {
+        const found = check('vaults', `vaults.${i}.`, v as Record<string, unknown>);
+        if (found) return found;
+      }
+    } else if (typeof value === 'object' && value !== null) {
+      const found = check(table, `${table}.`, value as Record<string, unknown>);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 const HEADER = '# bt configuration. Written by `bt config init`; safe to edit (bt checks it on every run).\n\n';

@@ -36,8 +36,35 @@ export const S3VaultConfig = t.intersection([
 ]);
 export type S3VaultConfig = t.TypeOf<typeof S3VaultConfig>;
 
-export const VaultConfig = t.union([FsVaultConfig, S3VaultConfig]);
-export type VaultConfig = t.TypeOf<typeof VaultConfig>;
+export type VaultConfig = FsVaultConfig | S3VaultConfig;
+const VaultType = t.keyof({ fs: null, s3: null }, '"fs" or "s3"');
+
+/**
+ * A vault entry, decoded by its `type`: an error then names the field of that kind of vault that is wrong,
+ * instead of printing the whole union of both shapes.
+ */
+export const VaultConfig = new t.Type<VaultConfig, VaultConfig, unknown>(
+  'vault',
+  (u): u is VaultConfig => FsVaultConfig.is(u) || S3VaultConfig.is(u),
+  (u, c) => {
+    if (typeof u !== 'object' || u === null || Array.isArray(u)) return t.failure(u, c, 'a [[vaults]] table');
+    const type = (u as Record<string, unknown>).type;
+    if (type === 'fs') return FsVaultConfig.validate(u, c);
+    if (type === 's3') return S3VaultConfig.validate(u, c);
+    return t.failure(type, t.appendContext(c, 'type', VaultType, type));
+  },
+  t.identity,
+);
+
+/** The keys each table of bt.toml may hold: any other is a typo, reported instead of ignored. */
+export function knownKeys(table: string, raw: Record<string, unknown>): readonly string[] | undefined {
+  if (table === '') return Object.keys(Config.props);
+  if (table === 'vaults') {
+    return raw.type === 's3' ? [...Object.keys(S3VaultConfig.types[0].props), ...Object.keys(S3VaultConfig.types[1].props)] : Object.keys(FsVaultConfig.props);
+  }
+  const section = (Config.props as Record<string, t.Mixed>)[table];
+  return section instanceof t.InterfaceType ? Object.keys(section.props as Record<string, unknown>) : undefined;
+}
 
 export const Config = t.type({
   host_id: Ulid,
@@ -48,7 +75,7 @@ export const Config = t.type({
   fs: t.type({ ignore: t.array(t.string) }),
   backup: t.type({ concurrency: NonNegInt }),
   watch: t.type({ settle_ms: NonNegInt, backup_interval_minutes: NonNegInt, poll: t.boolean }),
-  vaults: t.array(VaultConfig),
+  vaults: t.array(VaultConfig, 'a list of [[vaults]] tables'),
 });
 export type Config = t.TypeOf<typeof Config>;
 

@@ -369,6 +369,16 @@ test('errors: each says what was wrong and what to do, with its exit code', () =
   r = bt.run(['config', 'list']);
   assert.is(r.code, 1);
   assert.match(r.stderr, /config .*bt\.toml: backup\.concurrency: expected non-negative integer, got "many"/);
+  // A misspelt key is named (not ignored, not reported as the missing one); a vault of an unknown type says which types exist.
+  writeFileSync(cfg, good.replace(/concurrency = (\d+)/, 'concurency = $1'));
+  r = bt.run(['config', 'list']);
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `bt: error: config ${cfg}: unknown key backup.concurency; the keys there are concurrency\n`);
+  writeFileSync(cfg, good.replace('type = "fs"', 'type = "ftp"'));
+  r = bt.run(['config', 'list']);
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `bt: error: config ${cfg}: vaults.0.type: expected "fs" or "s3", got "ftp"; fix that key in the file\n`);
+  writeFileSync(cfg, good);
   assert.ok(existsSync(cfg));
 });
 
