@@ -1,12 +1,13 @@
 // `bt check`: the journal chain, and every content a snapshot needs in every vault said to hold it (for a
 // chunked content: its manifest and every chunk); with --read-data each object or chunk is read back and its
 // SHA-256 verified, and the whole content's; --repair re-uploads what it can.
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { describeError } from '../core/errors.js';
 import { chunkThreshold } from '../fs/chunker.js';
 import { chunkFileInto } from '../fs/chunked-copy.js';
+import { copyHashing } from '../fs/hash-copy.js';
 import { chunkSourceFrom, stagedCopyComplete } from '../vaults/chunked-content.js';
 import { findVaultConfig } from '../vaults/registry.js';
 import { type Vault, VaultObjectError } from '../vaults/vault.js';
@@ -104,7 +105,30 @@ async function inspect(vault: Vault, contentId: string, readData: boolean): Prom
   }
 }
 
-/** Re-stores a content in the vault that lost it, from a staged copy or from another vault that has it intact. */
+/**
+ * A verified copy of a content in `scratch` from `fill` (true when the bytes are the content), chunked when
+ * large as a backup would have stored it; undefined when that source has no intact copy.
+ */
+async function copyForRepair(scratch: string, contentId: string, fill: (copy: string) => Promise<boolean>): Promise<string | undefined> {
+  const copy = join(scratch, `repair-${contentId}`);
+  const chunked = join(scratch, `repair-${contentId}.chunks`);
+  try {
+    if (!(await fill(copy))) {
+      rmSync(copy, { force: true });
+      return undefined;
+    }
+    if (statSync(copy).size < chunkThreshold()) return copy;
+    chunkFileInto(copy, chunked);
+    rmSync(copy, { force: true });
+    return chunked;
+  } catch {
+    rmSync(copy, { force: true });
+    rmSync(chunked, { force: true, recursive: true });
+    return undefined;
+  }
+}
+
+/** Re-stores a content in the vault that lost it: from a staged copy, another vault that has it intact, or a file that still holds it. */
 async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locations: Map<string, Set<string>>, scratch: string): Promise<void> {
   const target = vaults.find((v) => v.name === p.vault);
   if (!target) {
@@ -121,26 +145,20 @@ async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locati
   }
   for (const other of vaults) {
     if (source || other === target || !locations.get(p.contentId)?.has(other.name)) continue;
-    const copy = join(scratch, `repair-${p.contentId}`);
-    const chunked = join(scratch, `repair-${p.contentId}.chunks`);
-    try {
-      await other.getContent(p.contentId, copy);
-      // A large content goes back chunked, as a backup would have stored it.
-      if (statSync(copy).size >= chunkThreshold()) {
-        chunkFileInto(copy, chunked);
-        rmSync(copy, { force: true });
-        source = chunked;
-      } else {
-        source = copy;
-      }
-      p.repairNote = `from vault "${other.name}"`;
-    } catch {
-      rmSync(copy, { force: true });
-      rmSync(chunked, { force: true, recursive: true });
-    }
+    source = await copyForRepair(scratch, p.contentId, (copy) => other.getContent(p.contentId, copy).then(() => true));
+    if (source) p.repairNote = `from vault "${other.name}"`;
+  }
+  // Last, the files themselves: one that still holds these bytes (hashed to be sure) is as good a source.
+  for (const path of new Set(p.affects.map((a) => a.path))) {
+    if (source) break;
+    source = await copyForRepair(scratch, p.contentId, async (copy) => {
+      if (!lstatSync(path, { throwIfNoEntry: false })?.isFile()) return false;
+      return (await copyHashing(path, copy)).sha256 === p.contentId;
+    });
+    if (source) p.repairNote = `from ${path}, which still holds those bytes`;
   }
   if (!source) {
-    p.repairNote = 'no intact copy anywhere (no staged copy, no other vault)';
+    p.repairNote = 'no intact copy anywhere (no staged copy, no other vault, no file that still has it)';
     return;
   }
   try {

@@ -76,6 +76,7 @@ test('an object lost from every vault is reported with what it costs, and cannot
   bt.ok(['add'], { cwd: d });
   bt.ok(['backup']);
   rmSync(objectPath(bt.vault, sha('only copy')));
+  writeFileSync(join(d, 'only.txt'), 'changed since'); // the file no longer holds those bytes either
   const r = bt.run(['check', '--repair']);
   assert.is(r.code, 4);
   assert.match(r.stdout, /missing; not repaired: no intact copy anywhere/);
@@ -107,6 +108,29 @@ test('a backup whose content a vault should hold asks it first: a lost object is
   assert.is(check.code, 0, check.stdout);
   bt.ok(['restore', 'two.txt', '--output', join(bt.home, 'two.out')], { cwd: d });
   assert.is(readFileSync(join(bt.home, 'two.out'), 'utf8'), 'content two');
+});
+
+test('a vault lost and set up again is refilled by check --repair from the files that still hold the bytes', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 'docs');
+  mkdirSync(d);
+  writeFileSync(join(d, 'same.txt'), 'unchanged since the backup');
+  writeFileSync(join(d, 'edited.txt'), 'version one');
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  rmSync(bt.vault, { recursive: true, force: true });
+  bt.ok(['config', 'vault', 'init']);
+  writeFileSync(join(d, 'edited.txt'), 'version two, not backed up');
+  const r = bt.run(['check', '--repair']);
+  assert.is(r.code, 4);
+  assert.match(r.stdout, new RegExp(`missing; REPAIRED from ${d}/same.txt, which still holds those bytes`));
+  assert.match(r.stdout, /missing; not repaired: no intact copy anywhere \(no staged copy, no other vault, no file that still has it\)/);
+  assert.equal(readFileSync(objectPath(bt.vault, sha('unchanged since the backup')), 'utf8'), 'unchanged since the backup');
+  const again = bt.run(['check', '--read-data']);
+  assert.is(again.code, 4);
+  assert.match(again.stdout, new RegExp(`affects ${d}/edited.txt version 1`));
+  assert.not.match(again.stdout, /same\.txt/);
 });
 
 test.run();
