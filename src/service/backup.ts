@@ -217,7 +217,9 @@ async function storeContent(
       copyLost ||= gone;
       const problem = vaultProblem(vault.name, err);
       errors.push(`vault "${vault.name}": ${gone ? 'the staged copy is gone; run `bt add` on the file again' : problem}`);
-      if (!gone && !(await answers(vault, contentId)) && unavailable.mark(vault.name, problem)) {
+      // A full disk takes no next file either; else only a vault that cannot even answer is skipped.
+      const full = errnoCode(err) === 'ENOSPC' || errnoCode(err) === 'EDQUOT';
+      if (!gone && (full || !(await answers(vault, contentId))) && unavailable.mark(vault.name, problem)) {
         reporter.notice(`vault "${vault.name}" is unavailable: the next files skip it (one tries it again every ${RETRY_UNAVAILABLE_MS / 1000} s)`);
       }
     }

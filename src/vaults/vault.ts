@@ -1,5 +1,5 @@
 // The Vault contract: where content and metadata are kept. Every implementation passes test/vault-contract.
-import { BtError, describeError } from '../core/errors.js';
+import { BtError, describeError, errnoCode } from '../core/errors.js';
 
 export interface PutResult {
   /** Bytes sent to the vault: 0 when it already held the object; for chunked content, the chunks it lacked. */
@@ -118,6 +118,10 @@ export function checkMetadataKey(key: string): void {
 
 /** An error about a vault as one line without the vault's name twice (vault errors already carry it). */
 export function vaultProblem(vault: string, err: unknown): string {
+  // A filesystem vault's disk: said in its terms, not as an internal error.
+  const code = errnoCode(err);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'no space left on its disk; free some space there';
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `cannot write there (${code}); check the vault directory's owner and mount`;
   const message = describeError(err);
   const prefix = `vault "${vault}": `;
   return message.startsWith(prefix) ? message.slice(prefix.length) : message;
