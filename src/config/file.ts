@@ -1,5 +1,5 @@
 // Reads and writes bt.toml: where it is, parse errors with line and column, decode errors with the key.
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { TomlError, parse, stringify } from 'smol-toml';
@@ -18,6 +18,7 @@ export function readConfig(path = configPath()): Config {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw userError(`no config at ${path}`, 'run `bt config init` first');
+    if (errnoCode(err) === 'EISDIR') throw userError(`the config ${path} is a directory`, 'point BT_CONFIG at a file (it need not exist before `bt config init`)');
     throw userError(`cannot read the config ${path} (${errnoCode(err) ?? String(err)})`);
   }
   let raw: unknown;
@@ -72,6 +73,7 @@ const HEADER = '# bt configuration. Written by `bt config init`; safe to edit (b
 /** Atomic write, owner-only (0600): the file may hold S3 keys. */
 export function writeConfig(config: Config, path = configPath()): void {
   makeDirs(dirname(path), 0o700);
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw userError(`the config ${path} is a directory`, 'point BT_CONFIG at a file');
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, HEADER + stringify(Config.encode(config)) + '\n', { mode: 0o600 });
   chmodSync(tmp, 0o600);

@@ -31,6 +31,7 @@ export function listJournal(ctx: Context, filter: JournalFilter): JournalLine[] 
   }
   const since = filter.since === undefined ? undefined : isoTime(parseUserTime(filter.since, '--since'));
   const until = filter.until === undefined ? undefined : isoTime(parseUserTime(filter.until, '--until'));
+  if (since !== undefined && until !== undefined && since > until) throw usageError(`--since ${filter.since} is after --until ${filter.until}`, 'swap them');
   const fileId = filter.file === undefined ? undefined : locateFile(ctx, filter.file).file.id;
   const q = ctx.store.queries;
   const dirs = new Map(q.listDirectories().map((d) => [d.id, d.path]));

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
 import { modeOf, stagedCopies, vaultObjects } from '../support/files.js';
@@ -379,6 +379,18 @@ test('errors: each says what was wrong and what to do, with its exit code', () =
   assert.is(r.code, 1);
   assert.is(r.stderr, `bt: error: config ${cfg}: vaults.0.type: expected "fs" or "s3", got "ftp"; fix that key in the file\n`);
   writeFileSync(cfg, good);
+  // BT_CONFIG naming a directory, and a time window that is empty by construction.
+  const dirAsConfig = join(bt.home, 'cfgdir');
+  mkdirSync(dirAsConfig);
+  for (const args of [['config', 'list'], ['config', 'init', '--force']]) {
+    r = bt.run(args, { env: { BT_CONFIG: dirAsConfig } });
+    assert.is(r.code, 1, args.join(' '));
+    assert.match(r.stderr, new RegExp(`^bt: error: the config ${dirAsConfig} is a directory; point BT_CONFIG at a file`));
+  }
+  assert.equal(readdirSync(bt.home).filter((n) => n.startsWith('cfgdir.tmp')), []);
+  r = bt.run(['journal', '--since', '2030-01-01', '--until', '2020-01-01']);
+  assert.is(r.code, 2);
+  assert.is(r.stderr, 'bt: error: --since 2030-01-01 is after --until 2020-01-01; swap them\n');
   assert.ok(existsSync(cfg));
 });
 
