@@ -7,9 +7,10 @@ import { usageError } from './errors.js';
  */
 export function parseUserTime(input: string, option: string): number {
   const s = input.trim();
-  let ms: number;
+  let ms = NaN;
+  // ISO 8601 only: Date.parse also takes "0" (the year 2000) or "1732478000" (the year 1732478000).
   if (/^\d{4}-\d\d-\d\d$/.test(s)) ms = Date.parse(`${s}T23:59:59.999`);
-  else ms = Date.parse(s.replace(/^(\d{4}-\d\d-\d\d) (\d)/, '$1T$2'));
+  else if (/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$/i.test(s)) ms = Date.parse(s.replace(/^(\d{4}-\d\d-\d\d) (\d)/, '$1T$2'));
   if (Number.isNaN(ms)) {
     throw usageError(`${option}: cannot read "${input}" as a time`, 'use e.g. 2026-11-23T14:30:00Z or 2026-11-23');
   }

@@ -1,6 +1,6 @@
 // One writer per host: a lock file naming its holder, waited on (bounded), broken only when its holder is dead.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { BtError, errnoCode } from '../core/errors.js';
+import { BtError, errnoCode, userError } from '../core/errors.js';
 import { releaseOnExit } from '../core/release-on-exit.js';
 
 export interface HostLock {
@@ -35,7 +35,12 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-export const defaultLockWaitMs = (): number => Number(process.env.BT_LOCK_WAIT_MS ?? 10_000);
+export const defaultLockWaitMs = (): number => {
+  const raw = process.env.BT_LOCK_WAIT_MS;
+  if (raw === undefined) return 10_000;
+  if (!/^\d+$/.test(raw)) throw userError(`BT_LOCK_WAIT_MS="${raw}" is not a number of milliseconds`, 'set it to e.g. 10000, or unset it');
+  return Number(raw);
+};
 
 /**
  * Takes `${dataDir}/lock` for `command`. Waits up to `waitMs` for a live holder; a lock left by a dead

@@ -335,6 +335,9 @@ test('two bt processes at once: a live lock makes the second wait, then exit 5 n
   assert.ok(Date.now() - started >= 700, 'it waited');
   assert.is(r.code, 5);
   assert.match(r.stderr, new RegExp(`another bt is working on this host \\(backup, pid ${process.pid}, since 2026-01-01T00:00:00\\.000Z\\); wait for it to finish and try again`));
+  const bad = bt.run(['add'], { cwd: d, env: { BT_LOCK_WAIT_MS: 'abc' } });
+  assert.is(bad.code, 1);
+  assert.is(bad.stderr, 'bt: error: BT_LOCK_WAIT_MS="abc" is not a number of milliseconds; set it to e.g. 10000, or unset it\n');
   // Left by a dead process: broken, and the command runs.
   const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
   writeFileSync(lock, JSON.stringify({ pid: Number(dead), command: 'add', since: '2026-01-01T00:00:00.000Z' }));

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nsToIso, nsToUtime } from '../../src/core/time.js';
+import { nsToIso, nsToUtime, parseUserTime } from '../../src/core/time.js';
+import { BtError } from '../../src/core/errors.js';
 
 // The microsecond at or before ns: what a restore can give back (libuv's resolution).
 const floorUs = (ns: bigint): bigint => (ns >= 0n ? (ns / 1000n) * 1000n : -((-ns + 999n) / 1000n) * 1000n);
@@ -32,6 +33,17 @@ test('nsToIso rounds times before 1970 down, like times after', () => {
   assert.is(nsToIso('-1'), '1969-12-31T23:59:59.999Z');
   assert.is(nsToIso('-311108032876543211'), '1960-02-22T05:06:07.123Z');
   assert.is(nsToIso('1735689600123456789'), '2025-01-01T00:00:00.123Z');
+});
+
+test('parseUserTime takes ISO 8601 dates and times only', () => {
+  assert.is(parseUserTime('2026-11-23T14:30:00Z', '--at'), Date.UTC(2026, 10, 23, 14, 30));
+  assert.is(parseUserTime('2026-11-23 14:30:00+01:00', '--at'), Date.UTC(2026, 10, 23, 13, 30));
+  assert.is(parseUserTime('2026-11-23T14:30:00.250Z', '--at'), Date.UTC(2026, 10, 23, 14, 30, 0, 250));
+  // A date alone is its last millisecond (local time): "as of that day".
+  assert.is(parseUserTime('2026-11-23', '--at'), new Date(2026, 10, 23, 23, 59, 59, 999).getTime());
+  for (const bad of ['0', '1732478000', 'yesterday', 'Nov 23 2026', '2026/11/23', '']) {
+    assert.throws(() => parseUserTime(bad, '--at'), (e: unknown) => e instanceof BtError && e.message === `--at: cannot read "${bad}" as a time`, bad);
+  }
 });
 
 test.run();
