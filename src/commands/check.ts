@@ -24,9 +24,12 @@ export const checkCommand = command({
       io.line(`vault "${p.vault}": ${p.contentId} ${p.problem}${p.detail ? ` (${p.detail})` : ''}${p.repaired ? `; REPAIRED ${p.repairNote ?? ''}` : p.repairNote ? `; not repaired: ${p.repairNote}` : ''}`);
       for (const a of p.affects) io.line(`  affects ${a.path} version ${a.version}`);
     }
+    for (const u of r.unavailable) io.line(`vault "${u.vault}": unavailable, ${u.contents} content(s) there not checked: ${u.reason}`);
     const open = r.problems.filter((p) => !p.repaired).length;
-    if (r.problems.length === 0 && r.journalOk) io.line('no problems found');
+    if (r.problems.length === 0 && r.journalOk && r.unavailable.length === 0) io.line('no problems found');
     else if (open > 0 && !opts.repair) io.line(`${open} problem(s); \`bt check --repair\` re-uploads what it can`);
-    return r.journalOk && open === 0 ? ExitCode.ok : ExitCode.integrity;
+    if (!r.journalOk || open > 0) return ExitCode.integrity;
+    // Nothing found damaged, but not everything could be looked at.
+    return r.unavailable.length > 0 ? ExitCode.error : ExitCode.ok;
   },
 });

@@ -10,7 +10,7 @@ import { chunkFileInto } from '../fs/chunked-copy.js';
 import { copyHashing } from '../fs/hash-copy.js';
 import { chunkSourceFrom, stagedCopyComplete } from '../vaults/chunked-content.js';
 import { findVaultConfig } from '../vaults/registry.js';
-import { type Vault, VaultObjectError } from '../vaults/vault.js';
+import { type Vault, VaultObjectError, vaultProblem } from '../vaults/vault.js';
 import type { Context } from './context.js';
 import { moveOlderStagedCopies } from './staging-area.js';
 
@@ -38,7 +38,12 @@ export interface CheckResult {
   readonly contents: number;
   readonly objectsChecked: number;
   readonly problems: readonly Problem[];
+  /** Vaults that could not answer at all (not mounted, unreachable): their contents were not checked. */
+  readonly unavailable: readonly { vault: string; reason: string; contents: number }[];
 }
+
+/** A content id no vault holds: asking for it shows whether a vault can answer at all. */
+const PROBE_ID = '0'.repeat(64);
 
 export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResult> {
   const chain = ctx.store.journal.verifyChain();
@@ -49,6 +54,15 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
   const locations = q.allContentLocations();
   const scratch = mkdtempSync(join(ctx.config.base_dir, 'check-'));
   const problems: Problem[] = [];
+  // A vault that cannot answer is one problem, said once, not one "unreadable" per object it should hold.
+  const down = new Map<string, { vault: string; reason: string; contents: number }>();
+  for (const vault of vaults) {
+    try {
+      await vault.hasContent(PROBE_ID);
+    } catch (err) {
+      down.set(vault.name, { vault: vault.name, reason: vaultProblem(vault.name, err), contents: 0 });
+    }
+  }
   let checked = 0;
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
   try {
@@ -67,6 +81,11 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
             }
             for (const vault of vaults) {
               if (!holders.has(vault.name)) continue;
+              const unreachable = down.get(vault.name);
+              if (unreachable) {
+                unreachable.contents++;
+                continue;
+              }
               checked++;
               const verdict = await inspect(vault, contentId, opts.readData);
               if (verdict) found(contentId, vault.name, verdict.problem, verdict.detail);
@@ -91,6 +110,7 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
     contents: contents.length,
     objectsChecked: checked,
     problems,
+    unavailable: [...down.values()],
   };
 }
 

@@ -151,6 +151,13 @@ test('an unknown vault, an unmounted vault and a full vault: clear messages, sta
   assert.is(stagedCopies(join(bt.home, 'data/bt/staging')).length, 31, 'every staged copy is kept');
   renameSync(`${bt.vault}.away`, bt.vault);
   assert.is(bt.json<{ files: number }>(['backup']).files, 31);
+  // Check says once that the vault cannot answer (exit 1: nothing found damaged, not everything looked at).
+  renameSync(bt.vault, `${bt.vault}.away`);
+  const checked = bt.run(['check']);
+  assert.is(checked.code, 1);
+  assert.match(checked.stdout, /^vault "local": unavailable, 31 content\(s\) there not checked: .*vault is not set up \(no bt-vault\.json\); mount the disk it lives on, or run `bt config vault init`$/m);
+  assert.not.match(checked.stdout + checked.stderr, /unreadable|no problems found|--repair/);
+  renameSync(`${bt.vault}.away`, bt.vault);
 
   if (!isRoot) {
     console.log('NOT RUN: the full-vault part needs root to mount a small tmpfs');
