@@ -47,6 +47,7 @@ export const restore = command({
       if (tree.deletedSkipped > 0) io.line(`${tree.deletedSkipped} file(s) deleted by then were left out (--deleted includes them)`);
       for (const w of tree.warnings) io.notice(w);
       if (tree.failed.length > 0) io.line(`${tree.failed.length} file(s) could not be restored (listed above)`);
+      if (tree.damaged > 0) return ExitCode.integrity;
       return tree.failed.length > 0 ? ExitCode.error : ExitCode.ok;
     }
     const r = result.file!;

@@ -2,7 +2,7 @@
 import { type Stats, lstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
-import { describeError, errnoCode, integrityError, userError } from '../core/errors.js';
+import { BtError, describeError, errnoCode, integrityError, userError } from '../core/errors.js';
 import { isoTime } from '../core/ids.js';
 import { parseUserTime } from '../core/time.js';
 import { defaultFileMode, mkdirForUser } from '../core/umask.js';
@@ -31,6 +31,8 @@ export interface TreeRestoreResult {
   /** Files deleted as of that time and left out (pass --deleted to include them). */
   readonly deletedSkipped: number;
   readonly failed: readonly { path: string; reason: string }[];
+  /** Of those, files whose every stored copy is missing or corrupt (corruption, not a place bt could not write). */
+  readonly damaged: number;
   readonly warnings: readonly string[];
 }
 
@@ -168,7 +170,9 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
     bytes += snapshot.size;
     ctx.reporter.progress?.({ phase: 'restoring', files, totalFiles: total, bytes });
   };
+  let damaged = 0;
   const fail = (rel: string, err: unknown): void => {
+    if (err instanceof BtError && err.kind === 'integrity') damaged++;
     failed.push({ path: rel, reason: describeError(err) });
     ctx.reporter.notice(`${rel}: ${describeError(err)}`);
   };
@@ -265,5 +269,5 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   // across pages; they hold no content.)
   for (const link of symlinks) await restoreOne(link);
   failed.sort((a, b) => (a.path < b.path ? -1 : 1));
-  return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, failed, warnings: [...warnings] };
+  return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, failed, damaged, warnings: [...warnings] };
 }

@@ -1,7 +1,7 @@
 // bt check: missing and corrupt objects are found, named with the versions they affect, and repaired.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
 import { sha } from '../support/scenarios.js';
@@ -131,6 +131,28 @@ test('a vault lost and set up again is refilled by check --repair from the files
   assert.is(again.code, 4);
   assert.match(again.stdout, new RegExp(`affects ${d}/edited.txt version 1`));
   assert.not.match(again.stdout, /same\.txt/);
+});
+
+test('a tree restore with a damaged object restores the rest, names the file and exits 4 (corruption found)', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 'docs');
+  mkdirSync(d);
+  writeFileSync(join(d, 'good.txt'), 'good bytes');
+  writeFileSync(join(d, 'bad.txt'), 'bytes to be damaged');
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  const object = objectPath(bt.vault, sha('bytes to be damaged'));
+  chmodSync(object, 0o600);
+  writeFileSync(object, 'bytes to be damaged!');
+  const out = join(bt.home, 'tree');
+  const r = bt.run(['restore', '.', '--output', out, '--json'], { cwd: d });
+  assert.is(r.code, 4);
+  const result = JSON.parse(r.stdout) as { files: number; damaged: number; failed: { path: string; reason: string }[] };
+  assert.equal([result.files, result.damaged, result.failed.map((f) => f.path)], [1, 1, ['bad.txt']]);
+  assert.match(result.failed[0]!.reason, /object content\/[0-9a-f]{64} is corrupt/);
+  assert.is(readFileSync(join(out, 'good.txt'), 'utf8'), 'good bytes');
+  assert.not.ok(existsSync(join(out, 'bad.txt')));
 });
 
 test.run();
