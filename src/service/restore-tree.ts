@@ -2,7 +2,7 @@
 import { type Stats, lstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
-import { BtError, describeError, errnoCode, integrityError, userError } from '../core/errors.js';
+import { BtError, describeError, errnoCode, userError } from '../core/errors.js';
 import { isoTime } from '../core/ids.js';
 import { parseUserTime } from '../core/time.js';
 import { defaultFileMode, mkdirForUser } from '../core/umask.js';
@@ -91,7 +91,8 @@ class OutputDirs {
         continue;
       }
       if (!stat.isDirectory()) {
-        throw integrityError(`refusing to restore ${rel}: ${dir} is ${stat.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);
+        // Something in the output is in the way (never written through): the destination's problem, not corruption.
+        throw userError(`refusing to restore ${rel}: ${dir} is ${stat.isSymbolicLink() ? 'a symlink' : 'not a directory'}`, 'restore into an empty --output directory');
       }
       this.verified.set(dir, ownerOf(stat));
     }
