@@ -18,7 +18,7 @@ export function readConfig(path = configPath()): Config {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw userError(`no config at ${path}`, 'run `bt config init` first');
-    if (errnoCode(err) === 'EISDIR') throw userError(`the config ${path} is a directory`, 'point BT_CONFIG at a file (it need not exist before `bt config init`)');
+    if (errnoCode(err) === 'EISDIR') throw configIsDirectory(path);
     throw userError(`cannot read the config ${path} (${errnoCode(err) ?? String(err)})`);
   }
   let raw: unknown;
@@ -68,12 +68,15 @@ function unknownKey(raw: Record<string, unknown>): { key: string; known: readonl
   return undefined;
 }
 
+const configIsDirectory = (path: string): Error =>
+  userError(`the config ${path} is a directory`, 'point BT_CONFIG at a file (it need not exist before `bt config init`)');
+
 const HEADER = '# bt configuration. Written by `bt config init`; safe to edit (bt checks it on every run).\n\n';
 
 /** Atomic write, owner-only (0600): the file may hold S3 keys. */
 export function writeConfig(config: Config, path = configPath()): void {
   makeDirs(dirname(path), 0o700);
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw userError(`the config ${path} is a directory`, 'point BT_CONFIG at a file');
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw configIsDirectory(path);
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, HEADER + stringify(Config.encode(config)) + '\n', { mode: 0o600 });
   chmodSync(tmp, 0o600);

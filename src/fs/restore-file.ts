@@ -63,16 +63,15 @@ function applyMetadataToOpenFile(s: RestoredMeta, fd: number, owned: boolean, wa
   futimesSync(fd, nsToUtime(s.atime_ns), nsToUtime(s.mtime_ns));
 }
 
-/** The last step: the finished temporary file becomes the target. */
-/**
- * With --force a restore replaces a file or a link, never a device, FIFO or socket (a directory is refused
- * by the rename in placeRestored): writing "over" /dev/something as root would replace the node itself.
- */
 /** The output's disk is full: the one error a restore stops at (every later file would fail alike). */
 export function noSpaceToRestore(output: string): Error {
   return Object.assign(userError(`no space left on the device of ${output}`, 'free some space, or restore elsewhere with --output'), { code: 'ENOSPC' });
 }
 
+/**
+ * With --force a restore replaces a file or a link, never a device, FIFO or socket (a directory is refused
+ * by the rename in placeRestored): writing "over" /dev/something as root would replace the node itself.
+ */
 export function refuseSpecialTarget(path: string): void {
   let st;
   try {
@@ -85,6 +84,7 @@ export function refuseSpecialTarget(path: string): void {
   throw userError(`${path} is a ${kind}; not replaced`, 'move it, or restore elsewhere with --output');
 }
 
+/** The last step: the finished temporary file becomes the target. */
 export function placeRestored(tmp: string, output: string): void {
   try {
     renameSync(tmp, output);

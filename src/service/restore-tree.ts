@@ -151,13 +151,13 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   const q = ctx.store.queries;
   // An empty tree fails before anything is made. Counted in full only for the progress display's total.
   let total = 0;
-  let any = false;
+  let found = false;
   for (const v of q.versionTimesAsOf(directory, prefix, at)) {
-    any = true;
+    found = true;
     if (!ctx.reporter.progress) break;
     if (!leftOutAsDeleted(opts, v.stagedAt, v.deletedAt)) total++;
   }
-  if (!any) throw userError(`nothing under ${abs} was backed up as of ${at}`, 'see `bt dir status` and `bt log`');
+  if (!found) throw userError(`nothing under ${abs} was backed up as of ${at}`, 'see `bt dir status` and `bt log`');
 
   const failed: { path: string; reason: string }[] = [];
   const warnings = new Set<string>();
@@ -172,10 +172,13 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
     ctx.reporter.progress?.({ phase: 'restoring', files, totalFiles: total, bytes });
   };
   let damaged = 0;
+  const failWith = (rel: string, reason: string): void => {
+    failed.push({ path: rel, reason });
+    ctx.reporter.notice(`${rel}: ${reason}`);
+  };
   const fail = (rel: string, err: unknown): void => {
     if (err instanceof BtError && err.kind === 'integrity') damaged++;
-    failed.push({ path: rel, reason: describeError(err) });
-    ctx.reporter.notice(`${rel}: ${describeError(err)}`);
+    failWith(rel, describeError(err));
   };
   const restoreOne = async ({ rel, snapshot }: Chosen, holders?: ContentHolders): Promise<void> => {
     try {
@@ -254,8 +257,7 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
           restored(c.snapshot);
         } else if (o.kind === 'failed') {
           if (o.noSpace) throw noSpaceToRestore(opts.output);
-          failed.push({ path: c.rel, reason: o.reason });
-          ctx.reporter.notice(`${c.rel}: ${o.reason}`);
+          failWith(c.rel, o.reason);
         } else {
           general.push(c);
         }

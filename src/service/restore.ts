@@ -44,7 +44,7 @@ export async function restoreFile(ctx: Context, abs: string, opts: RestoreOption
   if (pathExists(output) && !opts.force) {
     throw userError(`${output} already exists`, 'use --force to overwrite it, or --output to write elsewhere');
   }
-  refuseSpecialTarget(output);
+  if (opts.force) refuseSpecialTarget(output);
   mkdirForUser(dirname(output));
   const written = await materialize(ctx, snapshot, output, opts.contentOnly);
   return { output, version: number, contentId: snapshot.content_id, size: snapshot.size, ...written };

@@ -90,23 +90,8 @@ export class FileSystemVault implements Vault {
     }
     // Below the threshold a content is never chunked, so its staged copy is a file: no stat per small file
     // (a vanished one fails as ENOENT in the move or the copy).
-    if (size >= CHUNK_THRESHOLD || opts.repair) {
-      let source;
-      try {
-        source = statSync(sourcePath);
-      } catch (err) {
-        // A vanished staged copy is no problem when the vault holds the content chunked; else it fails as ENOENT.
-        const stored = errnoCode(err) === 'ENOENT' && !opts.repair ? this.storedManifest(checksum) : undefined;
-        if (stored) return { sent: 0, chunks: stored.chunks.length };
-        throw err;
-      }
-      if (source.isDirectory()) return this.putChunked(checksum, sourcePath, opts);
-      if (source.size >= CHUNK_THRESHOLD && !opts.repair) {
-        // Another host may have stored this content chunked.
-        const stored = this.storedManifest(checksum);
-        if (stored) return { sent: 0, chunks: stored.chunks.length };
-      }
-    }
+    const settled = size >= CHUNK_THRESHOLD || opts.repair ? await this.putLarge(checksum, sourcePath, opts) : undefined;
+    if (settled) return settled;
     if (opts.consume) {
       // The staged copy (read-only, never changed) becomes the object: one rename, no second copy of
       // the bytes and no unlink after the commit. Never a hard link: two vaults must not share an inode.
@@ -114,6 +99,30 @@ export class FileSystemVault implements Vault {
     }
     await this.copyIn(checksum, sourcePath, final);
     return { sent: size };
+  }
+
+  /**
+   * What a large staged copy (or a repair's source) settles before it is stored as one object: a chunk
+   * directory is put chunk by chunk, and content this vault holds chunked already needs nothing. Undefined:
+   * store the file whole.
+   */
+  private async putLarge(checksum: string, sourcePath: string, opts: PutOptions): Promise<PutResult | undefined> {
+    let source;
+    try {
+      source = statSync(sourcePath);
+    } catch (err) {
+      // A vanished staged copy is no problem when the vault holds the content chunked; else it fails as ENOENT.
+      const stored = errnoCode(err) === 'ENOENT' && !opts.repair ? this.storedManifest(checksum) : undefined;
+      if (stored) return { sent: 0, chunks: stored.chunks.length };
+      throw err;
+    }
+    if (source.isDirectory()) return this.putChunked(checksum, sourcePath, opts);
+    if (source.size >= CHUNK_THRESHOLD && !opts.repair) {
+      // Another host may have stored this content chunked.
+      const stored = this.storedManifest(checksum);
+      if (stored) return { sent: 0, chunks: stored.chunks.length };
+    }
+    return undefined;
   }
 
   /**

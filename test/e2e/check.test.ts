@@ -9,18 +9,23 @@ import { tempDir } from '../support/tmp.js';
 
 const objectPath = (vault: string, id: string): string => join(vault, 'content', id.slice(0, 2), id);
 
+/** A tracked directory `docs` holding `files`, added and backed up. */
+function backedUp(bt: BtHome, files: Record<string, string>): string {
+  const d = join(bt.work, 'docs');
+  mkdirSync(d);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  return d;
+}
+
 test('check finds missing and corrupt objects, names the versions they affect, and repairs from the other vault', () => {
   const bt = new BtHome().init();
   const second = join(tempDir('bt-second'), 'vault');
   bt.ok(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', second]);
   bt.ok(['config', 'vault', 'init']);
-  const d = join(bt.work, 'docs');
-  mkdirSync(d);
-  writeFileSync(join(d, 'a.txt'), 'alpha v1');
-  writeFileSync(join(d, 'b.txt'), 'bravo');
-  bt.ok(['dir', 'init'], { cwd: d });
-  bt.ok(['add'], { cwd: d });
-  bt.ok(['backup']);
+  const d = backedUp(bt, { 'a.txt': 'alpha v1', 'b.txt': 'bravo' });
   writeFileSync(join(d, 'a.txt'), 'alpha v2');
   bt.ok(['add'], { cwd: d });
   bt.ok(['backup']);
@@ -69,12 +74,7 @@ test('check finds missing and corrupt objects, names the versions they affect, a
 
 test('an object lost from every vault is reported with what it costs, and cannot be repaired', () => {
   const bt = new BtHome().init();
-  const d = join(bt.work, 'docs');
-  mkdirSync(d);
-  writeFileSync(join(d, 'only.txt'), 'only copy');
-  bt.ok(['dir', 'init'], { cwd: d });
-  bt.ok(['add'], { cwd: d });
-  bt.ok(['backup']);
+  const d = backedUp(bt, { 'only.txt': 'only copy' });
   rmSync(objectPath(bt.vault, sha('only copy')));
   writeFileSync(join(d, 'only.txt'), 'changed since'); // the file no longer holds those bytes either
   const r = bt.run(['check', '--repair']);
@@ -89,13 +89,7 @@ test('an object lost from every vault is reported with what it costs, and cannot
 
 test('a backup whose content a vault should hold asks it first: a lost object is stored again from the staged copy', () => {
   const bt = new BtHome().init();
-  const d = join(bt.work, 'docs');
-  mkdirSync(d);
-  writeFileSync(join(d, 'one.txt'), 'content one');
-  writeFileSync(join(d, 'two.txt'), 'content two');
-  bt.ok(['dir', 'init'], { cwd: d });
-  bt.ok(['add'], { cwd: d });
-  bt.ok(['backup']);
+  const d = backedUp(bt, { 'one.txt': 'content one', 'two.txt': 'content two' });
   rmSync(objectPath(bt.vault, sha('content two')));
   // Copies of both: one content is where the projections say, the other is gone from the vault.
   writeFileSync(join(d, 'copy-one.txt'), 'content one');
@@ -112,13 +106,7 @@ test('a backup whose content a vault should hold asks it first: a lost object is
 
 test('a vault lost and set up again is refilled by check --repair from the files that still hold the bytes', () => {
   const bt = new BtHome().init();
-  const d = join(bt.work, 'docs');
-  mkdirSync(d);
-  writeFileSync(join(d, 'same.txt'), 'unchanged since the backup');
-  writeFileSync(join(d, 'edited.txt'), 'version one');
-  bt.ok(['dir', 'init'], { cwd: d });
-  bt.ok(['add'], { cwd: d });
-  bt.ok(['backup']);
+  const d = backedUp(bt, { 'same.txt': 'unchanged since the backup', 'edited.txt': 'version one' });
   rmSync(bt.vault, { recursive: true, force: true });
   bt.ok(['config', 'vault', 'init']);
   writeFileSync(join(d, 'edited.txt'), 'version two, not backed up');
@@ -135,13 +123,7 @@ test('a vault lost and set up again is refilled by check --repair from the files
 
 test('a tree restore with a damaged object restores the rest, names the file and exits 4 (corruption found)', () => {
   const bt = new BtHome().init();
-  const d = join(bt.work, 'docs');
-  mkdirSync(d);
-  writeFileSync(join(d, 'good.txt'), 'good bytes');
-  writeFileSync(join(d, 'bad.txt'), 'bytes to be damaged');
-  bt.ok(['dir', 'init'], { cwd: d });
-  bt.ok(['add'], { cwd: d });
-  bt.ok(['backup']);
+  const d = backedUp(bt, { 'good.txt': 'good bytes', 'bad.txt': 'bytes to be damaged' });
   const object = objectPath(bt.vault, sha('bytes to be damaged'));
   chmodSync(object, 0o600);
   writeFileSync(object, 'bytes to be damaged!');
