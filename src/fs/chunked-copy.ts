@@ -4,7 +4,7 @@
 import { closeSync, constants, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { MANIFEST_FILE, MANIFEST_FORMAT, encodeManifest, sha256Hex } from './chunk-manifest.js';
-import { CHUNK_MAX, cutPoint } from './chunker.js';
+import { CHUNK_MAX, cutPoint, moveToFront } from './chunker.js';
 import { wholeHashFor } from './whole-hash.js';
 
 export interface ChunkedCopy {
@@ -80,7 +80,7 @@ export function writeChunkedCopy(
     // The helper must be done with the window before its bytes move.
     whole.settle();
     if (eof) break;
-    buf.copyWithin(0, start, end);
+    moveToFront(buf, start, end);
     end -= start;
     start = 0;
   }

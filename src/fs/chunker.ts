@@ -3,6 +3,8 @@
 // The parameters and the gear table are part of the vault format (ADR 0012): changing either makes the
 // same bytes give other chunks, which stays readable but stops deduplicating against older chunks.
 
+import { type GearWindow, gearWindow } from './gear-wasm.js';
+
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
@@ -70,6 +72,21 @@ export const GEAR: Int32Array = Int32Array.from([
   0x0a005162, 0x8422e1bd, 0x8f57fcd0, 0x75bfd3cd, 0x9f0c2fdc, 0x7c2b2e1e, 0xd1ef4b37, 0x27b79d95,
 ], (v) => v | 0);
 
+/** Windows by the memory they view: a cut in a window's bytes is scanned in place. */
+const windows = new WeakMap<ArrayBufferLike, GearWindow>();
+/** Where bytes from elsewhere (a test's buffer, chunkLengths) are copied to be scanned. */
+let scratch: GearWindow | undefined;
+
+/**
+ * A buffer of `size` bytes that cutPoint scans in place (WebAssembly memory, gear-wasm.ts); shared, its
+ * memory is a SharedArrayBuffer another thread can read. Any other buffer is first copied to be scanned.
+ */
+export function chunkWindow(size: number, shared: boolean): Buffer {
+  const w = gearWindow(size, GEAR, shared);
+  windows.set(w.bytes.buffer, w);
+  return w.bytes;
+}
+
 /**
  * The length of the chunk that starts at `start`, given the bytes `data[start, end)`. The caller passes at
  * least CHUNK_MAX bytes, or everything that is left of the file (then the last chunk may be shorter than
@@ -80,38 +97,27 @@ export function cutPoint(data: Uint8Array, start: number, end: number): number {
   if (available <= CHUNK_MIN) return available;
   const limit = Math.min(available, CHUNK_MAX);
   const normal = Math.min(limit, CHUNK_AVG);
-  let at = scan(data, start + CHUNK_MIN, start + normal, MASK_HARD, 0);
-  if (at < 0) at = scan(data, start + normal, start + limit, MASK_EASY, carried);
-  return at < 0 ? limit : at + 1 - start;
+  const from = start + CHUNK_MIN;
+  // `shift` takes an index of `data` to one of the window's bytes.
+  let w = windows.get(data.buffer);
+  let shift: number;
+  if (w !== undefined) {
+    shift = data.byteOffset - w.bytes.byteOffset;
+  } else {
+    w = scratch ??= gearWindow(CHUNK_MAX, GEAR, false);
+    w.bytes.set(data.subarray(from, start + limit));
+    shift = -from;
+  }
+  let at = w.scan(from + shift, start + normal + shift, MASK_HARD, 0);
+  if (at < 0) at = w.scan(start + normal + shift, start + limit + shift, MASK_EASY, w.carried());
+  return at < 0 ? limit : at - shift + 1 - start;
 }
 
-/** The fingerprint where the last scan stopped without a cut: the easy-mask scan goes on from it. */
-let carried = 0;
-
-/**
- * Rolls the gear hash over data[from, to) and returns the index of the first byte after which
- * (fp & mask) === 0, or -1. Unrolled by four: a third faster in V8 than the plain loop, same result.
- */
-function scan(data: Uint8Array, from: number, to: number, mask: number, fp0: number): number {
-  const gear = GEAR;
-  let fp = fp0;
-  let i = from;
-  for (const to4 = to - 3; i < to4; i += 4) {
-    fp = ((fp << 1) + gear[data[i]!]!) | 0;
-    if ((fp & mask) === 0) return i;
-    fp = ((fp << 1) + gear[data[i + 1]!]!) | 0;
-    if ((fp & mask) === 0) return i + 1;
-    fp = ((fp << 1) + gear[data[i + 2]!]!) | 0;
-    if ((fp & mask) === 0) return i + 2;
-    fp = ((fp << 1) + gear[data[i + 3]!]!) | 0;
-    if ((fp & mask) === 0) return i + 3;
-  }
-  for (; i < to; i++) {
-    fp = ((fp << 1) + gear[data[i]!]!) | 0;
-    if ((fp & mask) === 0) return i;
-  }
-  carried = fp;
-  return -1;
+/** buf.copyWithin(0, start, end); for a shared chunk window, at memmove speed (gear-wasm.ts). */
+export function moveToFront(buf: Uint8Array, start: number, end: number): void {
+  const w = windows.get(buf.buffer);
+  if (w !== undefined && buf.byteOffset === w.bytes.byteOffset) w.moveToFront(start, end);
+  else buf.copyWithin(0, start, end);
 }
 
 /** Every chunk length of a buffer held whole in memory (tests, small tools); the lengths sum to its size. */

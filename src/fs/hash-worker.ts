@@ -5,7 +5,7 @@ import { workerData } from 'node:worker_threads';
 import { COMMAND, CTL, type HelperMemory, STATE, controlViews } from './whole-hash.js';
 
 const memory = workerData as HelperMemory;
-const buffer = new Uint8Array(memory.buffer);
+const buffer = new Uint8Array(memory.buffer, memory.offset, memory.length);
 const { ctl, digest: digestArea } = controlViews(memory);
 let hash = createHash('sha256');
 

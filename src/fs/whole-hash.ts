@@ -6,6 +6,7 @@
 import type { Worker } from 'node:worker_threads';
 import { crypto, workerThreads } from '../core/lazy-builtin.js';
 import { workerScript } from '../core/worker-pool.js';
+import { chunkWindow } from './chunker.js';
 
 export interface WholeHash {
   /** Starts a new file (whatever an aborted one left is dropped). */
@@ -49,7 +50,10 @@ const CTL_BYTES = 16;
 const STALL_MS = 60_000;
 
 export interface HelperMemory {
+  /** The rolling buffer's memory, and where in it the rolling buffer lies. */
   readonly buffer: SharedArrayBuffer;
+  readonly offset: number;
+  readonly length: number;
   readonly control: SharedArrayBuffer;
 }
 
@@ -62,31 +66,45 @@ export function controlViews(memory: HelperMemory): { ctl: Int32Array; digest: U
  * One helper per capture worker, started on its first chunked file and kept for the next ones. Null on
  * the main thread (a `bt check --repair`, or BT_CAPTURE_WORKERS=0), where waiting would block everything.
  */
-let helper: { worker: Worker; memory: HelperMemory } | null | undefined;
+let helper: Helper | null | undefined;
+
+interface Helper {
+  readonly worker: Worker;
+  readonly memory: HelperMemory;
+  /** The rolling buffer, as this thread sees it. */
+  readonly window: Buffer;
+}
 
 let threaded: { buffer: Buffer; whole: WholeHash } | undefined;
 let inline: { buffer: Buffer; whole: WholeHash } | undefined;
 
 /**
- * The rolling buffer and its whole-file hash, reused from file to file: shared with a helper thread where
- * one runs, else hashed on this thread (also once a helper has failed).
+ * The rolling buffer (a chunk window: the gear scan runs over it in place) and its whole-file hash, reused
+ * from file to file: shared with a helper thread where one runs, else hashed on this thread (also once a
+ * helper has failed).
  */
 export function wholeHashFor(size: number): { buffer: Buffer; whole: WholeHash } {
-  if (helper === undefined) helper = workerThreads().isMainThread ? null : startHashHelper(workerScript(import.meta.url, 'hash-worker'), size);
-  if (helper !== null && helper.memory.buffer.byteLength === size) {
-    return (threaded ??= { buffer: Buffer.from(helper.memory.buffer), whole: threadedWholeHash(helper.memory) });
+  if (helper === undefined) helper = workerThreads().isMainThread ? null : startHashHelper(workerScript(import.meta.url, 'hash-worker'), chunkWindow(size, true));
+  if (helper !== null && helper.window.length === size) {
+    return (threaded ??= { buffer: helper.window, whole: threadedWholeHash(helper.memory) });
   }
   if (inline?.buffer.length !== size) {
-    const buffer = Buffer.allocUnsafe(size);
+    const buffer = chunkWindow(size, false);
     inline = { buffer, whole: inlineWholeHash(buffer) };
   }
   return inline;
 }
 
-/** Starts a helper thread running `script` over a new shared buffer of `size` bytes; null if it cannot. */
-export function startHashHelper(script: URL, size: number): { worker: Worker; memory: HelperMemory } | null {
+/** Starts a helper thread running `script` over `window` (a view of a SharedArrayBuffer); null if it cannot. */
+export function startHashHelper(script: URL, window: Buffer): Helper | null {
+  if (!(window.buffer instanceof SharedArrayBuffer)) return null;
   try {
-    const memory = { buffer: new SharedArrayBuffer(size), control: new SharedArrayBuffer(CTL_BYTES + DIGEST_BYTES) };
+    const memory: HelperMemory = {
+      buffer: window.buffer,
+      offset: window.byteOffset,
+      length: window.length,
+      control: new SharedArrayBuffer(CTL_BYTES + DIGEST_BYTES),
+    };
     const worker = new (workerThreads().Worker)(script, {
       workerData: memory,
       resourceLimits: { maxYoungGenerationSizeMb: 2 },
@@ -94,7 +112,7 @@ export function startHashHelper(script: URL, size: number): { worker: Worker; me
     // A helper that dies sets nothing: the wait below gives up after STALL_MS and the capture fails.
     worker.on('error', () => {});
     worker.unref();
-    return { worker, memory };
+    return { worker, memory, window };
   } catch {
     return null;
   }

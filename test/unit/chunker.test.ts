@@ -6,7 +6,8 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeManifest } from '../../src/fs/chunk-manifest.js';
-import { CHUNK_AVG, CHUNK_MAX, CHUNK_MIN, GEAR, chunkLengths, cutPoint } from '../../src/fs/chunker.js';
+import { CHUNK_AVG, CHUNK_MAX, CHUNK_MIN, GEAR, chunkLengths, chunkWindow, cutPoint } from '../../src/fs/chunker.js';
+import { gearWindow } from '../../src/fs/gear-wasm.js';
 import { writeChunkedCopy } from '../../src/fs/chunked-copy.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -35,6 +36,48 @@ test('the same bytes give the same chunks, and these exact ones (a change here c
   assert.is(lengths.length, 40);
   assert.equal(lengths.slice(0, 5), [3353579, 3988094, 2211930, 2614110, 2899752]);
   assert.is(sha(Buffer.from(lengths.join(','))), '3db76c960f14c57b37e284a0236b579596da63b8a508051de5ba2a33b542584e');
+});
+
+test('the WebAssembly gear scan stops exactly where the plain loop does, and carries its fingerprint', () => {
+  /** The gear loop as ADR 0012 defines it. */
+  const reference = (b: Uint8Array, from: number, to: number, mask: number, fp: number): [number, number] => {
+    for (let i = from; i < to; i++) {
+      fp = ((fp << 1) + GEAR[b[i]!]!) | 0;
+      if ((fp & mask) === 0) return [i, fp];
+    }
+    return [-1, fp];
+  };
+  let seed = 1;
+  const next = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  for (const shared of [false, true]) {
+    const w = gearWindow(1 << 16, GEAR, shared);
+    w.bytes.set(keystream(3, 1 << 16));
+    let cuts = 0;
+    // Masks of 4-12 bits cut often: every position in the four-byte turn and the one-at-a-time tail is hit.
+    for (let k = 0; k < 4000; k++) {
+      const from = next(60000);
+      const to = from + next(300);
+      const mask = ~((1 << (20 + next(9))) - 1) | 0;
+      const fp = k % 2 === 0 ? 0 : next(1 << 30) | 0;
+      const [at, carried] = reference(w.bytes, from, to, mask, fp);
+      assert.is(w.scan(from, to, mask, fp), at, `scan [${from}, ${to}) mask ${mask >>> 0}`);
+      if (at < 0) assert.is(w.carried(), carried);
+      else cuts++;
+    }
+    assert.ok(cuts > 1000, `${cuts} cuts`);
+    // The rolling buffer's move to the front, overlapping or not.
+    for (const [start, end] of [[40000, 65536], [100, 30000], [0, 5], [65536, 65536]] as const) {
+      const expected = Buffer.from(w.bytes).copyWithin(0, start, end);
+      w.moveToFront(start, end);
+      assert.ok(w.bytes.equals(expected), `move [${start}, ${end})`);
+    }
+    assert.throws(() => w.moveToFront(10, (1 << 16) + 1), /cannot move/);
+  }
+  // A chunk window is scanned in place; any other buffer is copied first: the same cuts.
+  const window = chunkWindow(24 * MiB, false);
+  data.copy(window, 0, 0, 24 * MiB);
+  assert.equal(chunkLengths(window), chunkLengths(data.subarray(0, 24 * MiB)));
+  assert.equal(chunkLengths(window.subarray(1234)), chunkLengths(data.subarray(1234, 24 * MiB)));
 });
 
 test('every chunk but the last is within [min, max]; the average is near the documented 2 MiB', () => {
