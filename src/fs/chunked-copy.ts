@@ -3,7 +3,7 @@
 // Synchronous, like the capture that calls it on a worker thread.
 import { closeSync, constants, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { MANIFEST_FILE, MANIFEST_FORMAT, encodeManifest, sha256Hex } from './chunk-manifest.js';
+import { MANIFEST_FILE, MANIFEST_FORMAT, encodeManifest } from './chunk-manifest.js';
 import { CHUNK_MAX, cutPoint, moveToFront } from './chunker.js';
 import { wholeHashFor } from './whole-hash.js';
 
@@ -43,42 +43,44 @@ export function writeChunkedCopy(
   whole.begin();
   const written = new Set<string>();
   const chunks: [string, number][] = [];
-  const cuts: number[] = [];
   let size = 0;
   let stagedBytes = 0;
   let start = 0;
   let end = 0;
   let eof = false;
+  // The chunk being hashed (by the helper, where one runs): this thread cuts the next chunk meanwhile, and
+  // writes this one once its id is back, while the helper hashes the next.
+  let pendingAt = 0;
+  let pendingLength = -1;
+  const record = (id: string): void => {
+    const chunk = buf.subarray(pendingAt, pendingAt + pendingLength);
+    if (!written.has(id) && !stored.has(id)) {
+      guard(() => writeReadOnly(join(dir, id), chunk));
+      written.add(id);
+      stagedBytes += chunk.length;
+    }
+    chunks.push([id, chunk.length]);
+    size += chunk.length;
+    pendingLength = -1;
+  };
   for (;;) {
     while (!eof && end < buf.length) {
       const n = read(buf, end, buf.length - end);
       if (n === 0) eof = true;
       else end += n;
     }
-    // A cut is final only with CHUNK_MAX bytes ahead of it (or the end of the file). The window's chunks
-    // are cut first, so the whole-file hash of the window runs while they are hashed and written here.
-    const windowStart = start;
-    cuts.length = 0;
+    // A cut is final only with CHUNK_MAX bytes ahead of it (or the end of the file).
     while (end - start >= CHUNK_MAX || (eof && end > start)) {
       const n = cutPoint(buf, start, end);
-      cuts.push(n);
+      const id = pendingLength < 0 ? '' : whole.chunkDigest();
+      whole.chunk(start, start + n);
+      if (id !== '') record(id);
+      pendingAt = start;
+      pendingLength = n;
       start += n;
     }
-    if (start > windowStart) whole.update(windowStart, start);
-    for (let at = windowStart, i = 0; i < cuts.length; at += cuts[i]!, i++) {
-      const n = cuts[i]!;
-      const chunk = buf.subarray(at, at + n);
-      const id = sha256Hex(chunk);
-      if (!written.has(id) && !stored.has(id)) {
-        guard(() => writeReadOnly(join(dir, id), chunk));
-        written.add(id);
-        stagedBytes += n;
-      }
-      chunks.push([id, n]);
-      size += n;
-    }
-    // The helper must be done with the window before its bytes move.
-    whole.settle();
+    // Done with the window's last chunk before its bytes move.
+    if (pendingLength >= 0) record(whole.chunkDigest());
     if (eof) break;
     moveToFront(buf, start, end);
     end -= start;

@@ -1,5 +1,5 @@
-// The whole-file hash helper of a capture worker (whole-hash.ts): hashes the windows it is told to, in
-// order, from the shared rolling buffer, and hands back the digest at the end of each file.
+// The hash helper of a capture worker (whole-hash.ts): hashes the chunks it is told to, in order, from the
+// shared rolling buffer, each on its own and into the whole file's hash, and hands back each digest.
 import { createHash } from 'node:crypto';
 import { workerData } from 'node:worker_threads';
 import { COMMAND, CTL, type HelperMemory, STATE, controlViews } from './whole-hash.js';
@@ -17,8 +17,10 @@ for (;;) {
     const command = ctl[CTL.command];
     if (command === COMMAND.begin) {
       hash = createHash('sha256');
-    } else if (command === COMMAND.update) {
-      hash.update(buffer.subarray(ctl[CTL.start]!, ctl[CTL.end]!));
+    } else if (command === COMMAND.chunk) {
+      const part = buffer.subarray(ctl[CTL.start]!, ctl[CTL.end]!);
+      hash.update(part);
+      digestArea.set(createHash('sha256').update(part).digest());
     } else {
       digestArea.set(hash.digest());
       hash = createHash('sha256');

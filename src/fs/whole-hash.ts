@@ -1,8 +1,7 @@
-// The SHA-256 of a whole large file, computed beside the chunking: on a capture worker, a helper thread
-// hashes each window of the rolling buffer while this thread hashes and writes the window's chunks. Both
-// hash every byte (the content id is the whole file's SHA-256, each chunk's id its own), so this moves a
-// third of the CPU of a chunked copy to the other core (ADR 0012). Synchronous for the caller: the worker
-// that chunks blocks on Atomics, never on its event loop.
+// The SHA-256 of a large file and of each of its chunks, computed beside the chunking: on a capture worker,
+// a helper thread hashes each chunk (on its own and into the whole file's hash) while this thread writes
+// the chunk before it and cuts the next one (ADR 0012). Synchronous for the caller: the worker that chunks
+// blocks on Atomics, never on its event loop.
 import type { Worker } from 'node:worker_threads';
 import { crypto, workerThreads } from '../core/lazy-builtin.js';
 import { workerScript } from '../core/worker-pool.js';
@@ -11,25 +10,31 @@ import { chunkWindow } from './chunker.js';
 export interface WholeHash {
   /** Starts a new file (whatever an aborted one left is dropped). */
   begin(): void;
-  /** Hashes buffer[start, end) next; the bytes must stay as they are until `settle()` returns. */
-  update(start: number, end: number): void;
-  /** Waits until every update so far is hashed (before the buffer is overwritten). */
-  settle(): void;
-  /** The hex digest of everything updated; the hash starts again empty for the next file. */
+  /**
+   * Hashes buffer[start, end) next: into the whole file's hash, and on its own as one chunk. The bytes must
+   * stay as they are until `chunkDigest()` returns.
+   */
+  chunk(start: number, end: number): void;
+  /** Waits for the last `chunk()` and returns that chunk's SHA-256 (hex). */
+  chunkDigest(): string;
+  /** The hex digest of every chunk so far, in order; the hash starts again empty for the next file. */
   digest(): string;
 }
 
 /** Hashing on this thread: where no helper runs (the main thread, or a helper that could not start). */
 export function inlineWholeHash(buffer: Uint8Array): WholeHash {
   let hash = crypto().createHash('sha256');
+  let last = '';
   return {
     begin: () => {
       hash = crypto().createHash('sha256');
     },
-    update: (start, end) => {
-      hash.update(buffer.subarray(start, end));
+    chunk: (start, end) => {
+      const part = buffer.subarray(start, end);
+      hash.update(part);
+      last = crypto().createHash('sha256').update(part).digest('hex');
     },
-    settle: () => {},
+    chunkDigest: () => last,
     digest: () => {
       const hex = hash.digest('hex');
       hash = crypto().createHash('sha256');
@@ -41,8 +46,8 @@ export function inlineWholeHash(buffer: Uint8Array): WholeHash {
 /** Control words shared with the helper (Int32Array indexes). */
 export const CTL = { state: 0, command: 1, start: 2, end: 3 } as const;
 export const STATE = { idle: 0, posted: 1, failed: 2 } as const;
-export const COMMAND = { begin: 0, update: 1, digest: 2 } as const;
-/** Bytes of the digest area after the control words. */
+export const COMMAND = { begin: 0, chunk: 1, digest: 2 } as const;
+/** Bytes of the digest area after the control words: a chunk's digest, or the whole file's. */
 const DIGEST_BYTES = 32;
 const CTL_BYTES = 16;
 
@@ -142,14 +147,17 @@ export function threadedWholeHash(memory: HelperMemory, stallMs = STALL_MS): Who
     Atomics.store(ctl, CTL.state, STATE.posted);
     Atomics.notify(ctl, CTL.state);
   };
+  const digestHex = (): string => {
+    settle();
+    return Buffer.from(digestArea).toString('hex');
+  };
   return {
     begin: () => post(COMMAND.begin, 0, 0),
-    update: (start, end) => post(COMMAND.update, start, end),
-    settle,
+    chunk: (start, end) => post(COMMAND.chunk, start, end),
+    chunkDigest: digestHex,
     digest: () => {
       post(COMMAND.digest, 0, 0);
-      settle();
-      return Buffer.from(digestArea).toString('hex');
+      return digestHex();
     },
   };
 }

@@ -1,5 +1,5 @@
-// The whole-file hash helper of chunked capture: the same digest as hashing inline, file after file, and a
-// helper that dies makes the capture fail instead of hang.
+// The hash helper of chunked capture: the same digests as hashing inline, chunk after chunk and file after
+// file, and a helper that dies makes the capture fail instead of hang.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
@@ -9,20 +9,23 @@ import { inlineWholeHash, startHashHelper, threadedWholeHash, type WholeHash } f
 const script = new URL('../../dist/hash-worker.js', import.meta.url);
 const SIZE = 1 << 16;
 
-/** Hashes `data` through `whole`, a window at a time, each window copied into `buffer` first. */
+/**
+ * Hashes `data` through `whole`, a chunk of `window` bytes at a time, each copied into `buffer` first;
+ * checks each chunk's own digest on the way.
+ */
 function hashThrough(whole: WholeHash, buffer: Uint8Array, data: Buffer, window: number): string {
   whole.begin();
   for (let at = 0; at < data.length; at += window) {
     const part = data.subarray(at, Math.min(data.length, at + window));
     const offset = (at / window) % 2 === 0 ? 0 : SIZE - part.length;
     buffer.set(part, offset);
-    whole.update(offset, offset + part.length);
-    whole.settle();
+    whole.chunk(offset, offset + part.length);
+    assert.is(whole.chunkDigest(), createHash('sha256').update(part).digest('hex'), `chunk at ${at}`);
   }
   return whole.digest();
 }
 
-test('the helper gives the SHA-256 of every file, also after one that was abandoned midway', async () => {
+test('the helper gives the SHA-256 of every chunk and every file, also after one that was abandoned midway', async () => {
   // The rolling buffer need not start at the beginning of its memory (a chunk window does not).
   const h = startHashHelper(script, Buffer.from(new SharedArrayBuffer(SIZE + 100), 100, SIZE));
   assert.ok(h, 'the helper starts');
@@ -37,7 +40,7 @@ test('the helper gives the SHA-256 of every file, also after one that was abando
     // Abandoned: updated, never digested; the next file starts clean.
     whole.begin();
     buffer.set(randomBytes(100));
-    whole.update(0, 100);
+    whole.chunk(0, 100);
   }
   await h.worker.terminate();
 });
@@ -49,8 +52,8 @@ test('a helper that stops answering fails the capture after the stall time', asy
   const started = Date.now();
   assert.throws(() => {
     whole.begin();
-    whole.update(0, 10);
-    whole.settle();
+    whole.chunk(0, 10);
+    whole.chunkDigest();
   }, /stopped answering/);
   assert.ok(Date.now() - started < 5000);
 });
