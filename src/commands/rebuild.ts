@@ -1,6 +1,7 @@
 // bt rebuild: drop every projection and replay the journal
 import * as t from 'io-ts';
 import { ExitCode } from '../core/errors.js';
+import { rebuild as rebuildDatabase } from '../service/rebuild.js';
 import { JsonOption, command } from './command.js';
 import { withContext } from './run-context.js';
 
@@ -11,10 +12,11 @@ export const rebuild = command({
   optionsCodec: t.type({}),
   async run(_args, _opts, io) {
     const started = Date.now();
-    const r = await withContext(io.reporter('rebuild'), 'rebuild', (ctx) => ctx.store.rebuild());
+    const r = await withContext(io.reporter('rebuild'), 'rebuild', (ctx) => rebuildDatabase(ctx));
     const seconds = (Date.now() - started) / 1000;
-    io.json({ events: r.events, seconds });
+    io.json({ events: r.events, seconds, damaged_copy: r.damagedCopy });
     io.line(`replayed ${r.events} event(s) in ${seconds.toFixed(2)} s`);
+    if (r.damagedCopy !== null) io.line(`the damaged database was kept as ${r.damagedCopy}: delete it once bt works again`);
     return ExitCode.ok;
   },
 });
