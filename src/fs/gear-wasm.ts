@@ -164,15 +164,16 @@ export function gearWindow(size: number, gear: Int32Array, shared: boolean): Gea
   const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(pages, shared)), { env: { memory } });
   const scan = instance.exports.scan as (from: number, to: number, mask: number, fp: number) => number;
   const move = instance.exports.move as (dst: number, src: number, len: number) => void;
-  new Int32Array(memory.buffer, 0, 256).set(gear);
-  const words = new Int32Array(memory.buffer, CARRIED, 1);
+  // WebAssembly memory is little-endian whatever the host: the table is written so, and the fingerprint read so.
+  const view = new DataView(memory.buffer);
+  gear.forEach((v, i) => view.setInt32(i * 4, v, true));
   return {
     bytes: Buffer.from(memory.buffer, DATA, size),
     scan: (from, to, mask, fp) => {
       const at = scan(DATA + from, DATA + to, mask, fp);
       return at < 0 ? -1 : at - DATA;
     },
-    carried: () => words[0]!,
+    carried: () => view.getInt32(CARRIED, true),
     moveToFront: (start, end) => {
       if (start < 0 || end > size || start > end) throw new RangeError(`cannot move [${start}, ${end}) of ${size} bytes`);
       move(DATA, DATA + start, end - start);

@@ -89,7 +89,12 @@ let inline: { buffer: Buffer; whole: WholeHash } | undefined;
  * helper has failed).
  */
 export function wholeHashFor(size: number): { buffer: Buffer; whole: WholeHash } {
-  if (helper === undefined) helper = workerThreads().isMainThread ? null : startHashHelper(workerScript(import.meta.url, 'hash-worker'), chunkWindow(size, true));
+  if (helper === undefined) {
+    // On a worker thread the window is shared memory, for the helper; one that cannot start leaves it inline.
+    const window = chunkWindow(size, !workerThreads().isMainThread);
+    helper = workerThreads().isMainThread ? null : startHashHelper(workerScript(import.meta.url, 'hash-worker'), window);
+    if (helper === null) inline = { buffer: window, whole: inlineWholeHash(window) };
+  }
   if (helper !== null && helper.window.length === size) {
     return (threaded ??= { buffer: helper.window, whole: threadedWholeHash(helper.memory) });
   }

@@ -2,10 +2,10 @@
 // even drop a table whose pages do not parse. The journal and the local tables (vault sync state, local
 // settings) are copied by SQL into a fresh file, the projections are replayed there, and the fresh file
 // takes the old one's name by rename. The damaged file is kept beside it, under another name.
-import { linkSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { errnoCode, integrityError } from '../core/errors.js';
+import { errnoCode, integrityError, userError } from '../core/errors.js';
 import type { Clock, IdSource } from '../core/ids.js';
 import { Journal } from '../events/journal.js';
 import { fsyncPath } from '../fs/durable.js';
@@ -59,27 +59,33 @@ export async function rebuildIntoFreshFile(
     if (fresh.open) fresh.close();
   }
 
-  // The old file's write-ahead log must be empty before the swap: frames left in it would be applied to
-  // the fresh file, which they do not describe. A reader holding it (another bt) keeps it from emptying.
-  const [checkpoint] = old.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-  if (checkpoint?.busy !== 0) {
-    removeDatabaseFiles(freshFile);
-    throw integrityError('the damaged database is in use by another bt process; nothing was replaced', 'run `bt rebuild` again when it has finished');
-  }
+  // SQLite removes the -wal and -shm files when the last connection to a database closes: either one
+  // still there means another connection is open (a `bt watch` between jobs, a `bt log`). That one would go
+  // on writing to the old file, and frames left in its log would be applied to the fresh file, which they
+  // do not describe. So nothing is replaced then, and those files are never removed here.
   old.close();
-  if ((statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0) !== 0) {
+  if (existsSync(`${file}-wal`) || existsSync(`${file}-shm`)) {
     removeDatabaseFiles(freshFile);
-    throw integrityError('the damaged database still has a write-ahead log; nothing was replaced', 'run `bt rebuild` again');
+    throw userError('the database is open in another bt process (a `bt watch`?); nothing was replaced', 'stop it, then run `bt rebuild` again');
   }
-  rmSync(`${file}-wal`, { force: true });
-  rmSync(`${file}-shm`, { force: true });
-  // A link first, then one rename: there is never a moment without a database under the expected name.
-  const damagedCopy = `${file}.damaged`;
-  rmSync(damagedCopy, { force: true });
-  linkSync(file, damagedCopy);
-  renameSync(freshFile, file);
+  const damagedCopy = unusedName(`${file}.damaged`);
+  try {
+    // A link first, then one rename: there is never a moment without a database under the expected name.
+    linkSync(file, damagedCopy);
+    renameSync(freshFile, file);
+  } catch (err) {
+    removeDatabaseFiles(freshFile);
+    throw err;
+  }
   await fsyncPath(dirname(file));
   return { events, damagedCopy };
+}
+
+/** `path`, or `path-2`, `path-3`, ...: an earlier damaged copy is not overwritten. */
+function unusedName(path: string): string {
+  let name = path;
+  for (let n = 2; existsSync(name); n++) name = `${path}-${n}`;
+  return name;
 }
 
 /** Every table that is not a projection, copied row for row from the damaged file into `fresh`. */
@@ -100,9 +106,11 @@ function copyKeptTables(fresh: BetterSqlite3.Database, file: string): void {
         try {
           fresh.exec(`INSERT INTO main."${name}" SELECT * FROM damaged."${name}"${order}`);
         } catch (err) {
-          if (!isDamage(err)) throw err;
+          // The chain trigger refuses a row whose links do not match: a damaged journal too.
+          const brokenChain = name === 'journal' && errnoCode(err) === 'SQLITE_CONSTRAINT_TRIGGER';
+          if (!isDamage(err) && !brokenChain) throw err;
           throw integrityError(
-            `the database's ${name} table is damaged too, not only its projections; nothing was replaced`,
+            `the database's ${name} table is damaged too (${brokenChain ? 'its rows do not form one hash chain' : errnoCode(err)}), not only its projections; nothing was replaced`,
             'move the data directory aside and run `bt recover` to rebuild it from a vault',
           );
         }
