@@ -10,7 +10,7 @@ import { type ChunkSource, type Vault, vaultProblem } from '../vaults/vault.js';
 import type { Context, Reporter } from './context.js';
 import { RETRY_UNAVAILABLE_MS, UnavailableVaults } from './unavailable-vaults.js';
 import { type SyncResult, syncJournal } from './journal-sync.js';
-import { removeOrphanStagedCopies } from './staging-area.js';
+import { removeEmptyBuckets, removeOrphanStagedCopies } from './staging-area.js';
 import { joinName, pathExists } from '../fs/paths.js';
 import { prepareFlushes } from '../fs/durable.js';
 
@@ -161,6 +161,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
     files += committed.length;
   }
   await removing;
+  removeEmptyBuckets(ctx.stagingDir);
   kept.summarize();
   const sync = await syncJournal(ctx, vaults);
   return { files, bytesSent, bytesDeduped, failed, sync };

@@ -1,7 +1,7 @@
 // The staging area's layout: each staged copy (a file, or a directory of chunks) in one of 32 buckets named
 // by the last character of its stage id. With one flat directory, two capture workers creating 20k copies
 // in it took about half the time twice the system time, and ~2 s longer (ADR 0013).
-import { type Dir, lstatSync, opendirSync, renameSync, rmSync } from 'node:fs';
+import { type Dir, lstatSync, opendirSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Queries } from '../projections/queries.js';
 import { makeDirs } from '../fs/make-dirs.js';
@@ -54,8 +54,37 @@ function tidy(stagingDir: string, queries: Pick<Queries, 'liveStageIds'>, remove
   // Moved once the directory is read: what a reader returns for a directory changed under it is unspecified.
   for (const stageId of top.queued) moveIntoBucket(stagingDir, stageId);
   let removed = top.removed;
-  if (removeOrphans) for (const bucket of top.buckets) removed += sweepDirectory(join(stagingDir, bucket), queries, true, false).removed;
+  if (removeOrphans) {
+    for (const bucket of top.buckets) {
+      removed += sweepDirectory(join(stagingDir, bucket), queries, true, false).removed;
+      removeIfEmpty(join(stagingDir, bucket));
+    }
+  }
   return removed;
+}
+
+/**
+ * Removes the buckets a backup emptied. A directory that once held thousands of entries keeps its size on
+ * ext4 once emptied, and reading it stays as slow: the sweep at the start of every `bt add` and `bt backup`
+ * read 32 such buckets in ~75 ms when nothing was staged. The next copy staged makes its bucket again.
+ */
+export function removeEmptyBuckets(stagingDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(stagingDir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.length === 1) removeIfEmpty(join(stagingDir, name));
+}
+
+/** rmdir, which refuses a directory that is not empty without reading it. */
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Not empty, not a directory, or already gone: it stays as it is.
+  }
 }
 
 function moveIntoBucket(stagingDir: string, stageId: string): void {

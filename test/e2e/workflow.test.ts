@@ -106,6 +106,13 @@ test('copies staged by a bt before the staging buckets (at the top of the area) 
   assert.is(b.files, 2);
   assert.equal(b.failed, []);
   assert.equal(stagedCopies(staging), []);
+  // Emptied buckets go (an emptied directory stays as slow to read as a full one); the next add makes them again.
+  assert.equal(readdirSync(staging), []);
+  writeFileSync(join(d, 'c.txt'), 'staged after the buckets went\n');
+  assert.is(bt.json<{ staged: number }>(['add'], { cwd: d }).staged, 1);
+  assert.is(stagedCopies(staging).length, 1);
+  assert.is(bt.json<{ files: number }>(['backup']).files, 1);
+  assert.equal(readdirSync(staging), []);
   const out = join(bt.home, 'older-restored');
   bt.ok(['restore', d, '--output', out]);
   assert.is(readFileSync(join(out, 'a.txt'), 'utf8'), 'staged before the upgrade\n');
