@@ -65,7 +65,8 @@ function writing<T>(f: () => T): T {
 }
 
 const SMALL = 1 << 20;
-const CHUNK = 1 << 20;
+/** The piece a large file is read in: all of the scratch buffer below. */
+const CHUNK = SMALL;
 const ATTEMPTS = 3;
 /**
  * Staged copies are created read-only (the open file descriptor may still write them): they never change
@@ -130,7 +131,10 @@ function captureLink(src: string, stat: BigIntStats): CaptureResult {
 
 type Copied = { contentId: string; stat: BigIntStats; chunks?: number } | undefined;
 
-/** One buffer for every small file (capture is synchronous): no allocation, no garbage per file. */
+/**
+ * One buffer for every file, read whole or in pieces (capture is synchronous): no allocation and no garbage
+ * per file, and no fresh memory to fault in (~18 us a page on this VM, ~4.6 ms per MiB allocated anew).
+ */
 const scratch = Buffer.allocUnsafe(SMALL);
 
 /** One read of the whole file; undefined when it changed meanwhile (size or times moved). */
@@ -170,7 +174,7 @@ function copyLarge(job: CaptureJob, before: SeenStat): Copied {
   try {
     const out = writing(() => openSync(job.dest, CREATE, STAGED_MODE));
     try {
-      const buf = Buffer.allocUnsafe(CHUNK);
+      const buf = scratch;
       for (;;) {
         const n = readSync(fd, buf, 0, CHUNK, null);
         if (n === 0) break;
@@ -227,7 +231,7 @@ function cloneLarge(job: CaptureJob, before: SeenStat): Copied | null {
   const hash = crypto().createHash('sha256');
   const fd = openSync(job.dest, constants.O_RDONLY);
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
+    const buf = scratch;
     for (;;) {
       const n = readSync(fd, buf, 0, CHUNK, null);
       if (n === 0) break;
