@@ -25,11 +25,17 @@ export const checkCommand = command({
       for (const a of p.affects) io.line(`  affects ${a.path} version ${a.version}`);
     }
     for (const u of r.unavailable) io.line(`vault "${u.vault}": unavailable, ${u.contents} content(s) there not checked: ${u.reason}`);
+    for (const u of r.unconfigured) {
+      io.line(
+        `vault "${u.vault}": not in the config, ${u.contents} content(s) stored only there (by the journal) not checked; if a configured vault is that vault under another name, name it "${u.vault}" in bt.toml`,
+      );
+    }
     const open = r.problems.filter((p) => !p.repaired).length;
-    if (r.problems.length === 0 && r.journalOk && r.unavailable.length === 0) io.line('no problems found');
+    const unchecked = r.unavailable.length + r.unconfigured.length;
+    if (r.problems.length === 0 && r.journalOk && unchecked === 0) io.line('no problems found');
     else if (open > 0 && !opts.repair) io.line(`${open} problem(s); \`bt check --repair\` re-uploads what it can`);
     if (!r.journalOk || open > 0) return ExitCode.integrity;
     // Nothing found damaged, but not everything could be looked at.
-    return r.unavailable.length > 0 ? ExitCode.error : ExitCode.ok;
+    return unchecked > 0 ? ExitCode.error : ExitCode.ok;
   },
 });

@@ -40,6 +40,11 @@ export interface CheckResult {
   readonly problems: readonly Problem[];
   /** Vaults that could not answer at all (not mounted, unreachable): their contents were not checked. */
   readonly unavailable: readonly { vault: string; reason: string; contents: number }[];
+  /**
+   * Vaults the journal records contents in that are not in the config, with how many contents only such
+   * vaults hold: nothing verifies those (e.g. a vault added again under another name after a recovery).
+   */
+  readonly unconfigured: readonly { vault: string; contents: number }[];
 }
 
 /** A content id no vault holds: asking for it shows whether a vault can answer at all. */
@@ -63,6 +68,8 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
       down.set(vault.name, { vault: vault.name, reason: vaultProblem(vault.name, err), contents: 0 });
     }
   }
+  const configured = new Set(all.map((v) => v.name));
+  const unconfigured = new Map<string, number>();
   let checked = 0;
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
   try {
@@ -77,6 +84,10 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
             const holders = locations.get(contentId);
             if (!holders || holders.size === 0) {
               found(contentId, '(none)', 'unstored', 'a snapshot needs it but no vault ever confirmed it');
+              return;
+            }
+            if (opts.vault === undefined && ![...holders].some((h) => configured.has(h))) {
+              for (const h of holders) unconfigured.set(h, (unconfigured.get(h) ?? 0) + 1);
               return;
             }
             for (const vault of vaults) {
@@ -111,6 +122,7 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
     objectsChecked: checked,
     problems,
     unavailable: [...down.values()],
+    unconfigured: [...unconfigured].map(([vault, n]) => ({ vault, contents: n })),
   };
 }
 

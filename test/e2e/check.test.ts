@@ -72,6 +72,28 @@ test('check finds missing and corrupt objects, names the versions they affect, a
   assert.match(reuse.stderr, /a vault named "second" held backups of this host before; give the new vault another name/);
 });
 
+test('contents recorded only in a vault that is not in the config are reported as not checked (exit 1), not passed over', () => {
+  const bt = new BtHome().init();
+  backedUp(bt, { 'a.txt': 'alpha', 'b.txt': 'bravo' });
+  // The same vault configured again under another name, as after a recovery that did not keep the name.
+  const cfg = join(bt.home, '.config/bt.toml');
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('name = "local"', 'name = "renamed"'));
+  const r = bt.run(['check', '--json']);
+  assert.is(r.code, 1, r.stderr);
+  const out = JSON.parse(r.stdout) as { objectsChecked: number; unconfigured: { vault: string; contents: number }[] };
+  assert.is(out.objectsChecked, 0);
+  assert.equal(out.unconfigured, [{ vault: 'local', contents: 2 }]);
+  const text = bt.run(['check']);
+  assert.is(text.code, 1);
+  assert.match(text.stdout, /vault "local": not in the config, 2 content\(s\) stored only there \(by the journal\) not checked; if a configured vault is that vault under another name, name it "local" in bt.toml\n$/);
+  assert.not.match(text.stdout, /no problems found/);
+  // Named as the journal knows it, everything is checked again.
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('name = "renamed"', 'name = "local"'));
+  const back = bt.run(['check']);
+  assert.is(back.code, 0);
+  assert.match(back.stdout, /2 object\(s\) checked\nno problems found/);
+});
+
 test('an object lost from every vault is reported with what it costs, and cannot be repaired', () => {
   const bt = new BtHome().init();
   const d = backedUp(bt, { 'only.txt': 'only copy' });
