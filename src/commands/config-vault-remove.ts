@@ -4,6 +4,7 @@ import { maskVault } from '../config/mask.js';
 import { ExitCode } from '../core/errors.js';
 import { removeVault } from '../service/vault-config.js';
 import { JsonOption, command } from './command.js';
+import { withContext } from './run-context.js';
 
 export const configVaultRemove = command({
   name: 'config vault remove',
@@ -13,9 +14,16 @@ export const configVaultRemove = command({
   optionsCodec: t.type({}),
   async run(args, _opts, io) {
     const r = removeVault(args[0]!);
-    io.json({ config: r.path, removed: maskVault(r.removed), vaults: r.remaining });
+    // Said after the fact, not refused: retiring a dead disk is a reason to remove a vault.
+    const onlyThere = await withContext(io.reporter('vault remove'), null, (ctx) => ctx.store.queries.contentsOnlyIn(r.removed.name, r.remaining));
+    io.json({ config: r.path, removed: maskVault(r.removed), vaults: r.remaining, contents_only_there: onlyThere });
     io.line(`removed vault "${r.removed.name}" from ${r.path} (its stored objects are not touched)`);
     io.line(`vaults now: ${r.remaining.join(', ')}`);
+    if (onlyThere > 0) {
+      io.notice(
+        `vault "${r.removed.name}" was the only one holding ${onlyThere} content(s) that backed-up versions need: they cannot be restored or checked unless a vault named "${r.removed.name}" is in bt.toml again`,
+      );
+    }
     return ExitCode.ok;
   },
 });

@@ -111,6 +111,13 @@ export class Queries {
         `SELECT ${LATEST_SNAPSHOT('staged_at')} AS staged_at, ${LAST_DELETION} AS deleted_at FROM files f WHERE ${FILES_UNDER}`,
       ).raw(true),
       vaultUsed: db.prepare('SELECT 1 FROM content_locations WHERE vault = ? LIMIT 1').pluck(),
+      onlyIn: db
+        .prepare(
+          `SELECT COUNT(*) FROM (SELECT DISTINCT content_id FROM file_snapshots WHERE content_id IS NOT NULL) s
+           WHERE EXISTS (SELECT 1 FROM content_locations l WHERE l.content_id = s.content_id AND l.vault = @vault)
+             AND NOT EXISTS (SELECT 1 FROM content_locations l JOIN json_each(@others) o ON l.vault = o.value WHERE l.content_id = s.content_id)`,
+        )
+        .pluck(),
       snapshotContents: db.prepare('SELECT DISTINCT content_id FROM file_snapshots WHERE content_id IS NOT NULL ORDER BY content_id').pluck(),
       allLocations: db.prepare('SELECT content_id, vault FROM content_locations'),
       snapshotsWithContent: db.prepare(
@@ -260,6 +267,11 @@ export class Queries {
   /** Whether the journal records any content stored in a vault of this name. */
   vaultNameUsed(name: string): boolean {
     return this.stmts.vaultUsed.get(name) !== undefined;
+  }
+
+  /** How many contents that snapshots need `vault` holds and none of `others` does. */
+  contentsOnlyIn(vault: string, others: readonly string[]): number {
+    return this.stmts.onlyIn.get({ vault, others: JSON.stringify(others) }) as number;
   }
 
   /**

@@ -94,6 +94,27 @@ test('contents recorded only in a vault that is not in the config are reported a
   assert.match(back.stdout, /2 object\(s\) checked\nno problems found/);
 });
 
+test('removing the only vault that holds some contents says so; removing one whose contents are elsewhere too does not', () => {
+  const bt = new BtHome().init();
+  backedUp(bt, { 'a.txt': 'alpha', 'b.txt': 'bravo' });
+  const other = join(tempDir('bt-other'), 'vault');
+  bt.ok(['config', 'vault', 'add', 'other', '--type', 'fs', '--path', other]);
+  bt.ok(['config', 'vault', 'init']);
+  const r = bt.run(['config', 'vault', 'remove', 'local', '--json']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is((JSON.parse(r.stdout) as { contents_only_there: number }).contents_only_there, 2);
+  assert.is(r.stderr, 'bt: vault "local" was the only one holding 2 content(s) that backed-up versions need: they cannot be restored or checked unless a vault named "local" is in bt.toml again\n');
+  // A vault whose contents another configured vault holds too goes quietly.
+  const bt2 = new BtHome().init();
+  const second = join(tempDir('bt-second'), 'vault');
+  bt2.ok(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', second]);
+  bt2.ok(['config', 'vault', 'init']);
+  backedUp(bt2, { 'c.txt': 'charlie' });
+  const quiet = bt2.run(['config', 'vault', 'remove', 'second']);
+  assert.is(quiet.code, 0);
+  assert.is(quiet.stderr, '');
+});
+
 test('an object lost from every vault is reported with what it costs, and cannot be repaired', () => {
   const bt = new BtHome().init();
   const d = backedUp(bt, { 'only.txt': 'only copy' });
