@@ -13,9 +13,13 @@ export const configVaultRemove = command({
   options: [JsonOption],
   optionsCodec: t.type({}),
   async run(args, _opts, io) {
-    const r = removeVault(args[0]!);
-    // Said after the fact, not refused: retiring a dead disk is a reason to remove a vault.
-    const onlyThere = await withContext(io.reporter('vault remove'), null, (ctx) => ctx.store.queries.contentsOnlyIn(r.removed.name, r.remaining));
+    const name = args[0]!;
+    // Counted first, so a database that cannot answer stops the command before the config changes. Warned
+    // about, not refused: retiring a dead disk is a reason to remove a vault.
+    const onlyThere = await withContext(io.reporter('vault remove'), null, (ctx) =>
+      ctx.store.queries.contentsOnlyIn(name, ctx.config.vaults.map((v) => v.name).filter((n) => n !== name)),
+    );
+    const r = removeVault(name);
     io.json({ config: r.path, removed: maskVault(r.removed), vaults: r.remaining, contents_only_there: onlyThere });
     io.line(`removed vault "${r.removed.name}" from ${r.path} (its stored objects are not touched)`);
     io.line(`vaults now: ${r.remaining.join(', ')}`);
