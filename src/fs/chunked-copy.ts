@@ -72,9 +72,9 @@ export function writeChunkedCopy(
     // A cut is final only with CHUNK_MAX bytes ahead of it (or the end of the file).
     while (end - start >= CHUNK_MAX || (eof && end > start)) {
       const n = cutPoint(buf, start, end);
-      const id = pendingLength < 0 ? '' : whole.chunkDigest();
+      const previous = pendingLength < 0 ? undefined : whole.chunkDigest();
       whole.chunk(start, start + n);
-      if (id !== '') record(id);
+      if (previous !== undefined) record(previous);
       pendingAt = start;
       pendingLength = n;
       start += n;
