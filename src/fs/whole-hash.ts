@@ -91,8 +91,9 @@ let inline: { buffer: Buffer; whole: WholeHash } | undefined;
 export function wholeHashFor(size: number): { buffer: Buffer; whole: WholeHash } {
   if (helper === undefined) {
     // On a worker thread the window is shared memory, for the helper; one that cannot start leaves it inline.
-    const window = chunkWindow(size, !workerThreads().isMainThread);
-    helper = workerThreads().isMainThread ? null : startHashHelper(workerScript(import.meta.url, 'hash-worker'), window);
+    const onWorker = !workerThreads().isMainThread;
+    const window = chunkWindow(size, onWorker);
+    helper = onWorker ? startHashHelper(workerScript(import.meta.url, 'hash-worker'), window) : null;
     if (helper === null) inline = { buffer: window, whole: inlineWholeHash(window) };
   }
   if (helper !== null && helper.window.length === size) {

@@ -38,6 +38,7 @@ export async function rebuildIntoFreshFile(
   removeDatabaseFiles(freshFile);
   const { db: fresh } = openDatabase(freshFile);
   let events: number;
+  let damagedCopy: string;
   try {
     copyKeptTables(fresh, file);
     // Pages that parse can still hold damaged rows: the copy must be the chain the vaults know.
@@ -50,30 +51,23 @@ export async function rebuildIntoFreshFile(
       );
     }
     events = rebuildProjections(fresh, journal).events;
-    fresh.pragma('wal_checkpoint(TRUNCATE)');
-  } catch (err) {
+    // SQLite checkpoints and removes the -wal and -shm files when the last connection to a database closes:
+    // either one still there means that did not happen. For the fresh file, its log would be lost in the
+    // rename. For the old file, another connection is open (a `bt watch` between jobs, a `bt log`): it would
+    // go on writing to the old file, and frames left in its log would be applied to the fresh file, which
+    // they do not describe. So nothing is replaced then, and the old file's are never removed here.
     fresh.close();
-    removeDatabaseFiles(freshFile);
-    throw err;
-  } finally {
-    if (fresh.open) fresh.close();
-  }
-
-  // SQLite removes the -wal and -shm files when the last connection to a database closes: either one
-  // still there means another connection is open (a `bt watch` between jobs, a `bt log`). That one would go
-  // on writing to the old file, and frames left in its log would be applied to the fresh file, which they
-  // do not describe. So nothing is replaced then, and those files are never removed here.
-  old.close();
-  if (existsSync(`${file}-wal`) || existsSync(`${file}-shm`)) {
-    removeDatabaseFiles(freshFile);
-    throw userError('the database is open in another bt process (a `bt watch`?); nothing was replaced', 'stop it, then run `bt rebuild` again');
-  }
-  const damagedCopy = unusedName(`${file}.damaged`);
-  try {
+    if (existsSync(`${freshFile}-wal`)) throw new Error(`the rebuilt database ${freshFile} kept its write-ahead log`);
+    old.close();
+    if (existsSync(`${file}-wal`) || existsSync(`${file}-shm`)) {
+      throw userError('the database is open in another bt process (a `bt watch`?); nothing was replaced', 'stop it, then run `bt rebuild` again');
+    }
     // A link first, then one rename: there is never a moment without a database under the expected name.
+    damagedCopy = unusedName(`${file}.damaged`);
     linkSync(file, damagedCopy);
     renameSync(freshFile, file);
   } catch (err) {
+    if (fresh.open) fresh.close();
     removeDatabaseFiles(freshFile);
     throw err;
   }

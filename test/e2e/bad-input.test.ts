@@ -7,6 +7,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, 
 import { join } from 'node:path';
 import { BT_BIN, BtHome } from '../support/cli.js';
 import { listFiles, stagedCopies } from '../support/files.js';
+import { backedUpDir } from '../support/scenarios.js';
 import { tempDir } from '../support/tmp.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -259,10 +260,7 @@ test('restore destinations bt cannot use: one line each, never blamed on the vau
 
 test('a truncated or overwritten database is detected, with recover and rebuild offered', () => {
   const bt = new BtHome().init();
-  const d = tracked(bt);
-  writeFileSync(join(d, 'f.txt'), 'x');
-  bt.ok(['add'], { cwd: d });
-  bt.ok(['backup']);
+  const d = backedUpDir(bt, { 'f.txt': 'x' });
   const db = join(bt.home, 'data/bt/data/bt.db');
   spawnSync(process.execPath, ['-e', `const D=require(${JSON.stringify(require_resolve_sqlite())});const d=new D(${JSON.stringify(db)});d.pragma('wal_checkpoint(TRUNCATE)');d.close()`]);
   truncateSync(db, Math.floor(statSync(db).size / 2));
@@ -310,10 +308,7 @@ test('a staged copy lost before backup: the stage is dropped once, with a messag
 
 test('a lost config with the database still there: config init takes the host id the database records', () => {
   const bt = new BtHome().init();
-  const d = tracked(bt);
-  writeFileSync(join(d, 'f.txt'), 'x');
-  bt.ok(['add'], { cwd: d });
-  bt.ok(['backup']);
+  const d = backedUpDir(bt, { 'f.txt': 'x' });
   const hostId = bt.json<{ host_id: string }>(['config', 'list']).host_id;
   rmSync(join(bt.home, '.config/bt.toml'));
   const out = bt.ok(['config', 'init']);

@@ -1,24 +1,13 @@
 // bt check: missing and corrupt objects are found, named with the versions they affect, and repaired.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
-import { sha } from '../support/scenarios.js';
+import { backedUpDir as backedUp, sha } from '../support/scenarios.js';
 import { tempDir } from '../support/tmp.js';
 
 const objectPath = (vault: string, id: string): string => join(vault, 'content', id.slice(0, 2), id);
-
-/** A tracked directory `docs` holding `files`, added and backed up. */
-function backedUp(bt: BtHome, files: Record<string, string>): string {
-  const d = join(bt.work, 'docs');
-  mkdirSync(d);
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
-  bt.ok(['dir', 'init'], { cwd: d });
-  bt.ok(['add'], { cwd: d });
-  bt.ok(['backup']);
-  return d;
-}
 
 test('check finds missing and corrupt objects, names the versions they affect, and repairs from the other vault', () => {
   const bt = new BtHome().init();

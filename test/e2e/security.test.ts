@@ -8,7 +8,7 @@ import { GENESIS_HASH, type JournalRow, eventHash } from '../../src/events/envel
 import { encodeSegment, segmentKey } from '../../src/events/segment.js';
 import { BtHome } from '../support/cli.js';
 import { listFiles, stagedCopies } from '../support/files.js';
-import { sha } from '../support/scenarios.js';
+import { backedUpDir, sha } from '../support/scenarios.js';
 import { tempDir } from '../support/tmp.js';
 import { useVaultAt } from '../support/vault-path.js';
 
@@ -100,12 +100,7 @@ test('a directory restore never writes through a symlink, even one the journal i
 
 test('restore verifies bytes before the file appears: a corrupt object leaves no file at the target', () => {
   const bt = new BtHome().init();
-  const d = join(bt.work, 'docs');
-  mkdirSync(d);
-  writeFileSync(join(d, 'f.txt'), 'precious');
-  bt.ok(['dir', 'init'], { cwd: d });
-  bt.ok(['add'], { cwd: d });
-  bt.ok(['backup']);
+  const d = backedUpDir(bt, { 'f.txt': 'precious' });
   const object = join(bt.vault, 'content', sha('precious').slice(0, 2), sha('precious'));
   chmodSync(object, 0o600);
   writeFileSync(object, 'precioux');

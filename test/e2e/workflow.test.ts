@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { backedUpDir } from '../support/scenarios.js';
 import { BtHome } from '../support/cli.js';
 import { modeOf, stagedCopies, vaultObjects } from '../support/files.js';
 
@@ -403,12 +404,7 @@ test('errors: each says what was wrong and what to do, with its exit code', () =
 
 test('hosts: this host\'s journal in the vault, with --vault NAME and --vault=NAME; an unknown name is one line', () => {
   const bt = new BtHome().init();
-  const d = join(bt.work, 'h');
-  mkdirSync(d);
-  writeFileSync(join(d, 'f'), 'x');
-  bt.ok(['dir', 'init'], { cwd: d });
-  bt.ok(['add'], { cwd: d });
-  bt.ok(['backup']);
+  backedUpDir(bt, { f: 'x' }, 'h');
   const hostId = bt.json<{ host_id: string }>(['config', 'list']).host_id;
   for (const args of [['hosts'], ['hosts', '--vault', 'local'], ['hosts', '--vault=local']]) {
     const out = bt.json<{ vault: string; hosts: { host: string; events: number; this_host: boolean }[] }>(args);
@@ -482,12 +478,7 @@ test('a tree of several pages of tracked files: deletions, changes and new files
 
 test('a file replaced by a directory of the same name is recorded deleted; the tree restores without a clash', () => {
   const bt = new BtHome().init();
-  const d = join(bt.work, 'swap');
-  mkdirSync(d);
-  writeFileSync(join(d, 'a'), 'a file');
-  bt.ok(['dir', 'init'], { cwd: d });
-  bt.ok(['add'], { cwd: d });
-  bt.ok(['backup']);
+  const d = backedUpDir(bt, { a: 'a file' }, 'swap');
   rmSync(join(d, 'a'));
   mkdirSync(join(d, 'a'));
   writeFileSync(join(d, 'a/x'), 'inside');

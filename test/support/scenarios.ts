@@ -8,6 +8,17 @@ import { listFiles } from './files.js';
 
 export const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
+/** A tracked directory `name` in the home's work area holding `files`, added and backed up; its path. */
+export function backedUpDir(bt: BtHome, files: Record<string, string>, name = 'docs'): string {
+  const d = join(bt.work, name);
+  mkdirSync(d);
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(d, file), text);
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  return d;
+}
+
 interface Version {
   readonly bytes: Buffer;
   readonly mode: number;
