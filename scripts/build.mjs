@@ -10,7 +10,7 @@ rmSync(`${root}/${fresh}`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   // Worker scripts are entries of their own: worker threads load them by file name beside the chunks.
-  entryPoints: { cli: 'src/cli.ts', 'capture-worker': 'src/fs/capture-worker.ts', 'restore-worker': 'src/fs/restore-worker.ts', 'hash-worker': 'src/fs/hash-worker.ts' },
+  entryPoints: { cli: 'src/cli.ts', 'capture-worker': 'src/fs/capture-worker.ts', 'restore-worker': 'src/fs/restore-worker.ts', 'hash-worker': 'src/fs/hash-worker.ts', 'replay-worker': 'src/events/replay-worker.ts' },
   outdir: fresh,
   bundle: true,
   splitting: true,

@@ -9,9 +9,10 @@ const reached = new Map<string, number>();
 
 /**
  * `chunk`: after each chunk a vault stored (ADR 0012), to kill a backup in the middle of one large file.
- * `rebuild`: after each event a rebuild replayed.
+ * `rebuild`: after each event a rebuild replayed. `replay-read`: after each page a journal reader thread
+ * posted (off-thread-replay.ts).
  */
-export type FaultPoint = 'append' | 'append-mid' | 'stage' | 'put' | 'chunk' | 'commit' | 'segment' | 'recover' | 'rebuild';
+export type FaultPoint = 'append' | 'append-mid' | 'stage' | 'put' | 'chunk' | 'commit' | 'segment' | 'recover' | 'rebuild' | 'replay-read';
 
 export function faultPoint(name: FaultPoint): void {
   if (armed.size === 0) return;

@@ -79,10 +79,7 @@ export class Journal {
     );
     this.lastRow = db.prepare('SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1');
     this.pageStmt = db.prepare('SELECT * FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?');
-    // Replay needs no hashes or ids: reading fewer columns, as arrays, is most of a rebuild's read cost.
-    this.replayStmt = db
-      .prepare('SELECT seq, type, version, time, payload FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?')
-      .raw(true);
+    this.replayStmt = db.prepare(REPLAY_PAGE_SQL).raw(true);
     this.appendBatch = db.transaction((events: readonly DomainEvent[]) => this.appendInTransaction(events));
   }
 
@@ -163,12 +160,7 @@ export class Journal {
     let next = range.from ?? 1;
     for (;;) {
       const page = this.replayStmt.all(next, last, ROWS_PER_PAGE) as unknown[][];
-      for (const raw of page) {
-        const row = decodeWith(ReplayRow, { seq: raw[0], type: raw[1], version: raw[2], time: raw[3], payload: raw[4] });
-        if (!row.ok) throw integrityError(`journal row ${String(raw[0])} does not decode: ${row.reason}`);
-        const r = row.value;
-        yield { seq: r.seq, time: r.time, event: decodePayload(r.seq, r.type, r.version, r.payload) };
-      }
+      for (const raw of page) yield decodeReplayRow(raw);
       if (page.length < ROWS_PER_PAGE) return;
       next = (page[page.length - 1]![0] as number) + 1;
     }
@@ -200,7 +192,18 @@ export function decodeRow(raw: unknown): JournalRow {
   return decoded.value;
 }
 
+/** A page of rows for replay: no hashes or ids, and arrays instead of objects (most of a rebuild's read cost). */
+export const REPLAY_PAGE_SQL = 'SELECT seq, type, version, time, payload FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?';
+
 const ReplayRow = t.type({ seq: JournalRow.props.seq, type: t.string, version: JournalRow.props.version, time: JournalRow.props.time, payload: t.string });
+
+/** One row of a REPLAY_PAGE_SQL page, decoded; an integrity error names the row and the field. */
+export function decodeReplayRow(raw: readonly unknown[]): ReplayedEvent {
+  const row = decodeWith(ReplayRow, { seq: raw[0], type: raw[1], version: raw[2], time: raw[3], payload: raw[4] });
+  if (!row.ok) throw integrityError(`journal row ${String(raw[0])} does not decode: ${row.reason}`);
+  const r = row.value;
+  return { seq: r.seq, time: r.time, event: decodePayload(r.seq, r.type, r.version, r.payload) };
+}
 
 /** Parses, upcasts and decodes a payload into a typed event; errors name the row and the field. */
 export function decodePayload(seq: number, type: string, version: number, payload: string): DomainEvent {

@@ -2,6 +2,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { faultPoint } from '../core/fault.js';
 import type { Journal } from '../events/journal.js';
+import { type ReplayReader, defaultReplayReader, replayOffThread, replaysOffThread } from '../events/off-thread-replay.js';
 import {
   PROJECTION_SCHEMA_VERSION,
   bindReplayProjector,
@@ -19,13 +20,23 @@ export interface RebuildResult {
  * Indexes are built after the replay (one sort instead of a million inserts), and their uniqueness is
  * checked then; the apply steps do not depend on them.
  */
-export function rebuildProjections(db: BetterSqlite3.Database, journal: Journal, toSeq?: number): RebuildResult {
+export function rebuildProjections(
+  db: BetterSqlite3.Database,
+  journal: Journal,
+  toSeq?: number,
+  reader: ReplayReader = defaultReplayReader(),
+): RebuildResult {
+  // Read off-thread only what is committed: the worker's own connection sees nothing else.
+  const to = toSeq ?? journal.head().seq;
+  const source = replaysOffThread(reader, db.name, db.inTransaction, to)
+    ? replayOffThread(reader.script, db.name, 1, to)
+    : journal.replay({ to });
   const run = db.transaction(() => {
     dropProjectionTables(db);
     createProjectionTablesWithoutIndexes(db);
     const { apply, finish } = bindReplayProjector(db, (seq) => journal.replayOne(seq));
     let events = 0;
-    for (const rec of journal.replay(toSeq === undefined ? {} : { to: toSeq })) {
+    for (const rec of source) {
       apply(rec);
       events++;
       faultPoint('rebuild');

@@ -7,6 +7,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { BtHome } from '../support/cli.js';
 import { dumpProjections } from '../support/projection-dump.js';
+import { ulidSource } from '../../src/core/ids.js';
+import { Store } from '../../src/store/store.js';
+import { newId, staged, tracked } from '../support/events.js';
+import { backedUpDir } from '../support/scenarios.js';
 import { type Interruption, assertEndState, assertVaultObjects, contentsOf, runInterrupted, writeCorpus } from '../support/crash.js';
 
 const FULL = process.env.BT_CRASH_FULL === '1';
@@ -109,5 +113,50 @@ test('SIGKILL during rebuild leaves the projections as they were; the next rebui
   bt.ok(['backup']);
   assertEndState(bt, dir, 'after the interrupted rebuilds');
 });
+
+test('SIGKILL while a long journal is read off-thread leaves the projections as they were', () => {
+  const bt = new BtHome('bt-crash').init();
+  backedUpDir(bt, { 'f.txt': 'kept' });
+  const file = join(bt.home, 'data/bt/data/bt.db');
+  appendStagesAndCommits(file, 12_000);
+  const dump = (): Record<string, unknown[]> => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return dumpProjections(db);
+    } finally {
+      db.close();
+    }
+  };
+  const before = dump();
+  // The fault point is on the reader thread: a rebuild that read in-thread would not be killed.
+  const r = runInterrupted(bt, ['rebuild'], bt.work, { fault: 'replay-read:2' });
+  assert.is(r.signal, 'SIGKILL', JSON.stringify(r));
+  assert.equal(dump(), before);
+  const events = bt.json<{ localEvents: number }>(['journal', 'verify', '--json']).localEvents;
+  assert.ok(events > 24_000);
+  assert.is(bt.json<{ events: number }>(['rebuild']).events, events);
+  assert.equal(dump(), before);
+});
+
+/** Appends `count` stages, each committed, of a directory of its own, as this host (the journal's owner). */
+function appendStagesAndCommits(file: string, count: number): void {
+  const host = new Database(file, { readonly: true });
+  const owner = host.prepare('SELECT host_id FROM journal WHERE seq = 1').pluck().get() as string;
+  host.close();
+  const store = Store.open(file, owner, { now: () => Date.now() }, ulidSource());
+  const dir = tracked('/elsewhere');
+  store.append([dir]);
+  for (let from = 0; from < count; from += 2000) {
+    const stages = Array.from({ length: 2000 }, (_, i) => staged(dir.data.directory_id, `f${from + i}`));
+    store.append(stages);
+    store.append(
+      stages.map((s) => ({
+        type: 'SnapshotCommitted' as const,
+        data: { snapshot_id: newId(), stage_id: s.data.stage_id, file_id: s.data.file_id, content_id: s.data.content_id, meta: s.data.meta, staged_at: '2026-01-01T00:00:00.000Z', stored: [] },
+      })),
+    );
+  }
+  store.close();
+}
 
 test.run();
