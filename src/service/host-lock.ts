@@ -1,28 +1,29 @@
 // One writer per host: a lock file naming its holder, waited on (bounded), broken only when its holder is dead.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { BtError, errnoCode, userError } from '../core/errors.js';
+import * as t from 'io-ts';
+import { NonNegInt, decodeWith } from '../core/decode.js';
 import { releaseOnExit } from '../core/release-on-exit.js';
 
 export interface HostLock {
   release(): void;
 }
 
-interface Holder {
-  pid: number;
-  command: string;
-  since: string;
-}
+const Holder = t.type({ pid: NonNegInt, command: t.string, since: t.string });
+type Holder = t.TypeOf<typeof Holder>;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The lock's holder; undefined when the file is gone or not a holder (half-written by a killed bt). */
 function readHolder(file: string): Holder | undefined {
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as Holder).pid === 'number') return parsed as Holder;
-    return undefined;
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
     return undefined;
   }
+  const decoded = decodeWith(Holder, parsed);
+  return decoded.ok ? decoded.value : undefined;
 }
 
 /** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */

@@ -345,6 +345,12 @@ test('two bt processes at once: a live lock makes the second wait, then exit 5 n
   writeFileSync(lock, JSON.stringify({ pid: Number(dead), command: 'add', since: '2026-01-01T00:00:00.000Z' }));
   assert.is(bt.json<{ staged: number }>(['add'], { cwd: d }).staged, 1);
   assert.not.ok(existsSync(lock), 'released after the run');
+  // Half-written by a bt killed while taking it, or naming no process: broken too.
+  for (const junk of ['{"pid": 12', JSON.stringify({ pid: -1, command: 'add', since: 'x' }), JSON.stringify({ pid: process.pid })]) {
+    writeFileSync(lock, junk);
+    assert.is(bt.run(['add'], { cwd: d, env: { BT_LOCK_WAIT_MS: '0' } }).code, 0, junk);
+    assert.not.ok(existsSync(lock), `released after the run (${junk})`);
+  }
   // Really concurrent: both finish, one after the other, and the journal is whole.
   for (let i = 0; i < 30; i++) writeFileSync(join(d, `g${i}.txt`), `g${i}`);
   const e = join(bt.work, 'e');
