@@ -23,7 +23,8 @@ function readHolder(file: string): Holder | undefined {
     return undefined;
   }
   const decoded = decodeWith(Holder, parsed);
-  return decoded.ok ? decoded.value : undefined;
+  // pid 0 would name a process group: `kill(0, 0)` always succeeds, and the lock would never be broken.
+  return decoded.ok && decoded.value.pid > 0 ? decoded.value : undefined;
 }
 
 /** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */

@@ -346,7 +346,7 @@ test('two bt processes at once: a live lock makes the second wait, then exit 5 n
   assert.is(bt.json<{ staged: number }>(['add'], { cwd: d }).staged, 1);
   assert.not.ok(existsSync(lock), 'released after the run');
   // Half-written by a bt killed while taking it, or naming no process: broken too.
-  for (const junk of ['{"pid": 12', JSON.stringify({ pid: -1, command: 'add', since: 'x' }), JSON.stringify({ pid: process.pid })]) {
+  for (const junk of ['{"pid": 12', JSON.stringify({ pid: -1, command: 'add', since: 'x' }), JSON.stringify({ pid: 0, command: 'add', since: 'x' }), JSON.stringify({ pid: process.pid })]) {
     writeFileSync(lock, junk);
     assert.is(bt.run(['add'], { cwd: d, env: { BT_LOCK_WAIT_MS: '0' } }).code, 0, junk);
     assert.not.ok(existsSync(lock), `released after the run (${junk})`);
