@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DomainEvent } from '../src/events/codecs.js';
 import { ulidSource } from '../src/core/ids.js';
-import { defaultReplayReader } from '../src/events/off-thread-replay.js';
+import { defaultReplayReader, replaysOffThread } from '../src/events/off-thread-replay.js';
 import { rebuildProjections } from '../src/projections/rebuild.js';
 import { Store } from '../src/store/store.js';
 
@@ -84,7 +84,9 @@ export function benchJournal(dir: string, appendCount: number, rebuildCount: num
   }
   t = process.hrtime.bigint();
   // As `bt rebuild` runs it: from the sources, the journal reader thread must be the build's.
-  const r = rebuildProjections(store.db, store.journal, undefined, defaultReplayReader(new URL('../dist/replay-worker.js', import.meta.url)));
+  const reader = defaultReplayReader(new URL('../dist/replay-worker.js', import.meta.url));
+  if (!replaysOffThread(reader, store.db, false, rebuildCount)) throw new Error('the rebuild would not read off-thread: run `npm run build` first');
+  const r = rebuildProjections(store.db, store.journal, undefined, reader);
   const rebuildSeconds = Number(process.hrtime.bigint() - t) / 1e9;
   store.close();
   if (process.env.BT_BENCH_KEEP_DB) return { appendEvents: appendCount, appendSeconds, rebuildEvents: r.events, rebuildSeconds };

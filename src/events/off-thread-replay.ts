@@ -3,7 +3,9 @@
 // is ~40% of a rebuild on one thread; on two cores it runs beside the apply steps. Synchronous for the
 // caller (a rebuild is one SQLite transaction, which cannot wait on the event loop): it blocks on Atomics.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type BetterSqlite3 from 'better-sqlite3';
 import * as t from 'io-ts';
 import { BtError, type ErrorKind, errnoCode } from '../core/errors.js';
 import { decodeWith } from '../core/decode.js';
@@ -13,7 +15,7 @@ import type { DomainEvent } from './codecs.js';
 import type { ReplayedEvent } from './envelope.js';
 
 /** Control words shared with the worker (Int32Array indexes). */
-export const CTL = { produced: 0, consumed: 1, stop: 2 } as const;
+export const CTL = { produced: 0, consumed: 1, stop: 2, started: 3 } as const;
 /** Pages the worker may run ahead of the apply steps: enough to keep both threads busy, little memory. */
 export const PAGES_AHEAD = 3;
 export const PAGE_ROWS = 5000;
@@ -21,6 +23,11 @@ export const PAGE_ROWS = 5000;
 const MIN_EVENTS = 20_000;
 /** No page from the worker for this long means it is gone: the rebuild fails instead of hanging. */
 const STALL_MS = 60_000;
+/**
+ * A worker that has not run its first line by then never will (its script failed to load): the replay
+ * goes on in-thread. Its 'error' event cannot reach this thread, which is blocked in a transaction.
+ */
+const START_MS = 10_000;
 
 export interface ReplayWorkerData {
   readonly file: string;
@@ -30,7 +37,8 @@ export interface ReplayWorkerData {
   readonly port: import('node:worker_threads').MessagePort;
 }
 
-const ErrorKindCodec = t.keyof({ user: null, usage: null, integrity: null, busy: null, vault: null });
+const errorKinds: Record<ErrorKind, null> = { user: null, usage: null, integrity: null, busy: null, vault: null };
+const ErrorKindCodec = t.keyof(errorKinds);
 
 /** What stopped the worker, as this thread would have thrown it (a bt error, or SQLite's code for damage). */
 export function forwardedError(err: unknown): { message: string; hint: string | null; kind: ErrorKind | null; code: string | null } {
@@ -56,21 +64,41 @@ export interface ReplayReader {
 
 /**
  * The build's worker beside this module, or `script`. Worker threads do not load TypeScript: run from the
- * sources (tests, the bench), replay stays in-thread unless given the build's script.
+ * sources (tests, the bench), replay stays in-thread unless given the build's script. On one core a
+ * second thread only adds its messages and a second parse.
  */
-export const defaultReplayReader = (script = workerScript(import.meta.url, 'replay-worker')): ReplayReader => ({ script, minEvents: MIN_EVENTS });
+export const defaultReplayReader = (script = workerScript(import.meta.url, 'replay-worker')): ReplayReader => ({
+  script,
+  minEvents: availableParallelism() > 1 ? MIN_EVENTS : Number.POSITIVE_INFINITY,
+});
 
-/** Whether to read `events` rows off-thread: a file another connection can open, with nothing uncommitted. */
-export function replaysOffThread(reader: ReplayReader, file: string, inTransaction: boolean, events: number): boolean {
-  if (events < reader.minEvents || inTransaction || file === '' || file === ':memory:') return false;
-  return reader.script.pathname.endsWith('.js') && existsSync(fileURLToPath(reader.script));
+/**
+ * Whether to read `events` rows of `db` off-thread: the worker's own connection must see what this one
+ * sees. So a database file (not `:memory:`) in WAL mode (in rollback mode its read lock would block this
+ * connection's writes), opened by no transaction outside the rebuild's (`outerTransaction`): rows it holds
+ * uncommitted are invisible to the worker.
+ */
+export function replaysOffThread(reader: ReplayReader, db: BetterSqlite3.Database, outerTransaction: boolean, events: number): boolean {
+  if (events < reader.minEvents || outerTransaction || db.name === '' || db.name === ':memory:') return false;
+  if (!reader.script.pathname.endsWith('.js') || !existsSync(fileURLToPath(reader.script))) return false;
+  return db.pragma('journal_mode', { simple: true }) === 'wal';
 }
 
-/** Events from..to of the journal in `file`, in sequence order, decoded on a worker thread. */
-export function* replayOffThread(script: URL, file: string, from: number, to: number): Generator<ReplayedEvent> {
+/**
+ * Events from..to of the journal in `file`, in sequence order, decoded on a worker thread; `inThread`
+ * gives them instead if the worker does not start.
+ */
+export function* replayOffThread(
+  script: URL,
+  file: string,
+  from: number,
+  to: number,
+  inThread: () => Iterable<ReplayedEvent>,
+  startMs = START_MS,
+): Generator<ReplayedEvent> {
   const { Worker, MessageChannel, receiveMessageOnPort } = workerThreads();
   const channel = new MessageChannel();
-  const control = new SharedArrayBuffer(3 * 4);
+  const control = new SharedArrayBuffer(4 * 4);
   const ctl = new Int32Array(control);
   const data: ReplayWorkerData = { file, from, to, control, port: channel.port2 };
   const worker = new Worker(script, { workerData: data, transferList: [channel.port2] });
@@ -79,6 +107,10 @@ export function* replayOffThread(script: URL, file: string, from: number, to: nu
   worker.unref();
   let consumed = 0;
   try {
+    if (Atomics.wait(ctl, CTL.started, 0, startMs) === 'timed-out') {
+      yield* inThread();
+      return;
+    }
     for (;;) {
       let received = receiveMessageOnPort(channel.port1);
       while (received === undefined) {
@@ -96,6 +128,9 @@ export function* replayOffThread(script: URL, file: string, from: number, to: nu
         throw Object.assign(new Error(message), code === null ? {} : { code });
       }
       const { seqs, times, types, payloads } = page;
+      if (times.length !== seqs.length || types.length !== seqs.length || payloads.length !== seqs.length) {
+        throw new Error('the journal reader thread sent a page of unequal columns');
+      }
       for (let i = 0; i < seqs.length; i++) {
         // Decoded by the worker with the event codecs; parsing the same text gives the same value.
         const event = { type: types[i], data: JSON.parse(payloads[i]!) as unknown } as DomainEvent;

@@ -9,6 +9,9 @@ import { currentVersion } from './versions.js';
 
 const { file, from, to, control, port } = workerData as ReplayWorkerData;
 const ctl = new Int32Array(control);
+// Its imports loaded: from here on every failure is posted as an error page.
+Atomics.store(ctl, CTL.started, 1);
+Atomics.notify(ctl, CTL.started);
 let produced = 0;
 
 const post = (page: ReplayPage): void => {

@@ -1,6 +1,7 @@
 // Rebuild: drop every projection and replay the journal into fresh tables, in one transaction.
 import type BetterSqlite3 from 'better-sqlite3';
 import { faultPoint } from '../core/fault.js';
+import type { ReplayedEvent } from '../events/envelope.js';
 import type { Journal } from '../events/journal.js';
 import { type ReplayReader, defaultReplayReader, replayOffThread, replaysOffThread } from '../events/off-thread-replay.js';
 import {
@@ -26,14 +27,15 @@ export function rebuildProjections(
   toSeq?: number,
   reader: ReplayReader = defaultReplayReader(),
 ): RebuildResult {
-  // Read off-thread only what is committed: the worker's own connection sees nothing else.
-  const to = toSeq ?? journal.head().seq;
-  const source = replaysOffThread(reader, db.name, db.inTransaction, to)
-    ? replayOffThread(reader.script, db.name, 1, to)
-    : journal.replay({ to });
+  const outerTransaction = db.inTransaction;
   const run = db.transaction(() => {
+    // Immediate: the write lock is taken first, so the head read below is the end of the journal (no other
+    // connection appends until the commit), and a reader thread started now sees exactly rows 1..head.
     dropProjectionTables(db);
     createProjectionTablesWithoutIndexes(db);
+    const to = toSeq ?? journal.head().seq;
+    const inThread = (): Iterable<ReplayedEvent> => journal.replay({ to });
+    const source = replaysOffThread(reader, db, outerTransaction, to) ? replayOffThread(reader.script, db.name, 1, to, inThread) : inThread();
     const { apply, finish } = bindReplayProjector(db, (seq) => journal.replayOne(seq));
     let events = 0;
     for (const rec of source) {
@@ -46,5 +48,5 @@ export function rebuildProjections(
     db.pragma(`user_version = ${PROJECTION_SCHEMA_VERSION}`);
     return events;
   });
-  return { events: run() };
+  return { events: run.immediate() };
 }

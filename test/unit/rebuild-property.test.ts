@@ -2,8 +2,9 @@
 // the same projection rows. The seed of a failing sequence is printed to replay it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { rebuildProjections } from '../../src/projections/rebuild.js';
 import { backup } from '../../src/service/backup.js';
 import { stageFiles } from '../../src/service/stage-files.js';
@@ -72,6 +73,8 @@ async function randomStep(ctx: Context, rnd: Random, work: string): Promise<stri
 }
 
 test(`rebuilt projections equal live ones after ${SEQUENCES} random workflows`, async () => {
+  // Without the build's reader the off-thread rebuilds below would quietly run in-thread.
+  assert.ok(existsSync(fileURLToPath(replayWorker)), 'dist/replay-worker.js (npm test builds first)');
   const base = Number(process.env.BT_PROPERTY_SEED ?? 20261123);
   for (let i = 0; i < SEQUENCES; i++) {
     const seed = base + i;
