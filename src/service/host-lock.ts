@@ -1,20 +1,25 @@
-// One writer per host: a lock file naming its holder, waited on (bounded), broken only when its holder is dead.
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { BtError, errnoCode, userError } from '../core/errors.js';
+// One writer per host: an exclusive SQLite transaction held on `lock.db` while a command works. The lock is
+// the kernel's (a POSIX record lock), so it ends with its process however that ends: there is no stale
+// lock to judge and break, and no moment when a half-written lock file looks abandoned (two bts could both
+// take a lock file that way). `lock` beside it names the holder, for the waiting message only.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import * as t from 'io-ts';
 import { NonNegInt, decodeWith } from '../core/decode.js';
-import { releaseOnExit } from '../core/release-on-exit.js';
+import { BtError, errnoCode, userError } from '../core/errors.js';
+import { type Held, releaseOnExit } from '../core/release-on-exit.js';
 
 export interface HostLock {
   release(): void;
 }
 
-const Holder = t.type({ pid: NonNegInt, command: t.string, since: t.string });
+const Holder = t.intersection([t.type({ pid: NonNegInt }), t.partial({ command: t.string, since: t.string })]);
 type Holder = t.TypeOf<typeof Holder>;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The lock's holder; undefined when the file is gone or not a holder (half-written by a killed bt). */
+/** Who says it holds the lock; undefined when the file is gone or says nothing readable. */
 function readHolder(file: string): Holder | undefined {
   let parsed: unknown;
   try {
@@ -23,8 +28,7 @@ function readHolder(file: string): Holder | undefined {
     return undefined;
   }
   const decoded = decodeWith(Holder, parsed);
-  // pid 0 would name a process group: `kill(0, 0)` always succeeds, and the lock would never be broken.
-  return decoded.ok && decoded.value.pid > 0 ? decoded.value : undefined;
+  return decoded.ok ? decoded.value : undefined;
 }
 
 /** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */
@@ -44,43 +48,67 @@ export const defaultLockWaitMs = (): number => {
   return Number(raw);
 };
 
+/** This process's hold per data directory: a second taker in the same process shares it (as before). */
+const held = new Map<string, { db: BetterSqlite3.Database; label: Held; takers: number }>();
+
+/** Tries once to take the lock of `dataDir` for `command`; false while another process holds it. */
+function tryTake(dataDir: string, command: string): boolean {
+  const mine = held.get(dataDir);
+  if (mine) {
+    mine.takers++;
+    return true;
+  }
+  // No busy wait inside SQLite: it would block the event loop (a `bt watch` keeps working while it waits).
+  const db = new Database(`${dataDir}/lock.db`, { timeout: 0 });
+  try {
+    db.exec('BEGIN EXCLUSIVE');
+  } catch (err) {
+    db.close();
+    if (errnoCode(err) === 'SQLITE_BUSY') return false;
+    throw err;
+  }
+  held.set(dataDir, { db, label: writeLabel(`${dataDir}/lock`, command), takers: 1 });
+  return true;
+}
+
+/** Names this process as the holder: written whole, then renamed, so a waiter never reads half of it. */
+function writeLabel(file: string, command: string): Held {
+  const me: Holder = { pid: process.pid, command, since: new Date().toISOString() };
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(me), { mode: 0o600 });
+  renameSync(tmp, file);
+  return releaseOnExit(file, () => readHolder(file)?.pid === process.pid);
+}
+
+function give(dataDir: string): void {
+  const mine = held.get(dataDir);
+  if (!mine || --mine.takers > 0) return;
+  held.delete(dataDir);
+  mine.label.release();
+  mine.db.exec('ROLLBACK');
+  mine.db.close();
+}
+
 /**
- * Takes `${dataDir}/lock` for `command`. Waits up to `waitMs` for a live holder; a lock left by a dead
- * process (bt was killed) is broken. Released on exit, whatever the exit path.
+ * Takes the host lock of `dataDir` for `command`, waiting up to `waitMs` while another bt holds it.
+ * Released by `release`, or by the process's end, whatever the exit path.
  */
 export async function acquireHostLock(dataDir: string, command: string, waitMs = defaultLockWaitMs()): Promise<HostLock> {
-  const file = `${dataDir}/lock`;
-  const me: Holder = { pid: process.pid, command, since: new Date().toISOString() };
   const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      writeFileSync(file, JSON.stringify(me), { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
-    }
-    const holder = readHolder(file);
-    if (holder && holder.pid === process.pid) break;
-    if (!holder || !processAlive(holder.pid)) {
-      // Stale (or half-written by a killed process): move it aside atomically, then race for a fresh one.
-      const aside = `${file}.stale-${process.pid}`;
-      try {
-        renameSync(file, aside);
-        rmSync(aside, { force: true });
-      } catch {
-        /* another process broke it first */
-      }
-      continue;
-    }
+  while (!tryTake(dataDir, command)) {
     if (Date.now() >= deadline) {
-      throw new BtError(
-        'busy',
-        `another bt is working on this host (${holder.command}, pid ${holder.pid}, since ${holder.since})`,
-        'wait for it to finish and try again',
-      );
+      const holder = readHolder(`${dataDir}/lock`);
+      const who = holder && [holder.command, `pid ${holder.pid}`, holder.since && `since ${holder.since}`].filter(Boolean).join(', ');
+      throw new BtError('busy', `another bt is working on this host${who ? ` (${who})` : ''}`, 'wait for it to finish and try again');
     }
     await sleep(100);
   }
-  const { release } = releaseOnExit(file, () => readHolder(file)?.pid === process.pid);
-  return { release };
+  let released = false;
+  return {
+    release: () => {
+      if (released) return;
+      released = true;
+      give(dataDir);
+    },
+  };
 }

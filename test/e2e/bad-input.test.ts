@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BT_BIN, BtHome } from '../support/cli.js';
+import { holdHostLock } from '../support/host-lock.js';
 import { listFiles, stagedCopies } from '../support/files.js';
 import { backedUpDir } from '../support/scenarios.js';
 import { tempDir } from '../support/tmp.js';
@@ -329,27 +330,34 @@ test('two bt processes at once: a live lock makes the second wait, then exit 5 n
   const bt = new BtHome().init();
   const d = tracked(bt);
   writeFileSync(join(d, 'f.txt'), 'x');
-  const lock = join(bt.home, 'data/bt/data/lock');
-  // Held by a live process (this test): the lock is respected.
-  writeFileSync(lock, JSON.stringify({ pid: process.pid, command: 'backup', since: '2026-01-01T00:00:00.000Z' }));
+  const dataDir = join(bt.home, 'data/bt/data');
+  const lock = join(dataDir, 'lock');
+  // Held by another process (this test): the lock is respected, and its label names the holder.
+  const holding = holdHostLock(dataDir, { pid: process.pid, command: 'backup', since: '2026-01-01T00:00:00.000Z' });
   const started = Date.now();
   const r = bt.run(['add'], { cwd: d, env: { BT_LOCK_WAIT_MS: '700' } });
   assert.ok(Date.now() - started >= 700, 'it waited');
   assert.is(r.code, 5);
   assert.match(r.stderr, new RegExp(`another bt is working on this host \\(backup, pid ${process.pid}, since 2026-01-01T00:00:00\\.000Z\\); wait for it to finish and try again`));
+  // Held, with a label that says nothing readable (half-written, or another format): held all the same.
+  for (const junk of ['{"pid": 12', JSON.stringify({ pid: -1, command: 'add' }), '']) {
+    writeFileSync(lock, junk);
+    const busy = bt.run(['add'], { cwd: d, env: { BT_LOCK_WAIT_MS: '0' } });
+    assert.is(busy.code, 5, junk);
+    assert.is(busy.stderr, 'bt: error: another bt is working on this host; wait for it to finish and try again\n', junk);
+  }
   const bad = bt.run(['add'], { cwd: d, env: { BT_LOCK_WAIT_MS: 'abc' } });
   assert.is(bad.code, 1);
   assert.is(bad.stderr, 'bt: error: BT_LOCK_WAIT_MS="abc" is not a number of milliseconds; set it to e.g. 10000, or unset it\n');
-  // Left by a dead process: broken, and the command runs.
+  holding.release();
+  // Labelled by a process that is gone, or by nothing readable, and held by nobody: bt goes on.
   const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
-  writeFileSync(lock, JSON.stringify({ pid: Number(dead), command: 'add', since: '2026-01-01T00:00:00.000Z' }));
-  assert.is(bt.json<{ staged: number }>(['add'], { cwd: d }).staged, 1);
-  assert.not.ok(existsSync(lock), 'released after the run');
-  // Half-written by a bt killed while taking it, or naming no process: broken too.
-  for (const junk of ['{"pid": 12', JSON.stringify({ pid: -1, command: 'add', since: 'x' }), JSON.stringify({ pid: 0, command: 'add', since: 'x' }), JSON.stringify({ pid: process.pid })]) {
-    writeFileSync(lock, junk);
-    assert.is(bt.run(['add'], { cwd: d, env: { BT_LOCK_WAIT_MS: '0' } }).code, 0, junk);
-    assert.not.ok(existsSync(lock), `released after the run (${junk})`);
+  const labels = [JSON.stringify({ pid: Number(dead), command: 'add', since: '2026-01-01T00:00:00.000Z' }), '{"pid": 12', JSON.stringify({ pid: process.pid })];
+  for (const [i, label] of labels.entries()) {
+    writeFileSync(lock, label);
+    // f.txt is staged by the first run.
+    assert.is(bt.json<{ staged: number }>(['add'], { cwd: d, env: { BT_LOCK_WAIT_MS: '0' } }).staged, i === 0 ? 1 : 0, label);
+    assert.not.ok(existsSync(lock), `its label removed after the run (${label})`);
   }
   // Really concurrent: both finish, one after the other, and the journal is whole.
   for (let i = 0; i < 30; i++) writeFileSync(join(d, `g${i}.txt`), `g${i}`);

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { holdHostLock } from '../support/host-lock.js';
 import { BtHome } from '../support/cli.js';
 import { listFiles } from '../support/files.js';
 
@@ -303,12 +304,11 @@ test('bt backup by hand while the watcher runs succeeds and corrupts nothing', a
   assert.is(verify.code, 0, verify.stdout + verify.stderr);
 
   // A long manual command holds the host lock: the watcher waits (bounded, retrying), then carries on.
-  const lock = join(bt.home, 'data/bt/data/lock');
-  writeFileSync(lock, JSON.stringify({ pid: process.pid, command: 'backup', since: new Date().toISOString() }));
+  const holding = holdHostLock(join(bt.home, 'data/bt/data'), { pid: process.pid, command: 'backup', since: new Date().toISOString() });
   writeFileSync(join(dir, 'while-locked.txt'), 'written while the lock was held');
   await w.waitFor(new RegExp(`waiting: another bt is working on this host \\(backup, pid ${process.pid}`));
   assert.is(logOf(bt, join(dir, 'while-locked.txt')), undefined);
-  rmSync(lock);
+  holding.release();
   await committed(bt, join(dir, 'while-locked.txt'), 'written while the lock was held');
   await w.waitFor(/the host lock is free again/);
   assert.is(await w.stop(), 0);
