@@ -1,13 +1,12 @@
-// One writer per host: an exclusive SQLite transaction held on `lock.db` while a command works. The lock is
-// the kernel's (a POSIX record lock), so it ends with its process however that ends: there is no stale
-// lock to judge and break, and no moment when a half-written lock file looks abandoned (two bts could both
-// take a lock file that way). `lock` beside it names the holder, for the waiting message only.
+// One writer per host: a process lock (process-lock.ts) on `lock.db` while a command works. It ends with
+// its process however that ends: there is no stale lock to judge and break, and no moment when a
+// half-written lock file looks abandoned (two bts could both take a lock file that way). `lock` beside it
+// names the holder, for the waiting message only.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
-import type BetterSqlite3 from 'better-sqlite3';
 import * as t from 'io-ts';
 import { NonNegInt, decodeWith } from '../core/decode.js';
 import { BtError, errnoCode, userError } from '../core/errors.js';
+import { type ProcessLock, tryProcessLock } from '../core/process-lock.js';
 import { type Held, releaseOnExit } from '../core/release-on-exit.js';
 
 export interface HostLock {
@@ -49,7 +48,7 @@ export const defaultLockWaitMs = (): number => {
 };
 
 /** This process's hold per data directory: a second taker in the same process shares it (as before). */
-const held = new Map<string, { db: BetterSqlite3.Database; label: Held; takers: number }>();
+const held = new Map<string, { lock: ProcessLock; label: Held; takers: number }>();
 
 /** Tries once to take the lock of `dataDir` for `command`; false while another process holds it. */
 function tryTake(dataDir: string, command: string): boolean {
@@ -58,16 +57,9 @@ function tryTake(dataDir: string, command: string): boolean {
     mine.takers++;
     return true;
   }
-  // No busy wait inside SQLite: it would block the event loop (a `bt watch` keeps working while it waits).
-  const db = new Database(`${dataDir}/lock.db`, { timeout: 0 });
-  try {
-    db.exec('BEGIN EXCLUSIVE');
-  } catch (err) {
-    db.close();
-    if (errnoCode(err) === 'SQLITE_BUSY') return false;
-    throw err;
-  }
-  held.set(dataDir, { db, label: writeLabel(`${dataDir}/lock`, command), takers: 1 });
+  const lock = tryProcessLock(`${dataDir}/lock.db`);
+  if (!lock) return false;
+  held.set(dataDir, { lock, label: writeLabel(`${dataDir}/lock`, command), takers: 1 });
   return true;
 }
 
@@ -85,8 +77,7 @@ function give(dataDir: string): void {
   if (!mine || --mine.takers > 0) return;
   held.delete(dataDir);
   mine.label.release();
-  mine.db.exec('ROLLBACK');
-  mine.db.close();
+  mine.lock.release();
 }
 
 /**

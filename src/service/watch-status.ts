@@ -1,8 +1,9 @@
 // The watcher's pid file, `data/watch.json`: one watcher per host, and what it is doing for `bt watch --status`.
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as t from 'io-ts';
 import { IsoTime, NonNegInt, decodeWith } from '../core/decode.js';
-import { BtError, errnoCode } from '../core/errors.js';
+import { BtError } from '../core/errors.js';
+import { tryProcessLock } from '../core/process-lock.js';
 import { processAlive } from './host-lock.js';
 import { releaseOnExit } from '../core/release-on-exit.js';
 
@@ -64,51 +65,37 @@ export interface WatcherLock {
 }
 
 /**
- * Takes the watcher lock for `status.pid` (this process). The file is linked into place complete, so a
- * second watcher never reads it half-written; one left by a dead watcher is broken. Refuses while another
- * watcher is alive.
+ * Takes the watcher lock for `status.pid` (this process): a process lock on `watch.lock.db`, held until
+ * release or exit, so two watchers can never both start (a pid file broken when its pid looked dead let
+ * two in when they started together). The status file beside it is what `--status` reads. Refuses while
+ * another watcher runs.
  */
 export function acquireWatcherLock(dataDir: string, status: WatchStatus): WatcherLock {
   const file = watchFile(dataDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(status), { mode: 0o600 });
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        linkSync(tmp, file);
-        break;
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-      }
-      const holder = readStatus(file);
-      if (holder && processAlive(holder.pid) && holder.pid !== process.pid) {
-        throw new BtError(
-          'busy',
-          `a watcher is already running for this host (pid ${holder.pid}, since ${holder.since})`,
-          `stop it first (kill ${holder.pid}), or see \`bt watch --status\``,
-        );
-      }
-      if (attempt >= 3) throw new BtError('busy', `cannot take ${file}: another watcher keeps replacing it`, 'try again');
-      // Dead holder (or unreadable file): move it aside atomically, then race for a fresh one.
-      try {
-        renameSync(file, `${file}.stale-${process.pid}`);
-        rmSync(`${file}.stale-${process.pid}`, { force: true });
-      } catch {
-        /* another process broke it first */
-      }
-    }
-  } finally {
-    rmSync(tmp, { force: true });
+  const lock = tryProcessLock(`${dataDir}/watch.lock.db`);
+  if (!lock) {
+    const holder = readStatus(file);
+    throw new BtError(
+      'busy',
+      `a watcher is already running for this host${holder ? ` (pid ${holder.pid}, since ${holder.since})` : ''}`,
+      holder ? `stop it first (kill ${holder.pid}), or see \`bt watch --status\`` : 'stop it first, or see `bt watch --status`',
+    );
   }
-
-  const { release, held } = releaseOnExit(file, () => readStatus(file)?.pid === process.pid);
+  const tmp = `${file}.${process.pid}.tmp`;
+  // Rename replaces the file in one step: a reader sees the old status or the new one, never half of one.
+  const write = (next: WatchStatus): void => {
+    writeFileSync(tmp, JSON.stringify(next), { mode: 0o600 });
+    renameSync(tmp, file);
+  };
+  write(status);
+  const label = releaseOnExit(file, () => readStatus(file)?.pid === process.pid);
   return {
     update(next) {
-      if (!held()) return;
-      // Rename replaces the file in one step: a reader (or a second watcher) sees the old or the new one.
-      writeFileSync(tmp, JSON.stringify(next), { mode: 0o600 });
-      renameSync(tmp, file);
+      if (label.held()) write(next);
     },
-    release,
+    release() {
+      label.release();
+      lock.release();
+    },
   };
 }

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acquireHostLock } from '../../src/service/host-lock.js';
@@ -56,6 +56,32 @@ await acquireHostLock(${JSON.stringify(dir)}, 'backup', 0); process.kill(process
   assert.is(JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')).command, 'add');
   lock.release();
   assert.not.ok(existsSync(join(dir, 'lock')));
+});
+
+test('watchers started together over a dead one\'s status file: exactly one runs', async () => {
+  const dir = tempDir('bt-lock');
+  const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
+  const stale = { pid: Number(dead), host_id: 'h', since: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z', state: 'idle', settle_ms: 1, poll: false, directories: [], pending: 0, last_change_at: null, last_backup_at: null, last_backup_files: 0 };
+  writeFileSync(join(dir, 'watch.json'), JSON.stringify(stale));
+  const statusModule = JSON.stringify(new URL('../../src/service/watch-status.ts', import.meta.url).href);
+  // Each takes the watcher lock, holds it a moment, and says whether it got it.
+  const script = `import { acquireWatcherLock } from ${statusModule};
+const s = ${JSON.stringify(stale)}; s.pid = process.pid;
+try { const l = acquireWatcherLock(${JSON.stringify(dir)}, s); await new Promise((r) => setTimeout(r, 1500)); l.release(); console.log('ran'); }
+catch (e) { console.log(e.kind === 'busy' && /a watcher is already running/.test(e.message) ? 'refused' : 'error ' + e.message); }`;
+  const outcomes = await Promise.all(
+    [1, 2, 3, 4].map(
+      () =>
+        new Promise<string>((resolve) => {
+          let out = '';
+          const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+          c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          c.on('exit', () => resolve(out.trim()));
+        }),
+    ),
+  );
+  assert.equal(outcomes.sort(), ['ran', 'refused', 'refused', 'refused']);
+  assert.not.ok(existsSync(join(dir, 'watch.json')), 'the one that ran removed its status');
 });
 
 test.run();
