@@ -7,6 +7,7 @@ import { decodeWith } from '../core/decode.js';
 import { errnoCode, userError } from '../core/errors.js';
 import { Config, knownKeys } from './schema.js';
 import { makeDirs } from '../fs/make-dirs.js';
+import { isUnder } from '../fs/paths.js';
 
 export const configPath = (): string => resolve(process.env.BT_CONFIG ?? `${homedir()}/.config/bt.toml`);
 
@@ -36,6 +37,19 @@ export function readConfig(path = configPath()): Config {
   if (unknown) throw userError(`config ${path}: unknown key ${unknown.key}`, `the keys there are ${unknown.known.join(', ')}`);
   const decoded = decodeWith(Config, raw);
   if (!decoded.ok) throw userError(`config ${path}: ${decoded.reason}`, 'fix that key in the file');
+  const staging = decoded.value.staging.staging_dir;
+  // The staging area is swept of what no stage names: it must hold nothing else of bt's.
+  const others: [string, string][] = [
+    ['base_dir', decoded.value.base_dir],
+    ['database.data_dir', decoded.value.database.data_dir],
+    ['log_dir', decoded.value.log_dir],
+    ...decoded.value.vaults.flatMap((v): [string, string][] => (v.type === 'fs' ? [[`vault "${v.name}"`, v.path]] : [])),
+  ];
+  for (const [what, dir] of others) {
+    if (isUnder(dir, staging)) {
+      throw userError(`config ${path}: staging.staging_dir ${staging} holds the ${what} ${dir}`, 'give the staging area a directory of its own (by default base_dir/staging)');
+    }
+  }
   const names = new Set<string>();
   for (const v of decoded.value.vaults) {
     if (names.has(v.name)) throw userError(`config ${path}: vault name "${v.name}" is used twice`, 'give each vault its own name');

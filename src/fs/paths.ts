@@ -3,6 +3,9 @@ import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { errnoCode, integrityError, userError } from '../core/errors.js';
 
+/** Whether absolute `path` is `dir` or lies below it. */
+export const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+
 /**
  * The absolute path of `input` (relative to `cwd`), with symlinks in its parent resolved so it matches how
  * tracked directories are stored. The last component is kept as is: a symlink is recorded, not followed.

@@ -1,6 +1,7 @@
 // Read-only queries over the projections (the seed's Database class). Nothing here touches the journal.
 import type BetterSqlite3 from 'better-sqlite3';
 import type { FileMeta } from '../events/codecs.js';
+import { isUnder } from '../fs/paths.js';
 import { type StatKey, statKeyText } from './stat-key.js';
 
 export interface Directory {
@@ -79,8 +80,6 @@ const TRACKED_PAGE = (withStage: boolean): string => `
   ORDER BY f.name LIMIT @limit`;
 const toFile = (r: FileRow): FileRecord => ({ ...r, deleted: r.deleted !== 0 });
 
-const isUnder = (path: string, dir: string): boolean =>
-  path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
 
 export class Queries {
   private readonly stmts;

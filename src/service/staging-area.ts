@@ -103,7 +103,9 @@ interface Swept {
   readonly buckets: string[];
 }
 
-/** Removes (if `removeOrphans`) the entries of `dir` that name no queued stage. */
+const STAGE_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** Removes (if `removeOrphans`) the entries of `dir` named like a stage that name no queued stage. */
 function sweepDirectory(dir: string, queries: Pick<Queries, 'liveStageIds'>, removeOrphans: boolean, top: boolean): Swept {
   const swept: Swept = { removed: 0, queued: [], buckets: [] };
   let handle: Dir;
@@ -112,7 +114,10 @@ function sweepDirectory(dir: string, queries: Pick<Queries, 'liveStageIds'>, rem
   } catch {
     return swept;
   }
-  const sweep = (names: string[]): void => {
+  const sweep = (found: string[]): void => {
+    // Only what bt names: staged copies are named by their stage ids. Anything else in a staging directory
+    // someone pointed at a folder of their own is not bt's to remove.
+    const names = found.filter((name) => STAGE_ID.test(name));
     // An empty bucket (the usual state after a backup) needs no query.
     if (names.length === 0) return;
     const queued = queries.liveStageIds(names);

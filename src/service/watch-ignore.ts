@@ -1,6 +1,6 @@
 // Which paths under one tracked directory the watcher ignores: the walk's rules (fs.ignore + .btignore), memoized.
 import { IGNORE_FILE, IgnoreRules } from '../fs/ignore-rules.js';
-import { joinName } from '../fs/paths.js';
+import { isUnder, joinName } from '../fs/paths.js';
 
 /** Memo entries kept before the cache starts over (bounded memory on huge trees; refilled on demand). */
 const MAX_CACHED_DIRS = 50_000;
@@ -10,7 +10,6 @@ const parentOf = (rel: string): string => {
   return slash < 0 ? '' : rel.slice(0, slash);
 };
 
-const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
 
 /**
  * Answers the same question the walk does (`rules.ignores(rel, isDir)` with the rules of every directory

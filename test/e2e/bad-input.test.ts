@@ -217,6 +217,36 @@ test('a full staging area stops add with a clear message; what was staged before
   }
 });
 
+test('a staging directory that holds bt\'s other data is refused; one that holds the user\'s files keeps them', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'f.txt'), 'x');
+  const cfg = join(bt.home, '.config/bt.toml');
+  const original = readFileSync(cfg, 'utf8');
+  const base = join(bt.home, 'data/bt');
+  const before = listFiles(base);
+  // The base directory itself: a sweep there would remove the database and the vault.
+  writeFileSync(cfg, original.replace(/staging_dir = "[^"]*"/, `staging_dir = ${JSON.stringify(base)}`));
+  const refused = bt.run(['add'], { cwd: d });
+  assert.is(refused.code, 1);
+  assert.is(refused.stderr, `bt: error: config ${cfg}: staging.staging_dir ${base} holds the base_dir ${base}; give the staging area a directory of its own (by default base_dir/staging)\n`);
+  assert.equal(listFiles(base), before, 'nothing touched');
+  // A folder of the user's own: only what is named like a stage is bt's to sweep.
+  const mine = join(bt.work, 'mine');
+  mkdirSync(join(mine, 'a'), { recursive: true });
+  writeFileSync(join(mine, 'notes.txt'), 'mine');
+  writeFileSync(join(mine, 'a/x.txt'), 'mine too');
+  writeFileSync(join(mine, '01J0000000000000000000000Z'), 'an orphan staged copy');
+  writeFileSync(cfg, original.replace(/staging_dir = "[^"]*"/, `staging_dir = ${JSON.stringify(mine)}`));
+  assert.is(bt.json<{ staged: number }>(['add'], { cwd: d }).staged, 1);
+  assert.is(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'mine');
+  assert.is(readFileSync(join(mine, 'a/x.txt'), 'utf8'), 'mine too');
+  assert.not.ok(existsSync(join(mine, '01J0000000000000000000000Z')), 'the orphan copy is swept');
+  bt.ok(['backup']);
+  assert.is(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'mine');
+  assert.is(readFileSync(join(mine, 'a/x.txt'), 'utf8'), 'mine too');
+});
+
 test('restore destinations bt cannot use: one line each, never blamed on the vault, never a special file replaced', () => {
   const bt = new BtHome().init();
   const d = tracked(bt);
