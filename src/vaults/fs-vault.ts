@@ -85,7 +85,7 @@ export class FileSystemVault implements Vault {
     const final = this.contentPath(checksum);
     this.ensureFanout(final);
     if (existsSync(final)) {
-      if (!opts.repair || (await hashFile(final)) === checksum) return { sent: 0 };
+      if (!opts.repair || (await hashFile(final)) === checksum) return this.found([final], { sent: 0 });
       await rm(final, { force: true });
     }
     // Below the threshold a content is never chunked, so its staged copy is a file: no stat per small file
@@ -113,14 +113,14 @@ export class FileSystemVault implements Vault {
     } catch (err) {
       // A vanished staged copy is no problem when the vault holds the content chunked; else it fails as ENOENT.
       const stored = errnoCode(err) === 'ENOENT' && !opts.repair ? this.storedManifest(checksum) : undefined;
-      if (stored) return { sent: 0, chunks: stored.chunks.length };
+      if (stored) return this.foundManifest(checksum, stored);
       throw err;
     }
     if (source.isDirectory()) return this.putChunked(checksum, sourcePath, opts);
     if (source.size >= CHUNK_THRESHOLD && !opts.repair) {
       // Another host may have stored this content chunked.
       const stored = this.storedManifest(checksum);
-      if (stored) return { sent: 0, chunks: stored.chunks.length };
+      if (stored) return this.foundManifest(checksum, stored);
     }
     return undefined;
   }
@@ -133,7 +133,7 @@ export class FileSystemVault implements Vault {
     const { manifest } = await readStagedManifest(dir, checksum);
     if (!opts.repair) {
       const stored = this.storedManifest(checksum);
-      if (stored) return { sent: 0, chunks: stored.chunks.length };
+      if (stored) return this.foundManifest(checksum, stored);
     }
     const placed: string[] = [];
     let sent = 0;
@@ -141,8 +141,12 @@ export class FileSystemVault implements Vault {
       const final = this.chunkPath(id);
       this.ensureFanout(final);
       if (existsSync(final)) {
-        // Shared with other contents, or left by an interrupted put: not sent again.
-        if (!opts.repair || (await hashFile(final)) === id) continue;
+        // Shared with other contents, or left by an interrupted put: not sent again, but flushed with the
+        // rest before the manifest names it (an interrupted put's chunk may still be only in memory).
+        if (!opts.repair || (await hashFile(final)) === id) {
+          placed.push(final);
+          continue;
+        }
         await rm(final, { force: true });
       }
       const src = join(dir, id);
@@ -160,6 +164,20 @@ export class FileSystemVault implements Vault {
     await rename(tmp, path);
     this.unflushed.push(path);
     return { sent, chunks: manifest.chunks.length };
+  }
+
+  /**
+   * An object already here stands for a put only once it is durable: a run killed after writing it and
+   * before its flush left it perhaps only in memory. So it is flushed with the batch, like a new one.
+   */
+  private found(paths: readonly string[], result: PutResult): PutResult {
+    this.unflushed.push(...paths);
+    return result;
+  }
+
+  private foundManifest(checksum: string, manifest: ChunkManifest): PutResult {
+    const paths = [this.manifestPath(checksum), ...chunkIds(manifest).map((id) => this.chunkPath(id))];
+    return this.found(paths, { sent: 0, chunks: manifest.chunks.length });
   }
 
   /** Moves a staged file in as an object; false when it lives on another filesystem (then it is copied). */
@@ -246,6 +264,11 @@ export class FileSystemVault implements Vault {
     this.ensureReady();
     await rm(this.contentPath(checksum), { force: true });
     await rm(this.manifestPath(checksum), { force: true });
+  }
+
+  /** What the next `flush` makes durable: every object a put wrote or stood on since the last one. */
+  pendingFlush(): readonly string[] {
+    return [...this.unflushed];
   }
 
   async flush(): Promise<void> {
