@@ -214,7 +214,8 @@ async function storeContent(
       consumed = r.consumed === true;
       if (unavailable.up(vault.name)) reporter.notice(`vault "${vault.name}" answers again`);
     } catch (err) {
-      const gone = errnoCode(err) === 'ENOENT';
+      // ENOENT from the vault's side (its directories gone with an unmounted disk) is the vault's problem.
+      const gone = errnoCode(err) === 'ENOENT' && !pathExists(stagedCopy);
       copyLost ||= gone;
       const problem = vaultProblem(vault.name, err);
       errors.push(`vault "${vault.name}": ${gone ? 'the staged copy is gone; run `bt add` on the file again' : problem}`);

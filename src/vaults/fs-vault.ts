@@ -50,8 +50,19 @@ export class FileSystemVault implements Vault {
   private ensureFanout(path: string): void {
     const fanout = dirname(path);
     if (this.fanouts.has(fanout)) return;
-    makeDirs(fanout);
+    this.makeDirsInside(fanout);
     this.fanouts.add(fanout);
+  }
+
+  /**
+   * Makes directories inside the vault once its marker is (still) there. A disk unmounted since the vault
+   * was first used (a long `bt watch`) leaves an empty mount point on another disk: objects written there
+   * would vanish under the disk when it is mounted again, with events saying they are stored.
+   */
+  private makeDirsInside(dir: string): void {
+    this.ready = false;
+    this.ensureReady();
+    makeDirs(dir);
   }
 
   private metadataPath(key: string): string {
@@ -346,7 +357,7 @@ export class FileSystemVault implements Vault {
       if (existing.equals(data)) return;
       throw vaultError(`vault "${this.name}": metadata ${key} exists with other bytes; refusing to overwrite it`);
     }
-    makeDirs(dirname(path));
+    this.makeDirsInside(dirname(path));
     await writeFileAtomic(path, data, 0o400);
   }
 

@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3VaultConfig } from '../../src/config/schema.js';
 import { BtError } from '../../src/core/errors.js';
@@ -492,6 +492,29 @@ fsOnly('an object already in the vault stands for a put only after the next flus
   assert.equal(later.pendingFlush(), []);
   first.close();
   later.close();
+});
+
+fsOnly('a vault whose disk is unmounted under a running bt: nothing is written to the empty mount point', async () => {
+  const v = fsImpl.fresh() as FileSystemVault;
+  await v.validateSetup();
+  // Contents with one two-letter directory in common, so the second put finds its directory made.
+  const bodies = Array.from({ length: 400 }, (_, i) => Buffer.from(`body ${i}`));
+  const first = bodies.find((b) => sha(b).startsWith('0'))!;
+  const sameDir = bodies.find((b) => b !== first && sha(b).slice(0, 2) === sha(first).slice(0, 2));
+  const otherDir = bodies.find((b) => !sha(b).startsWith(sha(first).slice(0, 2)))!;
+  const put = (b: Buffer): Promise<unknown> => v.putContent(sha(b), staged(b).path, b.length);
+  await put(first);
+  await v.flush();
+  // Unmounted: the same path is now an empty directory on another disk.
+  renameSync(v.root, `${v.root}.disk`);
+  mkdirSync(v.root);
+  const errors = [];
+  if (sameDir) errors.push(await rejects(put(sameDir)));
+  errors.push(await rejects(put(otherDir)));
+  errors.push(await rejects(v.putMetadata('hosts/h/journal/1-1.ndjson.gz', Buffer.from('x'))));
+  assert.match(String(errors.at(-1)), /is not set up \(no bt-vault\.json\)/);
+  assert.equal(readdirSync(v.root), [], 'the mount point stays empty');
+  v.close();
 });
 
 fsOnly.run();
