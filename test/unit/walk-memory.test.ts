@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'n
 import { dirname, join } from 'node:path';
 import { IgnoreRules } from '../../src/fs/ignore-rules.js';
 import { moveOlderStagedCopies, removeOrphanStagedCopies, stagedCopyPath } from '../../src/service/staging-area.js';
-import { staged, tracked } from '../support/events.js';
+import { newId, staged, tracked } from '../support/events.js';
 import { tempStore } from '../support/store.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -26,7 +26,7 @@ test('ignore answers stay the same when the matcher is renewed (every 4096 tests
   }
 });
 
-test('the staging sweep removes what the queue does not know, over several pages of names, and moves copies of an older layout into their buckets', () => {
+test('the staging sweep removes the copies of stages the queue does not know, over several pages of names, leaves what bt did not name, and moves copies of an older layout into their buckets', () => {
   const { store } = tempStore();
   const dir = tracked('/t');
   store.append([dir]);
@@ -44,18 +44,25 @@ test('the staging sweep removes what the queue does not know, over several pages
       writeFileSync(stagedCopyPath(stagingDir, id), `staged ${id}`);
     }
   }
-  for (let i = 0; i < 1200; i++) writeFileSync(join(stagingDir, `leftover-${i}`), 'orphan');
-  mkdirSync(join(stagingDir, 'leftover-chunks'));
-  writeFileSync(join(stagingDir, 'leftover-chunks', 'c1'), 'chunk');
-  // Orphans inside buckets too, and a one-letter file that is no bucket.
+  // Orphans: copies of stages no longer queued (named by stage ids), at the top and inside a bucket.
+  for (let i = 0; i < 1200; i++) writeFileSync(join(stagingDir, newId()), 'orphan');
+  const orphanChunks = join(stagingDir, newId());
+  mkdirSync(orphanChunks);
+  writeFileSync(join(orphanChunks, 'c1'), 'chunk');
   const bucket = dirname(stagedCopyPath(stagingDir, [...live][1]!));
-  for (let i = 0; i < 1100; i++) writeFileSync(join(bucket, `killed-${i}`), 'orphan');
-  writeFileSync(join(stagingDir, 'u'), 'not a bucket');
+  for (let i = 0; i < 1100; i++) writeFileSync(join(bucket, newId()), 'orphan');
+  // Not named like a stage: not bt's, whatever the staging directory was pointed at.
+  const foreign = ['u', 'notes.txt', 'leftover-1'];
+  for (const name of foreign) writeFileSync(join(stagingDir, name), 'not bt\'s');
+  writeFileSync(join(bucket, 'killed-1'), 'not bt\'s');
 
-  assert.is(removeOrphanStagedCopies(stagingDir, store.queries), 1200 + 1 + 1100 + 1);
-  const buckets = readdirSync(stagingDir);
+  assert.is(removeOrphanStagedCopies(stagingDir, store.queries), 1200 + 1 + 1100);
+  for (const name of foreign) assert.is(readFileSync(join(stagingDir, name), 'utf8'), 'not bt\'s');
+  assert.is(readFileSync(join(bucket, 'killed-1'), 'utf8'), 'not bt\'s');
+  const buckets = readdirSync(stagingDir).filter((b) => !foreign.includes(b));
   assert.ok(buckets.every((b) => b.length === 1 && statSync(join(stagingDir, b)).isDirectory()), buckets.join(' '));
   const kept = new Set(buckets.flatMap((b) => readdirSync(join(stagingDir, b))));
+  kept.delete('killed-1');
   assert.equal(kept, live);
   for (const id of live) assert.is(readFileSync(stagedCopyPath(stagingDir, id), 'utf8'), `staged ${id}`);
   assert.is(removeOrphanStagedCopies(stagingDir, store.queries), 0, 'a second sweep finds nothing');
