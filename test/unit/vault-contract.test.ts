@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3VaultConfig } from '../../src/config/schema.js';
 import { BtError } from '../../src/core/errors.js';
@@ -469,7 +469,7 @@ function contract(impl: Implementation): void {
 contract(fsImpl);
 contract(s3Impl);
 
-const fsOnly = suite('FileSystemVault: durability');
+const fsOnly = suite('FileSystemVault: durability and housekeeping');
 
 fsOnly('an object already in the vault stands for a put only after the next flush makes it durable', async () => {
   // A run killed after writing the objects and before flushing them: the next run finds them there.
@@ -515,6 +515,24 @@ fsOnly('a vault whose disk is unmounted under a running bt: nothing is written t
   assert.match(String(errors.at(-1)), /is not set up \(no bt-vault\.json\)/);
   assert.equal(readdirSync(v.root), [], 'the mount point stays empty');
   v.close();
+});
+
+fsOnly('temporary files a killed put left a day ago are removed when the vault is next used; younger ones stay', async () => {
+  const v = fsImpl.fresh() as FileSystemVault;
+  await v.validateSetup();
+  const tmp = join(v.root, 'tmp');
+  const old = join(tmp, `${sha(Buffer.from('old'))}.0123456789ab`);
+  const young = join(tmp, `${sha(Buffer.from('young'))}.0123456789ab`);
+  writeFileSync(old, 'partial');
+  writeFileSync(young, 'another host, under way');
+  const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+  utimesSync(old, twoDaysAgo, twoDaysAgo);
+  const later = fsImpl.reopen(v) as FileSystemVault;
+  assert.is(await later.hasContent(sha(Buffer.from('anything'))), false);
+  assert.not.ok(existsSync(old));
+  assert.is(readFileSync(young, 'utf8'), 'another host, under way');
+  v.close();
+  later.close();
 });
 
 fsOnly.run();
