@@ -1,7 +1,7 @@
 // A vault in a local directory (a second disk, a NAS mount). Layout: docs/adr/0007-vault-layout.md, and for
 // chunked content docs/adr/0012-content-defined-chunking.md.
 import { crypto } from '../core/lazy-builtin.js';
-import { createReadStream, existsSync, lstatSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { restoreTmpPath } from '../fs/restore-file.js';
@@ -15,33 +15,12 @@ import { copyHashing } from '../fs/hash-copy.js';
 import { chunkIds, parseStoredManifest, readChunks, readStagedManifest, unstagedChunk, writeChunkedContent } from './chunked-content.js';
 import { type PutOptions, type PutResult, type SetupReport, type Vault, VaultObjectError, checkMetadataKey, isSha256 } from './vault.js';
 import { makeDirs } from '../fs/make-dirs.js';
+import { sweepOldTemporaries } from './vault-temporaries.js';
 
 const MARKER = 'bt-vault.json';
 const SMALL_OBJECT = 4 << 20;
 /** Chunks read ahead while restoring: the disk reads the next while the previous is hashed and written. */
 const READ_AHEAD = 2;
-
-/**
- * Temporary files older than this were left by a killed put (a put takes seconds). Younger ones may be
- * another host's put under way: hosts share a vault.
- */
-const TMP_MAX_AGE_MS = 24 * 60 * 60 * 1000;
-
-/**
- * Removes the temporary files in `dir` last changed before `before` (ms). Housekeeping only: what cannot be
- * read or removed (a vault mounted read-only) is left, silently.
- */
-export function sweepOldTemporaries(dir: string, before: number): void {
-  try {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      const st = lstatSync(path, { throwIfNoEntry: false });
-      if (st?.isFile() && st.mtimeMs < before) rmSync(path, { force: true });
-    }
-  } catch {
-    /* left for a later run */
-  }
-}
 
 export class FileSystemVault implements Vault {
   readonly kind = 'fs' as const;
@@ -107,7 +86,7 @@ export class FileSystemVault implements Vault {
     this.ready = true;
     if (!this.tmpSwept) {
       this.tmpSwept = true;
-      sweepOldTemporaries(join(this.root, 'tmp'), Date.now() - TMP_MAX_AGE_MS);
+      sweepOldTemporaries(join(this.root, 'tmp'));
     }
   }
 

@@ -91,14 +91,7 @@ test('SIGKILL during rebuild leaves the projections as they were; the next rebui
   writeCorpus(dir, 2);
   bt.ok(['add'], { cwd: dir }); // round 2 stays staged: the staging queue is part of what is rebuilt
   const file = join(bt.home, 'data/bt/data/bt.db');
-  const dump = (): Record<string, unknown[]> => {
-    const db = new Database(file, { readonly: true });
-    try {
-      return dumpProjections(db);
-    } finally {
-      db.close();
-    }
-  };
+  const dump = (): Record<string, unknown[]> => projectionsIn(file);
   const before = dump();
   assert.ok(before.staging!.length > 0 && before.file_snapshots!.length > 0);
   for (const how of [{ fault: 'rebuild:1' }, { fault: 'rebuild:100' }, { afterMs: 200 }] as Interruption[]) {
@@ -119,14 +112,7 @@ test('SIGKILL while a long journal is read off-thread leaves the projections as 
   backedUpDir(bt, { 'f.txt': 'kept' });
   const file = join(bt.home, 'data/bt/data/bt.db');
   appendStagesAndCommits(file, 12_000);
-  const dump = (): Record<string, unknown[]> => {
-    const db = new Database(file, { readonly: true });
-    try {
-      return dumpProjections(db);
-    } finally {
-      db.close();
-    }
-  };
+  const dump = (): Record<string, unknown[]> => projectionsIn(file);
   const before = dump();
   // The fault point is on the reader thread: a rebuild that read in-thread would not be killed.
   const r = runInterrupted(bt, ['rebuild'], bt.work, { fault: 'replay-read:2' });
@@ -137,6 +123,16 @@ test('SIGKILL while a long journal is read off-thread leaves the projections as 
   assert.is(bt.json<{ events: number }>(['rebuild']).events, events);
   assert.equal(dump(), before);
 });
+
+/** The projection rows of the database `file`, read by a connection of its own. */
+function projectionsIn(file: string): Record<string, unknown[]> {
+  const db = new Database(file, { readonly: true });
+  try {
+    return dumpProjections(db);
+  } finally {
+    db.close();
+  }
+}
 
 /** Appends `count` stages, each committed, of a directory of its own, as this host (the journal's owner). */
 function appendStagesAndCommits(file: string, count: number): void {

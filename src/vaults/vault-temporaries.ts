@@ -1,0 +1,25 @@
+// A filesystem vault's tmp/: what killed puts leave there, removed once it is surely dead.
+import { lstatSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Temporary files older than this were left by a killed put (a put takes seconds). Younger ones may be
+ * another host's put under way: hosts share a vault.
+ */
+const TMP_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes the temporary files in `dir` last changed before `before` (ms). Housekeeping only: what cannot be
+ * read or removed (a vault mounted read-only) is left, silently.
+ */
+export function sweepOldTemporaries(dir: string, before = Date.now() - TMP_MAX_AGE_MS): void {
+  try {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const st = lstatSync(path, { throwIfNoEntry: false });
+      if (st?.isFile() && st.mtimeMs < before) rmSync(path, { force: true });
+    }
+  } catch {
+    /* left for a later run */
+  }
+}
