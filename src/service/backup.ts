@@ -1,5 +1,6 @@
 // `bt backup`: every staged version goes to every vault, then becomes a snapshot; then the journal is synced.
 import { rm, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import pLimit from 'p-limit';
 import { errnoCode, userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
@@ -12,6 +13,7 @@ import { RETRY_UNAVAILABLE_MS, UnavailableVaults } from './unavailable-vaults.js
 import { type SyncResult, syncJournal } from './journal-sync.js';
 import { removeEmptyBuckets, removeOrphanStagedCopies } from './staging-area.js';
 import { joinName, pathExists } from '../fs/paths.js';
+import { makeDirs } from '../fs/make-dirs.js';
 import { prepareFlushes } from '../fs/durable.js';
 
 export interface BackupResult {
@@ -97,8 +99,9 @@ export async function backup(ctx: Context): Promise<BackupResult> {
                 const gone = await absentFrom(vaults, held.get(contentId), contentId);
                 const missing = vaults.filter((v) => !held.get(contentId)?.has(v.name) || gone.has(v.name));
                 const chunkSource = chunkSourceFrom(vaults, chunkFromFile(staged, contentId, originalPath(op)));
-                const outcome = await storeContent(missing, contentId, staged, op.size, chunkSource, unavailable, ctx.reporter);
-                return { ...outcome, gone };
+                const put = (to: readonly Vault[]) => storeContent(to, contentId, staged, op.size, chunkSource, unavailable, ctx.reporter);
+                const outcome = await put(missing);
+                return { ...(outcome.copyLost ? await fetchBackAndPut(outcome, missing, vaults, contentId, staged, put) : outcome), gone };
               })();
               uploads.set(contentId, upload);
             }
@@ -227,6 +230,36 @@ async function storeContent(
     }
   }
   return { stored, errors, consumed, copyLost };
+}
+
+/**
+ * The staged copy is gone, but a vault may hold the content: a run killed after the last vault took the copy
+ * by rename, and before its commit, leaves it there. The copy is fetched back from such a vault (verified,
+ * and renamed into place, so a killed fetch leaves no partial copy under the stage's name), then put where
+ * the first attempt failed. With no vault holding it, the outcome stays as it was (the stage is dropped).
+ */
+async function fetchBackAndPut(
+  first: Omit<ContentOutcome, 'gone'>,
+  missing: readonly Vault[],
+  vaults: readonly Vault[],
+  contentId: string,
+  stagedCopy: string,
+  put: (to: readonly Vault[]) => Promise<Omit<ContentOutcome, 'gone'>>,
+): Promise<Omit<ContentOutcome, 'gone'>> {
+  const tookIt = new Set(first.stored.map((s) => s.vault));
+  const lacking = missing.filter((v) => !tookIt.has(v.name));
+  for (const holder of vaults) {
+    if (lacking.includes(holder) || !(await holder.hasContent(contentId).catch(() => false))) continue;
+    try {
+      makeDirs(dirname(stagedCopy), 0o700);
+      await holder.getContent(contentId, stagedCopy);
+    } catch {
+      continue;
+    }
+    const again = await put(lacking);
+    return { ...again, stored: [...first.stored, ...again.stored] };
+  }
+  return first;
 }
 
 /**

@@ -104,6 +104,8 @@ interface Swept {
 }
 
 const STAGE_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+/** A staged copy being fetched back from a vault (backup.ts), left by a killed run: never live. */
+const FETCH_TEMPORARY = /^\.[0-9A-HJKMNP-TV-Z]{26}\.[0-9a-z]+\.bt-restore$/;
 
 /** Removes (if `removeOrphans`) the entries of `dir` named like a stage that name no queued stage. */
 function sweepDirectory(dir: string, queries: Pick<Queries, 'liveStageIds'>, removeOrphans: boolean, top: boolean): Swept {
@@ -117,6 +119,13 @@ function sweepDirectory(dir: string, queries: Pick<Queries, 'liveStageIds'>, rem
   const sweep = (found: string[]): void => {
     // Only what bt names: staged copies are named by their stage ids. Anything else in a staging directory
     // someone pointed at a folder of their own is not bt's to remove.
+    if (removeOrphans) {
+      for (const name of found) {
+        if (!FETCH_TEMPORARY.test(name)) continue;
+        rmSync(join(dir, name), { force: true });
+        swept.removed++;
+      }
+    }
     const names = found.filter((name) => STAGE_ID.test(name));
     // An empty bucket (the usual state after a backup) needs no query.
     if (names.length === 0) return;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { BT_BIN, BtHome } from '../support/cli.js';
 import { holdHostLock } from '../support/host-lock.js';
 import { listFiles, stagedCopies } from '../support/files.js';
-import { backedUpDir } from '../support/scenarios.js';
+import { backedUpDir, sha } from '../support/scenarios.js';
 import { tempDir } from '../support/tmp.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -335,6 +335,52 @@ test('a staged copy lost before backup: the stage is dropped once, with a messag
   bt.ok(['restore', 'kept.txt', '--output', join(bt.home, 'kept.out')], { cwd: d });
   assert.is(readFileSync(join(bt.home, 'kept.out'), 'utf8'), 'still here');
   assert.is(bt.run(['backup']).code, 0);
+});
+
+test('a backup killed after its vault took the staged copies, then a second vault added: the copies are fetched back and go to both', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  const bodies: Record<string, string> = { 'a.txt': 'alpha, moved into the vault before the kill', 'b.txt': 'bravo' };
+  for (const [name, body] of Object.entries(bodies)) writeFileSync(join(d, name), body);
+  bt.ok(['add'], { cwd: d });
+  // The only vault is the last one: it takes each staged copy by rename. Killed after the first such put, before any commit.
+  const killed = spawnSync(process.execPath, [BT_BIN, 'backup'], { env: { ...bt.env, BT_FAULT: 'put:1' }, encoding: 'utf8' });
+  assert.is(killed.signal, 'SIGKILL');
+  const staging = join(bt.home, 'data/bt/staging');
+  assert.ok(stagedCopies(staging).length < 2, 'at least one staged copy was moved into the vault');
+  const second = join(tempDir('bt-second'), 'vault');
+  bt.ok(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', second]);
+  bt.ok(['config', 'vault', 'init']);
+  const r = bt.run(['backup']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^backed up 2 file\(s\)/);
+  assert.equal(stagedCopies(staging), []);
+  assert.equal(listFiles(staging).filter((n) => n.endsWith('.bt-restore')), []);
+  for (const [name, body] of Object.entries(bodies)) {
+    for (const vault of [bt.vault, second]) {
+      const id = sha(body);
+      assert.is(readFileSync(join(vault, 'content', id.slice(0, 2), id), 'utf8'), body, `${name} in ${vault}`);
+    }
+  }
+  const check = bt.run(['check', '--read-data']);
+  assert.is(check.code, 0, check.stdout + check.stderr);
+  assert.is(bt.json<{ files: { state: string }[] }>(['dir', 'status'], { cwd: d }).files.map((f) => f.state).join(), 'backed-up,backed-up');
+});
+
+test('a fetch-back temporary left in the staging area by a killed backup is removed by the next sweep', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'f.txt'), 'x');
+  bt.ok(['add'], { cwd: d });
+  const bucket = join(bt.home, 'data/bt/staging', 'Z');
+  mkdirSync(bucket, { recursive: true });
+  const left = join(bucket, '.01HZZZZZZZZZZZZZZZZZZZZZZZ.1a2b3c4d0.bt-restore');
+  const notOurs = join(bucket, '.notes.bt-restore');
+  writeFileSync(left, 'half');
+  writeFileSync(notOurs, 'mine');
+  bt.ok(['backup']);
+  assert.not.ok(existsSync(left));
+  assert.is(readFileSync(notOurs, 'utf8'), 'mine');
 });
 
 test('a lost config with the database still there: config init takes the host id the database records', () => {
