@@ -15,7 +15,7 @@ import { copyHashing } from '../fs/hash-copy.js';
 import { chunkIds, parseStoredManifest, readChunks, readStagedManifest, unstagedChunk, writeChunkedContent } from './chunked-content.js';
 import { type PutOptions, type PutResult, type SetupReport, type Vault, VaultObjectError, checkMetadataKey, isSha256 } from './vault.js';
 import { makeDirs } from '../fs/make-dirs.js';
-import { sweepOldTemporaries } from './vault-temporaries.js';
+import { METADATA_TEMPORARY, sweepOldTemporaries } from './vault-temporaries.js';
 
 const MARKER = 'bt-vault.json';
 const SMALL_OBJECT = 4 << 20;
@@ -26,6 +26,8 @@ export class FileSystemVault implements Vault {
   readonly kind = 'fs' as const;
   private ready = false;
   private tmpSwept = false;
+  /** Metadata directories whose old temporaries this process swept (once each). */
+  private readonly metadataDirsSwept = new Set<string>();
   private unflushed: string[] = [];
   private readonly fanouts = new Set<string>();
 
@@ -363,7 +365,13 @@ export class FileSystemVault implements Vault {
       if (existing.equals(data)) return;
       throw vaultError(`vault "${this.name}": metadata ${key} exists with other bytes; refusing to overwrite it`);
     }
-    this.makeDirsInside(dirname(path));
+    const dir = dirname(path);
+    this.makeDirsInside(dir);
+    // A host writes its metadata into its own directories: where it writes is where its killed writes were.
+    if (!this.metadataDirsSwept.has(dir)) {
+      this.metadataDirsSwept.add(dir);
+      sweepOldTemporaries(dir, METADATA_TEMPORARY);
+    }
     await writeFileAtomic(path, data, 0o400);
   }
 

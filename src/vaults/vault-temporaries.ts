@@ -1,4 +1,5 @@
-// A filesystem vault's tmp/: what killed puts leave there, removed once it is surely dead.
+// A filesystem vault's temporaries: what killed puts leave in tmp/, and killed metadata writes beside their
+// keys, removed once surely dead.
 import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -8,13 +9,18 @@ import { join } from 'node:path';
  */
 const TMP_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
+/** The name `writeFileAtomic` (src/fs/atomic.ts) writes a metadata key under before its rename. */
+export const METADATA_TEMPORARY = /^\..+\.bt-tmp-[0-9a-f]{12}$/;
+
 /**
- * Removes the temporary files in `dir` last changed before `before` (ms). Housekeeping only: what cannot be
- * read or removed (a vault mounted read-only) is left, silently.
+ * Removes the temporary files in `dir` (those whose names `only` matches, when given) last changed before
+ * `before` (ms). Housekeeping only: what cannot be read or removed (a vault mounted read-only) is left,
+ * silently.
  */
-export function sweepOldTemporaries(dir: string, before = Date.now() - TMP_MAX_AGE_MS): void {
+export function sweepOldTemporaries(dir: string, only?: RegExp, before = Date.now() - TMP_MAX_AGE_MS): void {
   try {
     for (const name of readdirSync(dir)) {
+      if (only && !only.test(name)) continue;
       const path = join(dir, name);
       const st = lstatSync(path, { throwIfNoEntry: false });
       if (st?.isFile() && st.mtimeMs < before) rmSync(path, { force: true });

@@ -535,4 +535,29 @@ fsOnly('temporary files a killed put left a day ago are removed when the vault i
   later.close();
 });
 
+fsOnly('metadata temporaries a killed write left a day ago are removed when the host next writes beside them; keys and younger ones stay', async () => {
+  const v = fsImpl.fresh() as FileSystemVault;
+  await v.validateSetup();
+  await v.putMetadata('hosts/h/journal/1-1.ndjson.gz', Buffer.from('one'));
+  const dir = join(v.root, 'metadata/hosts/h/journal');
+  const old = join(dir, '.2-2.ndjson.gz.bt-tmp-0123456789ab');
+  const young = join(dir, '.3-3.ndjson.gz.bt-tmp-0123456789ab');
+  const oldKey = join(dir, '1-1.ndjson.gz');
+  const notOurs = join(dir, '.notes');
+  writeFileSync(old, 'half');
+  writeFileSync(young, 'under way');
+  writeFileSync(notOurs, 'kept');
+  const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+  for (const p of [old, oldKey, notOurs]) utimesSync(p, twoDaysAgo, twoDaysAgo);
+  const later = fsImpl.reopen(v) as FileSystemVault;
+  await later.putMetadata('hosts/h/journal/2-2.ndjson.gz', Buffer.from('two'));
+  assert.not.ok(existsSync(old));
+  assert.is(readFileSync(young, 'utf8'), 'under way');
+  assert.is(readFileSync(notOurs, 'utf8'), 'kept');
+  assert.is((await later.getMetadata('hosts/h/journal/1-1.ndjson.gz')).toString(), 'one');
+  assert.equal(await later.listMetadata('hosts/h/journal/'), ['hosts/h/journal/1-1.ndjson.gz', 'hosts/h/journal/2-2.ndjson.gz']);
+  v.close();
+  later.close();
+});
+
 fsOnly.run();
