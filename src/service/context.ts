@@ -80,16 +80,26 @@ export class Context {
     this.lock ??= await acquireHostLock(this.config.database.data_dir, command, opts.waitMs);
   }
 
-  /** Releases the host lock before close(): a long-running `bt watch` holds it only while it works. */
+  /**
+   * Releases the host lock before close(): a long-running `bt watch` holds it only while it works. The vaults
+   * go with it: what they cache (objects known present or absent, directories made) holds only while no other
+   * bt on this host can change the vault (`bt check` repairs, a disk swapped meanwhile).
+   */
   unlockHost(): void {
+    this.closeVaults();
     this.lock?.release();
     this.lock = undefined;
   }
 
   close(): void {
-    for (const v of this.vaultList ?? []) v.close();
+    this.closeVaults();
     this.store.close();
     this.lock?.release();
+  }
+
+  private closeVaults(): void {
+    for (const v of this.vaultList ?? []) v.close();
+    this.vaultList = undefined;
   }
 }
 
