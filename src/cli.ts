@@ -1,4 +1,5 @@
 // bt's process entry: answers --version without loading anything, else runs main and sets the exit code.
+import { createRequire } from 'node:module';
 import { keepHeapSlackSmall } from './core/heap.js';
 import { BT_VERSION } from './version.js';
 
@@ -13,6 +14,9 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   process.stdout.write(`bt ${BT_VERSION}\n`);
 } else {
   keepHeapSlackSmall();
-  const { main } = await import('./main.js');
-  process.exitCode = await main(process.argv);
+  // Built, this file and main.js are CommonJS (scripts/build.mjs): require keeps main off the ESM loader.
+  const { main } = createRequire(import.meta.url)('./main.js') as typeof import('./main.js');
+  void main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
 }
