@@ -116,14 +116,19 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 /**
- * cac leaves any option named "version" out of a command's help (it keeps the name for its own -v), but
+ * cac lists -v only when its own version() is used, and leaves any option named "version" out of a command's help (it keeps the name for its own -v), but
  * `bt restore --version N` is real: its Options section is written again with every option, as cac writes it.
  */
 type HelpSection = { title?: string; body: string };
 
 function withVersionOption(sections: HelpSection[], cli: CAC): HelpSection[] {
   const command = cli.matchedCommand;
-  if (!command?.options.some((o) => o.name === 'version')) return sections;
+  // bt's own -v (cli.ts answers it before loading any command) is listed in the top-level help.
+  if (!command) {
+    const body = ['  -h, --help     Display this message', '  -v, --version  Display the version number'].join('\n');
+    return sections.map((section) => (section.title === 'Options' ? { ...section, body } : section));
+  }
+  if (!command.options.some((o) => o.name === 'version')) return sections;
   const options = [...command.options, ...cli.globalCommand.options];
   const width = Math.max(...options.map((o) => o.rawName.length));
   const body = options.map((o) => `  ${o.rawName.padEnd(width)}  ${o.description} `).join('\n');

@@ -3,6 +3,7 @@ import * as t from 'io-ts';
 import { maskVault } from '../config/mask.js';
 import { ExitCode, usageError } from '../core/errors.js';
 import { type VaultInput, addVault } from '../service/vault-config.js';
+import { checkNameReuse } from '../service/vault-reuse.js';
 import { withContext } from './run-context.js';
 import { CliFlag, CliString, JsonOption, command, optional } from './command.js';
 import { describeVault } from './config-list.js';
@@ -75,7 +76,7 @@ export const configVaultAdd = command({
   optionsCodec: Options,
   async run(args, opts, io) {
     const input = toInput(args[0]!, opts);
-    const r = await withContext(io.reporter('vault add'), 'config vault add', (ctx) => addVault(input, (name) => ctx.store.queries.vaultNameUsed(name)));
+    const r = await withContext(io.reporter('vault add'), 'config vault add', (ctx) => addVault(input, (vault) => checkNameReuse(ctx.store.queries, vault)));
     io.json({ config: r.path, vault: maskVault(r.vault) });
     io.line(`added vault ${describeVault(r.vault)}`);
     io.line('next: `bt config vault init` to set it up and check access');

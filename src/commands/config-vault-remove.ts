@@ -25,7 +25,7 @@ export const configVaultRemove = command({
     io.line(`vaults now: ${r.remaining.join(', ')}`);
     if (onlyThere > 0) {
       io.notice(
-        `vault "${r.removed.name}" was the only one holding ${onlyThere} content(s) that backed-up versions need: they cannot be restored or checked unless a vault named "${r.removed.name}" is in bt.toml again`,
+        `vault "${r.removed.name}" was the only one holding ${onlyThere} content(s) that backed-up versions need: they cannot be restored or checked until it is added back under its name (\`bt config vault add ${r.removed.name}\` with its location)`,
       );
     }
     return ExitCode.ok;

@@ -14,7 +14,7 @@ export const restore = command({
   description: 'Restore a version of a file beside it as FILE.<checksum>, or a whole directory into --output',
   options: [
     { flags: '--version <n>', description: 'Version number from `bt log` (1 = oldest)' },
-    { flags: '--checksum <prefix>', description: 'The version with this checksum (prefix)' },
+    { flags: '--checksum <prefix>', description: 'The version with this checksum (at least 4 hex digits of it)' },
     { flags: '--at <time>', description: 'The version that was current at this time' },
     { flags: '--content-only', description: 'Restore the bytes only, not mode, owner and times' },
     { flags: '--output <path>', description: 'Where to write it (a file, or an existing directory)' },

@@ -109,7 +109,9 @@ export class Queries {
       latestTimesUnder: db.prepare(
         `SELECT ${LATEST_SNAPSHOT('staged_at')} AS staged_at, ${LAST_DELETION} AS deleted_at FROM files f WHERE ${FILES_UNDER}`,
       ).raw(true),
-      vaultUsed: db.prepare('SELECT 1 FROM content_locations WHERE vault = ? LIMIT 1').pluck(),
+      storedInSample: db.prepare(`
+        SELECT content_id FROM (SELECT content_id FROM content_locations WHERE vault = @vault ORDER BY stored_at, content_id LIMIT @n)
+        UNION SELECT content_id FROM (SELECT content_id FROM content_locations WHERE vault = @vault ORDER BY stored_at DESC, content_id DESC LIMIT @n)`).pluck(),
       onlyIn: db
         .prepare(
           `SELECT COUNT(*) FROM (SELECT DISTINCT content_id FROM file_snapshots WHERE content_id IS NOT NULL) s
@@ -263,9 +265,9 @@ export class Queries {
     return this.stmts.stagedWithContent.all(contentId) as string[];
   }
 
-  /** Whether the journal records any content stored in a vault of this name. */
-  vaultNameUsed(name: string): boolean {
-    return this.stmts.vaultUsed.get(name) !== undefined;
+  /** Up to 2n contents the journal records stored in a vault of this name: its first n and its last n. */
+  contentsStoredInSample(vault: string, n: number): string[] {
+    return this.stmts.storedInSample.all({ vault, n }) as string[];
   }
 
   /** How many contents that snapshots need `vault` holds and none of `others` does. */

@@ -6,8 +6,17 @@ import type { Context } from './context.js';
 
 export function locateDirectory(ctx: Context, abs: string): { directory: Directory; name: string } {
   const directory = ctx.store.queries.searchDirectoryForPath(abs);
-  if (!directory) throw userError(`${abs} is not inside a tracked directory`, 'run `bt dir init` in the directory you want to back up');
+  if (!directory) throw userError(`${abs} is not inside a tracked directory`, notTrackedHint(ctx));
   return { directory, name: nameWithin(directory.path, abs) };
+}
+
+/** Which directories are tracked: after `bt recover` on a new machine they are the old machine's paths. */
+function notTrackedHint(ctx: Context): string {
+  const tracked = ctx.store.queries.listDirectories().map((d) => d.path);
+  const init = 'run `bt dir init` in the directory you want to back up';
+  if (tracked.length === 0) return init;
+  const shown = tracked.slice(0, 5).join(', ') + (tracked.length > 5 ? ` and ${tracked.length - 5} more` : '');
+  return `tracked here: ${shown}; or ${init}`;
 }
 
 export function locateFile(ctx: Context, abs: string): { directory: Directory; name: string; file: FileRecord } {

@@ -9,11 +9,12 @@ import { chunkThreshold } from '../fs/chunker.js';
 import { CapturePool } from '../fs/capture-pool.js';
 import { flushFilesystem, prepareFlushes } from '../fs/durable.js';
 import { sameStat, seenStat } from '../fs/meta.js';
-import { isGoneAsFile, joinName, nameWithin, pathExists } from '../fs/paths.js';
+import { isGoneAsFile, joinName, pathExists } from '../fs/paths.js';
 import type { WalkEntry } from '../fs/walk.js';
 import { type NamedTrackedFile, type TrackedFile, isLiveFile } from '../projections/queries.js';
 import type { Context } from './context.js';
 import { KnownFiles } from './known-files.js';
+import { locateDirectory } from './locate.js';
 import { StagingBuckets, removeOrphanStagedCopies } from './staging-area.js';
 import { chunksInEveryVault, currentContentOf } from './stored-chunks.js';
 import { walkTracked } from './tracked-walk.js';
@@ -49,11 +50,7 @@ interface Change {
 
 export async function stageFiles(ctx: Context, abs: string): Promise<StageResult> {
   const q = ctx.store.queries;
-  const directory = q.searchDirectoryForPath(abs);
-  if (!directory) {
-    throw userError(`${abs} is not inside a tracked directory`, 'run `bt dir init` in the directory you want to back up');
-  }
-  const start = nameWithin(directory.path, abs);
+  const { directory, name: start } = locateDirectory(ctx, abs);
   // Files the walk went past (or found gone when capturing them): deletions, if really gone (see below).
   const unseen: NamedTrackedFile[] = [];
   const known = new KnownFiles(q, directory, start, (f) => {

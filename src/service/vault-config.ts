@@ -104,10 +104,10 @@ export interface AddResult {
 }
 
 /**
- * Adds a vault to the config. `usedBefore` tells whether the journal already records contents stored under
- * that name (a vault removed earlier): reusing the name would make bt believe the new vault holds them.
+ * Adds a vault to the config. `checkReuse` is given the new vault before anything is written: it refuses a
+ * name the journal records contents under, unless the vault is the one that holds them (vault-reuse.ts).
  */
-export function addVault(input: VaultInput, usedBefore: (name: string) => boolean = () => false): AddResult {
+export async function addVault(input: VaultInput, checkReuse: (vault: VaultConfig) => Promise<void> = async () => {}): Promise<AddResult> {
   if (!decodeWith(VaultName, input.name).ok) {
     throw usageError(`"${input.name}" is not a valid vault name`, 'use up to 64 letters, digits, - and _, starting with a letter or digit');
   }
@@ -117,9 +117,7 @@ export function addVault(input: VaultInput, usedBefore: (name: string) => boolea
   if (config.vaults.some((v) => v.name === input.name)) {
     throw userError(`a vault named "${input.name}" already exists`, `choose another name, or remove it first with \`bt config vault remove ${input.name}\``);
   }
-  if (usedBefore(input.name)) {
-    throw userError(`a vault named "${input.name}" held backups of this host before`, 'give the new vault another name (the journal keeps what the old one held)');
-  }
+  await checkReuse(vault);
   writeConfig({ ...config, vaults: [...config.vaults, vault] }, path);
   return { path, vault };
 }

@@ -54,11 +54,26 @@ test('check finds missing and corrupt objects, names the versions they affect, a
   assert.equal(readFileSync(corrupt, 'utf8'), 'bravo');
   assert.is(bt.run(['check', '--read-data']).code, 0);
 
-  // A removed vault's name cannot be given to a new vault: the journal says it holds these contents.
-  bt.ok(['config', 'vault', 'remove', 'second']);
-  const reuse = bt.run(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', join(tempDir('bt-other'), 'v')]);
-  assert.is(reuse.code, 1);
-  assert.match(reuse.stderr, /a vault named "second" held backups of this host before; give the new vault another name/);
+  // A removed vault's name cannot be given to another vault: the journal says it holds these contents.
+  const removed = bt.run(['config', 'vault', 'remove', 'second']);
+  assert.is(removed.code, 0, removed.stderr);
+  const other = join(tempDir('bt-other'), 'v');
+  const unset = bt.run(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', other]);
+  assert.is(unset.code, 1);
+  assert.is(unset.stderr, `bt: error: a vault named "second" held backups of this host before, and ${other} could not be checked for them (vault "second": ${other} is not set up (no bt-vault.json)); make it reachable (mount its disk, check the credentials) and add it again, or give the new vault another name\n`);
+  // Set up, but another vault: refused, and the config keeps no trace of it.
+  bt.ok(['config', 'vault', 'add', 'third', '--type', 'fs', '--path', other]);
+  bt.ok(['config', 'vault', 'init']);
+  bt.ok(['config', 'vault', 'remove', 'third']);
+  const wrong = bt.run(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', other]);
+  assert.is(wrong.code, 1);
+  assert.is(wrong.stderr, `bt: error: a vault named "second" held backups of this host before, and ${other} is not that vault (3 of 3 of its contents looked up are not there); give the path of the vault that had that name, or give the new vault another name (the journal keeps what the old one held)\n`);
+  assert.not.match(readFileSync(join(bt.home, '.config/bt.toml'), 'utf8'), /"second"/);
+  // The vault itself, added back under its name, is accepted, and holds what the journal says.
+  const back = bt.run(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', second]);
+  assert.is(back.code, 0, back.stderr);
+  const again = bt.run(['check', '--read-data', '--vault', 'second']);
+  assert.is(again.code, 0, again.stdout + again.stderr);
 });
 
 test('contents recorded only in a vault that is not in the config are reported as not checked (exit 1), not passed over', () => {
@@ -92,7 +107,7 @@ test('removing the only vault that holds some contents says so; removing one who
   const r = bt.run(['config', 'vault', 'remove', 'local', '--json']);
   assert.is(r.code, 0, r.stderr);
   assert.is((JSON.parse(r.stdout) as { contents_only_there: number }).contents_only_there, 2);
-  assert.is(r.stderr, 'bt: vault "local" was the only one holding 2 content(s) that backed-up versions need: they cannot be restored or checked unless a vault named "local" is in bt.toml again\n');
+  assert.is(r.stderr, 'bt: vault "local" was the only one holding 2 content(s) that backed-up versions need: they cannot be restored or checked until it is added back under its name (`bt config vault add local` with its location)\n');
   // A vault whose contents another configured vault holds too goes quietly.
   const bt2 = new BtHome().init();
   const second = join(tempDir('bt-second'), 'vault');

@@ -321,6 +321,14 @@ test('errors: each says what was wrong and what to do, with its exit code', () =
   assert.is(r.code, 1);
   assert.match(r.stderr, new RegExp(`${d} is not inside a tracked directory; run \`bt dir init\``));
   bt.ok(['dir', 'init'], { cwd: d });
+  // Once something is tracked, a path outside it is answered with what is tracked (after a recovery on a new
+  // machine, the old machine's paths).
+  const outside = join(bt.work, 'elsewhere', 'f');
+  for (const args of [['restore', outside], ['add', join(bt.work, 'elsewhere')]]) {
+    r = bt.run(args, { cwd: d });
+    assert.is(r.code, 1, args.join(' '));
+    assert.is(r.stderr, `bt: error: ${args[1]} is not inside a tracked directory; tracked here: ${d}; or run \`bt dir init\` in the directory you want to back up\n`);
+  }
   r = bt.run(['add', 'nope'], { cwd: d });
   assert.is(r.code, 1);
   assert.match(r.stderr, /no such file or directory: .*\/nope/);
@@ -362,6 +370,12 @@ test('errors: each says what was wrong and what to do, with its exit code', () =
   r = bt.run(['add', '--bogus'], { cwd: d });
   assert.is(r.code, 2);
   assert.is(r.stderr, "bt: error: Unknown option '--bogus'; see `bt add --help`\n");
+  // The top-level help lists -v, which bt answers before loading any command.
+  const help = bt.run(['--help']);
+  assert.is(help.code, 0);
+  assert.match(help.stdout, /\nOptions:\n  -h, --help     Display this message\n  -v, --version  Display the version number\n/);
+  assert.is(bt.run(['-v']).stdout, bt.run(['--version']).stdout);
+  assert.match(bt.run(['--version']).stdout, /^bt \d+\.\d+\.\d+\n$/);
   r = bt.run(['restore', 'f', '--json', '--version', '9'], { cwd: d });
   assert.is(r.code, 1);
   assert.equal(JSON.parse(r.stdout).error.exit_code, 1);
