@@ -28,6 +28,8 @@ export interface StageResult {
   readonly deleted: number;
   /** Files that should have been staged but could not be (unreadable, kept changing). */
   readonly skipped: readonly { path: string; reason: string }[];
+  /** Passed over on purpose, with why (sockets, FIFOs, devices): nothing of theirs is lost. */
+  readonly passedOver: readonly { path: string; reason: string }[];
 }
 
 /** Events are appended in batches this large (or this many bytes), after one flush of the staged copies. */
@@ -64,6 +66,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   const batch = new Batch(ctx);
   const pool = new CapturePool();
   const skipped: { path: string; reason: string }[] = [];
+  const passedOver: { path: string; reason: string }[] = [];
   let unchanged = 0;
   let staged = 0;
   let stagedBytes = 0;
@@ -144,7 +147,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     let pending: Change[] = [];
     let pendingBytes = 0;
     const entries = walkTracked(ctx, directory.path, start, (n) => {
-      if (n.skipped) skipped.push({ path: n.path, reason: n.reason });
+      (n.skipped ? skipped : passedOver).push({ path: n.path, reason: n.reason });
       ctx.reporter.notice(`${n.path}: ${n.reason}`);
     });
     for (const entry of entries) {
@@ -183,7 +186,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     await batch.add([{ type: 'FileDeleted', data: { file_id: fileId, directory_id: directory.id, name } }], [], 0, null);
   }
   await batch.commit();
-  return { directory: directory.path, staged, stagedBytes, unchanged, deleted, skipped };
+  return { directory: directory.path, staged, stagedBytes, unchanged, deleted, skipped, passedOver };
 }
 
 /**

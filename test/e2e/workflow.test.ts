@@ -253,8 +253,12 @@ test('symlinks are recorded as links and restored as links; special files are sk
   bt.ok(['dir', 'init'], { cwd: d });
   const add = bt.run(['add', '--json'], { cwd: d });
   assert.is(add.code, 0);
-  assert.is(JSON.parse(add.stdout).staged, 3);
+  const added = JSON.parse(add.stdout) as { staged: number; skipped: unknown[]; passed_over: { path: string; reason: string }[] };
+  assert.is(added.staged, 3);
   assert.match(add.stderr, /pipe: skipped: a FIFO/);
+  // Passed over on purpose (nothing of it can be backed up), so the run is not partial; --json says so too.
+  assert.equal(added.skipped, []);
+  assert.equal(added.passed_over, [{ path: join(d, 'pipe'), reason: 'skipped: a FIFO' }]);
   bt.ok(['backup']);
   const log = bt.json<{ versions: { kind: string; link_target: string; checksum: string | null }[] }>(['log', 'dir-link'], { cwd: d });
   assert.equal(log.versions.map((v) => [v.kind, v.link_target, v.checksum]), [['symlink', join(bt.work, 'outside'), null]]);
@@ -438,7 +442,7 @@ test('a second add stages nothing unchanged; a chmod alone is a change (mode and
   bt.ok(['dir', 'init'], { cwd: d });
   assert.is(bt.json<{ staged: number }>(['add'], { cwd: d }).staged, 20);
   bt.ok(['backup']);
-  assert.equal(bt.json<{ staged: number; unchanged: number }>(['add'], { cwd: d }), { directory: d, staged: 0, staged_bytes: 0, unchanged: 20, deleted: 0, skipped: [] } as never);
+  assert.equal(bt.json<{ staged: number; unchanged: number }>(['add'], { cwd: d }), { directory: d, staged: 0, staged_bytes: 0, unchanged: 20, deleted: 0, skipped: [], passed_over: [] } as never);
   chmodSync(join(d, 'f3'), 0o640);
   const again = bt.json<{ staged: number; unchanged: number }>(['add'], { cwd: d });
   assert.is(again.staged, 1);
@@ -485,7 +489,7 @@ test('a tree of several pages of tracked files: deletions, changes and new files
   assert.equal([inState(sub, 'modified'), inState(sub, 'untracked')], [['a0/f7'], ['a0/new']]);
   const r = bt.json<{ staged: number; unchanged: number; deleted: number }>(['add'], { cwd: d });
   assert.equal([r.staged, r.deleted, r.unchanged], [4, 4, names.length - 7]);
-  assert.equal(bt.json<{ staged: number; deleted: number }>(['add'], { cwd: d }), { directory: d, staged: 0, staged_bytes: 0, unchanged: names.length - 3, deleted: 0, skipped: [] } as never);
+  assert.equal(bt.json<{ staged: number; deleted: number }>(['add'], { cwd: d }), { directory: d, staged: 0, staged_bytes: 0, unchanged: names.length - 3, deleted: 0, skipped: [], passed_over: [] } as never);
   const status = bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status', '--deleted'], { cwd: d }).files;
   assert.equal(status.filter((f) => f.state === 'deleted').map((f) => f.path).sort(), ['\u{1f600}', 'a.b-100', 'a/f3', 'z/f479'].sort());
 });
