@@ -1,4 +1,5 @@
 // `bt backup`: every staged version goes to every vault, then becomes a snapshot; then the journal is synced.
+import { chmodSync } from 'node:fs';
 import { rm, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import pLimit from 'p-limit';
@@ -248,18 +249,22 @@ async function fetchBackAndPut(
 ): Promise<Omit<ContentOutcome, 'gone'>> {
   const tookIt = new Set(first.stored.map((s) => s.vault));
   const lacking = missing.filter((v) => !tookIt.has(v.name));
+  const fetchErrors: string[] = [];
   for (const holder of vaults) {
     if (lacking.includes(holder) || !(await holder.hasContent(contentId).catch(() => false))) continue;
     try {
       makeDirs(dirname(stagedCopy), 0o700);
       await holder.getContent(contentId, stagedCopy);
-    } catch {
+      // Read-only, as `bt add` leaves a staged copy: a filesystem vault takes it in by rename as its object.
+      chmodSync(stagedCopy, 0o400);
+    } catch (err) {
+      fetchErrors.push(`fetching it back from vault "${holder.name}" failed: ${vaultProblem(holder.name, err)}`);
       continue;
     }
     const again = await put(lacking);
     return { ...again, stored: [...first.stored, ...again.stored] };
   }
-  return first;
+  return { ...first, errors: [...first.errors, ...fetchErrors] };
 }
 
 /**

@@ -30,6 +30,7 @@ export interface Progress {
 export const silentReporter: Reporter = { notice: () => {} };
 
 export class Context {
+  private vaultsOpening: Promise<Vault[]> | undefined;
   private vaultList: Vault[] | undefined;
   private lock: HostLock | undefined;
 
@@ -62,10 +63,19 @@ export class Context {
     return this.ids(this.clock.now());
   }
 
-  /** Vaults in config order, created on first use (the S3 SDK loads only if an S3 vault is configured). */
-  async vaults(): Promise<Vault[]> {
-    this.vaultList ??= await openVaults(this.config);
-    return this.vaultList;
+  /**
+   * Vaults in config order, created on first use (the S3 SDK loads only if an S3 vault is configured). The
+   * promise is kept, not its result: callers that arrive while the first open is under way share it.
+   */
+  vaults(): Promise<Vault[]> {
+    this.vaultsOpening ??= openVaults(this.config).then(
+      (list) => (this.vaultList = list),
+      (err: unknown) => {
+        this.vaultsOpening = undefined;
+        throw err;
+      },
+    );
+    return this.vaultsOpening;
   }
 
   /** Takes the host lock for a command that changes state; held until close(). */
@@ -81,25 +91,20 @@ export class Context {
   }
 
   /**
-   * Releases the host lock before close(): a long-running `bt watch` holds it only while it works. The vaults
-   * go with it: what they cache (objects known present or absent, directories made) holds only while no other
-   * bt on this host can change the vault (`bt check` repairs, a disk swapped meanwhile).
+   * Releases the host lock before close(): a long-running `bt watch` holds it only while it works. What the
+   * vaults cache goes with it (objects known present or absent, directories made): it holds only while no
+   * other bt on this host can change the vault (`bt check` repairs, a disk swapped meanwhile).
    */
   unlockHost(): void {
-    this.closeVaults();
+    for (const v of this.vaultList ?? []) v.forgetCaches();
     this.lock?.release();
     this.lock = undefined;
   }
 
   close(): void {
-    this.closeVaults();
+    for (const v of this.vaultList ?? []) v.close();
     this.store.close();
     this.lock?.release();
-  }
-
-  private closeVaults(): void {
-    for (const v of this.vaultList ?? []) v.close();
-    this.vaultList = undefined;
   }
 }
 

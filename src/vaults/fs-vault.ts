@@ -63,6 +63,11 @@ export class FileSystemVault implements Vault {
    * was first used (a long `bt watch`) leaves an empty mount point on another disk: objects written there
    * would vanish under the disk when it is mounted again, with events saying they are stored.
    */
+  forgetCaches(): void {
+    this.ready = false;
+    this.fanouts.clear();
+  }
+
   private makeDirsInside(dir: string): void {
     this.ready = false;
     this.ensureReady();

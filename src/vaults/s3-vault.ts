@@ -50,6 +50,12 @@ export class S3Vault implements Vault {
     this.objects = new S3Objects(this.client, { vault: this.name, endpoint: this.endpoint, region: config.region, secrets }, this.partsInFlight);
   }
 
+  forgetCaches(): void {
+    this.knownAbsent.clear();
+    this.presentChunks.clear();
+    this.chunkListing = undefined;
+  }
+
   private contentKey(checksum: string): string {
     if (!isSha256(checksum)) throw new Error(`not a SHA-256: ${checksum}`);
     return `${this.config.content_bucket_prefix}content/${checksum}`;

@@ -82,6 +82,11 @@ export interface Vault {
   localObjectPath?(checksum: string): string;
   /** Makes every put so far durable. */
   flush(): Promise<void>;
+  /**
+   * Forgets what this object learnt of the vault (objects known present or absent, directories made): it
+   * holds only while no other bt can change the vault, i.e. while this one holds the host lock.
+   */
+  forgetCaches(): void;
   putMetadata(key: string, data: Buffer): Promise<void>;
   getMetadata(key: string): Promise<Buffer>;
   /** Keys under a prefix, sorted. */

@@ -359,7 +359,9 @@ test('a backup killed after its vault took the staged copies, then a second vaul
   for (const [name, body] of Object.entries(bodies)) {
     for (const vault of [bt.vault, second]) {
       const id = sha(body);
-      assert.is(readFileSync(join(vault, 'content', id.slice(0, 2), id), 'utf8'), body, `${name} in ${vault}`);
+      const object = join(vault, 'content', id.slice(0, 2), id);
+      assert.is(readFileSync(object, 'utf8'), body, `${name} in ${vault}`);
+      assert.is(statSync(object).mode & 0o777, 0o400, `${name} in ${vault}: read-only`);
     }
   }
   const check = bt.run(['check', '--read-data']);

@@ -1,4 +1,4 @@
-// The context: vaults opened while the host lock is held are let go with it.
+// The context: what the vaults learnt while the host lock was held is forgotten with it; they are opened once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
@@ -31,9 +31,21 @@ test('a fan-out directory removed while the host lock was free is made again by 
     const vaultRoot = host.config.vaults[0]!.type === 'fs' ? host.config.vaults[0]!.path : '';
     rmSync(join(vaultRoot, 'content', sha(first).slice(0, 2)), { recursive: true });
     await ctx.lockHost('test');
-    assert.is.not((await ctx.vaults())[0], before[0]);
+    assert.is((await ctx.vaults())[0], before[0], 'the same vault objects: an S3 client keeps its connections and credentials');
     await put(second);
     assert.is((await (await ctx.vaults())[0]!.hasContent(sha(second))), true);
+  } finally {
+    ctx.close();
+  }
+});
+
+test('callers that ask for the vaults while they are being opened share one set', async () => {
+  const host = await testHost('bt-context');
+  const ctx = host.open();
+  try {
+    const [a, b] = await Promise.all([ctx.vaults(), ctx.vaults()]);
+    assert.is(a, b);
+    assert.is(await ctx.vaults(), a);
   } finally {
     ctx.close();
   }

@@ -300,6 +300,28 @@ function contract(impl: Implementation): void {
   const MiB = 1024 * 1024;
   const large = bytesOf('chunked', 21 * MiB + 777);
 
+  t('forgetCaches: a chunk removed behind the vault after it was seen is stored again by the next put', async () => {
+    const v = await ready();
+    const s = stagedChunks(large);
+    await v.putContent(s.checksum, s.path, s.size);
+    await v.flush();
+    // Another bt removed a chunk meanwhile (a repair), while this one did not hold the host lock.
+    const [lostId, lostLength] = s.chunks[1]!;
+    impl.removeChunk(v, lostId);
+    v.forgetCaches();
+    // A second content sharing that chunk: its manifest must not name a chunk the vault no longer has.
+    const next = stagedChunks(Buffer.concat([large, bytesOf('appended', 1024)]));
+    assert.ok(next.chunks.some(([id]) => id === lostId));
+    const r = await v.putContent(next.checksum, next.path, next.size);
+    assert.ok(r.sent >= lostLength, `${r.sent} bytes sent`);
+    await v.flush();
+    await v.verifyContent(next.checksum, true);
+    const out = join(tempDir('bt-contract-out'), 'next');
+    await v.getContent(next.checksum, out);
+    assert.is(sha(readFileSync(out)), next.checksum);
+    v.close();
+  });
+
   t('chunked content: each chunk stored once, then the manifest; has, verify and get; a second put sends nothing', async () => {
     const v = await ready();
     const s = stagedChunks(large);
