@@ -10,9 +10,14 @@ const SAMPLE = 8;
 /**
  * A vault removed from the config and added back under its name is the same vault: allowed. Any other vault
  * under that name would make bt believe it holds what the old one held (restores and checks would look there,
- * and backups would skip storing those contents in it). So the vault is asked for a sample of those contents.
+ * and backups would skip storing those contents in it). So the vault is asked for a sample of those contents:
+ * with none of them it is another vault; with some, that vault missing objects, which `bt check` deals with.
  */
-export async function checkNameReuse(queries: Pick<Queries, 'contentsStoredInSample'>, vault: VaultConfig): Promise<void> {
+export async function checkNameReuse(
+  queries: Pick<Queries, 'contentsStoredInSample'>,
+  vault: VaultConfig,
+  notice: (message: string) => void,
+): Promise<void> {
   const sample = queries.contentsStoredInSample(vault.name, SAMPLE);
   if (sample.length === 0) return;
   const where = vault.type === 'fs' ? vault.path : `bucket ${vault.content_bucket}/${vault.content_bucket_prefix}`;
@@ -28,10 +33,12 @@ export async function checkNameReuse(queries: Pick<Queries, 'contentsStoredInSam
   } finally {
     opened.close();
   }
-  if (missing > 0) {
+  if (missing === sample.length) {
     throw userError(
-      `a vault named "${vault.name}" held backups of this host before, and ${where} is not that vault (${missing} of ${sample.length} of its contents looked up are not there)`,
+      `a vault named "${vault.name}" held backups of this host before, and ${where} is not that vault (none of ${sample.length} of its contents looked up is there)`,
       'give the path of the vault that had that name, or give the new vault another name (the journal keeps what the old one held)',
     );
   }
+  // That vault, but it lost objects since (or never got them all): `bt check` says which, and repairs them.
+  if (missing > 0) notice(`vault "${vault.name}": ${missing} of ${sample.length} contents looked up are not there; run \`bt check --vault ${vault.name}\` (with --repair to copy them from another vault)`);
 }

@@ -67,11 +67,17 @@ test('check finds missing and corrupt objects, names the versions they affect, a
   bt.ok(['config', 'vault', 'remove', 'third']);
   const wrong = bt.run(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', other]);
   assert.is(wrong.code, 1);
-  assert.is(wrong.stderr, `bt: error: a vault named "second" held backups of this host before, and ${other} is not that vault (3 of 3 of its contents looked up are not there); give the path of the vault that had that name, or give the new vault another name (the journal keeps what the old one held)\n`);
+  assert.is(wrong.stderr, `bt: error: a vault named "second" held backups of this host before, and ${other} is not that vault (none of 3 of its contents looked up is there); give the path of the vault that had that name, or give the new vault another name (the journal keeps what the old one held)\n`);
   assert.not.match(readFileSync(join(bt.home, '.config/bt.toml'), 'utf8'), /"second"/);
-  // The vault itself, added back under its name, is accepted, and holds what the journal says.
+  // The vault itself, added back under its name, is accepted, even having lost an object meanwhile: check
+  // names it and repairs it.
+  rmSync(objectPath(second, sha('bravo')));
   const back = bt.run(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', second]);
   assert.is(back.code, 0, back.stderr);
+  assert.is(back.stderr, 'bt: vault "second": 1 of 3 contents looked up are not there; run `bt check --vault second` (with --repair to copy them from another vault)\n');
+  assert.is(bt.run(['check', '--vault', 'second']).code, 4);
+  const fixed = bt.run(['check', '--read-data', '--repair']);
+  assert.is(fixed.code, 0, fixed.stdout + fixed.stderr);
   const again = bt.run(['check', '--read-data', '--vault', 'second']);
   assert.is(again.code, 0, again.stdout + again.stderr);
 });
