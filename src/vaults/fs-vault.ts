@@ -2,7 +2,7 @@
 // chunked content docs/adr/0012-content-defined-chunking.md.
 import { crypto } from '../core/lazy-builtin.js';
 import { createReadStream, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { chmod, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { restoreTmpPath } from '../fs/restore-file.js';
 import { errnoCode, vaultError } from '../core/errors.js';
@@ -13,9 +13,10 @@ import { CHUNK_THRESHOLD } from '../fs/chunker.js';
 import { flushFilesystem } from '../fs/durable.js';
 import { copyHashing } from '../fs/hash-copy.js';
 import { chunkIds, parseStoredManifest, readChunks, readStagedManifest, unstagedChunk, writeChunkedContent } from './chunked-content.js';
-import { type PutOptions, type PutResult, type SetupReport, type Vault, VaultObjectError, checkMetadataKey, isSha256 } from './vault.js';
+import { type PutOptions, type PutResult, type SetupReport, type Vault, VaultObjectError, isSha256 } from './vault.js';
 import { makeDirs } from '../fs/make-dirs.js';
-import { METADATA_TEMPORARY, sweepOldTemporaries } from './vault-temporaries.js';
+import { sweepOldTemporaries } from './vault-temporaries.js';
+import { FsVaultMetadata } from './fs-vault-metadata.js';
 
 const MARKER = 'bt-vault.json';
 const SMALL_OBJECT = 4 << 20;
@@ -26,8 +27,12 @@ export class FileSystemVault implements Vault {
   readonly kind = 'fs' as const;
   private ready = false;
   private tmpSwept = false;
-  /** Metadata directories whose old temporaries this process swept (once each). */
-  private readonly metadataDirsSwept = new Set<string>();
+  private readonly metadata = new FsVaultMetadata({
+    name: () => this.name,
+    root: () => this.root,
+    ensureReady: () => this.ensureReady(),
+    makeDirsInside: (dir) => this.makeDirsInside(dir),
+  });
   private unflushed: string[] = [];
   private readonly fanouts = new Set<string>();
 
@@ -72,11 +77,6 @@ export class FileSystemVault implements Vault {
     this.ready = false;
     this.ensureReady();
     makeDirs(dir);
-  }
-
-  private metadataPath(key: string): string {
-    checkMetadataKey(key);
-    return join(this.root, 'metadata', key);
   }
 
   /** A vault that was never set up (or whose disk is not mounted) is an error, not a place to create files. */
@@ -359,59 +359,16 @@ export class FileSystemVault implements Vault {
     }
   }
 
-  async putMetadata(key: string, data: Buffer): Promise<void> {
-    this.ensureReady();
-    const path = this.metadataPath(key);
-    const existing = await readFile(path).catch((err: unknown) => {
-      if (errnoCode(err) === 'ENOENT') return undefined;
-      throw err;
-    });
-    if (existing) {
-      if (existing.equals(data)) return;
-      throw vaultError(`vault "${this.name}": metadata ${key} exists with other bytes; refusing to overwrite it`);
-    }
-    const dir = dirname(path);
-    this.makeDirsInside(dir);
-    // A host writes its metadata into its own directories: where it writes is where its killed writes were.
-    if (!this.metadataDirsSwept.has(dir)) {
-      this.metadataDirsSwept.add(dir);
-      sweepOldTemporaries(dir, METADATA_TEMPORARY);
-    }
-    await writeFileAtomic(path, data, 0o400);
+  putMetadata(key: string, data: Buffer): Promise<void> {
+    return this.metadata.put(key, data);
   }
 
-  async getMetadata(key: string): Promise<Buffer> {
-    this.ensureReady();
-    try {
-      return await readFile(this.metadataPath(key));
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw new VaultObjectError('missing', this.name, `metadata/${key}`);
-      throw err;
-    }
+  getMetadata(key: string): Promise<Buffer> {
+    return this.metadata.get(key);
   }
 
-  async listMetadata(prefix: string): Promise<string[]> {
-    this.ensureReady();
-    const base = join(this.root, 'metadata');
-    const out: string[] = [];
-    const visit = async (rel: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(rel === '' ? base : join(base, rel), { withFileTypes: true });
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT') return;
-        throw err;
-      }
-      for (const e of entries) {
-        if (e.name.startsWith('.')) continue;
-        const key = rel === '' ? e.name : `${rel}/${e.name}`;
-        if (e.isDirectory()) {
-          if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || `${key}/`.startsWith(prefix)) await visit(key);
-        } else if (key.startsWith(prefix)) out.push(key);
-      }
-    };
-    await visit('');
-    return out.sort();
+  listMetadata(prefix: string): Promise<string[]> {
+    return this.metadata.list(prefix);
   }
 
   async validateSetup(): Promise<SetupReport> {
