@@ -60,6 +60,7 @@ function translate(err: unknown, command: string | undefined): unknown {
   if (code === 'EACCES' || code === 'EPERM') return userError(`permission denied: ${message(err)}`);
   if (code === 'ENOENT') return userError(`not found: ${message(err)}`);
   if (code === 'EISDIR') return userError(`a directory is in the way: ${message(err)}`, 'choose a file path');
+  if (code === 'ENAMETOOLONG') return userError(`a name is too long for the filesystem: ${message(err)}`, 'choose a shorter path (for a restore: --output)');
   return err;
 }
 

@@ -6,7 +6,7 @@ import {
   chmodSync, chownSync, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, lstatSync, lutimesSync, openSync, readSync,
   renameSync, rmSync, utimesSync, writeSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describeError, errnoCode, userError } from '../core/errors.js';
 import { nsToUtime } from '../core/time.js';
 
@@ -28,11 +28,12 @@ let tmpPrefix: string | undefined;
 let tmpCount = 0;
 
 /**
- * A temporary name to restore a file under: hidden, beside the target, unique, so it can never be the name
- * of another file of the tree being restored (a killed restore leaves it; a later one never reuses it).
+ * A temporary name to restore a file under: hidden, beside the target, unique (a killed restore leaves it; a
+ * later one never reuses it). Short and not made from the target's name: any name bt backed up (up to the
+ * filesystem's 255 bytes) must be restorable, and a vault's own temporary may be made from this one.
  */
 export const restoreTmpPath = (output: string): string =>
-  join(dirname(output), `.${basename(output)}.${(tmpPrefix ??= crypto().randomBytes(4).toString('hex'))}${(tmpCount++).toString(36)}.bt-restore`);
+  join(dirname(output), `.bt-restore-${(tmpPrefix ??= crypto().randomBytes(4).toString('hex'))}${(tmpCount++).toString(36)}`);
 
 /** chown fails with EPERM for anyone but root: that is a warning, not a failed restore. */
 function chownOrWarn(s: RestoredMeta, chown: (uid: number, gid: number) => void, warnings: string[]): void {

@@ -105,7 +105,7 @@ interface Swept {
 
 const STAGE_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 /** A staged copy being fetched back from a vault (backup.ts), left by a killed run: never live. */
-const FETCH_TEMPORARY = /^\.[0-9A-HJKMNP-TV-Z]{26}\.[0-9a-z]+\.bt-restore$/;
+const FETCH_TEMPORARY = /^\.bt-restore-[0-9a-f]{8}[0-9a-z]+$/;
 
 /** Removes (if `removeOrphans`) the entries of `dir` named like a stage that name no queued stage. */
 function sweepDirectory(dir: string, queries: Pick<Queries, 'liveStageIds'>, removeOrphans: boolean, top: boolean): Swept {

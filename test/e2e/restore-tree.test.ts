@@ -108,4 +108,40 @@ test(`a tree of ${FILES} small files restores through the workers with bytes, mo
   }
 });
 
+test('names up to the filesystem limit restore (file, tree, large, fallback); a default name too long says so', () => {
+  const bt = new BtHome('bt-restore-long').init();
+  const d = join(bt.work, 'long');
+  mkdirSync(d);
+  const ascii = `${'n'.repeat(251)}.txt`; // 255 bytes
+  const cjk = '日'.repeat(85); // 255 bytes in UTF-8
+  const large = `${'L'.repeat(250)}.bin`; // stored chunked, restored through the vault's own temporary
+  const big = Buffer.alloc(9 * 1024 * 1024);
+  for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+  writeFileSync(join(d, ascii), 'ascii');
+  writeFileSync(join(d, cjk), 'cjk');
+  writeFileSync(join(d, large), big);
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  const out = join(bt.work, 'out');
+  const tree = bt.run(['restore', '.', '--output', out], { cwd: d });
+  assert.is(tree.code, 0, tree.stdout + tree.stderr);
+  assert.is(readFileSync(join(out, ascii), 'utf8'), 'ascii');
+  assert.is(readFileSync(join(out, cjk), 'utf8'), 'cjk');
+  assert.ok(readFileSync(join(out, large)).equals(big));
+  assert.equal(readdirSync(out).filter((n) => n.startsWith('.')), [], 'no temporaries left');
+  // One file at a time (no worker: the general path).
+  const one = join(bt.work, 'one');
+  mkdirSync(one);
+  for (const name of [ascii, cjk]) {
+    const r = bt.run(['restore', name, '--output', one], { cwd: d });
+    assert.is(r.code, 0, r.stdout + r.stderr);
+  }
+  assert.is(readFileSync(join(one, cjk), 'utf8'), 'cjk');
+  // Beside the file as NAME.<checksum>: 65 bytes more than the filesystem takes; one line, exit 1.
+  const beside = bt.run(['restore', ascii], { cwd: d });
+  assert.is(beside.code, 1);
+  assert.match(beside.stderr, /^bt: error: a name is too long for the filesystem: .*; choose a shorter path \(for a restore: --output\)\n$/);
+});
+
 test.run();
