@@ -19,7 +19,7 @@ export const recoverCommand = command({
     const r = await withContext(io.reporter('recover'), null, async (ctx) => {
       await ctx.lockHost('recover', { allowFrozen: true });
       return recover(ctx, opts);
-    });
+    }, { adoptsJournal: true });
     io.json(r);
     io.line(`recovered host ${r.host} from vault "${r.vault}": ${r.events} event(s) (${r.imported} imported), chain verified`);
     if (r.adoptedHostId) io.line(`this machine now uses host id ${r.host} (config updated)`);

@@ -51,6 +51,20 @@ export class Context {
     return new Context(config, store, clock, ids, reporter);
   }
 
+  /**
+   * The journal in the database is this host's (its first event names the config's host id). It is not after
+   * a `bt recover` killed between its commit and the config's new host id: new events would then carry the
+   * wrong host id into the other host's chain, and go to the vault under the wrong host.
+   */
+  checkJournalOwner(): void {
+    const owner = this.store.journal.owner();
+    if (owner === undefined || owner === this.config.host_id) return;
+    throw userError(
+      `the database holds the journal of host ${owner}, but the config's host_id is ${this.config.host_id}`,
+      `if a \`bt recover\` was interrupted, run it again to finish; else set host_id = "${owner}" in the config`,
+    );
+  }
+
   get stagingDir(): string {
     return this.config.staging.staging_dir;
   }

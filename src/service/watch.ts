@@ -44,6 +44,7 @@ export async function runWatcher(opts: WatchOptions): Promise<void> {
   const ctx = Context.open(reporter);
   let lock: WatcherLock | undefined;
   try {
+    ctx.checkJournalOwner();
     const settleMs = opts.settleMs ?? ctx.config.watch.settle_ms;
     const poll = opts.poll ?? ctx.config.watch.poll;
     const intervalMinutes = opts.intervalMinutes ?? ctx.config.watch.backup_interval_minutes;

@@ -1,7 +1,7 @@
 // The journal in the vault: incremental sync, recovery by replay, audit, multi-host (filesystem vault).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
@@ -174,6 +174,34 @@ test('two hosts, one vault: shared content uploaded once, metadata separate, bot
     const other = bt === one ? 'two.txt' : 'one.txt';
     assert.not.ok(files.some((s) => s.includes(other)), 'only its own metadata');
   }
+});
+
+test('a recover killed after its commit, before the config names the adopted host: other commands refuse, a second recover finishes', () => {
+  const { host, vault } = backedUpHome(1);
+  const fresh = freshHomeOn(vault);
+  const ownId = fresh.json<{ host_id: string }>(['config', 'list']).host_id;
+  const cfg = join(fresh.home, '.config/bt.toml');
+  const before = readFileSync(cfg, 'utf8');
+  fresh.ok(['recover']);
+  // The config as the kill left it: the machine's own new host id, the database holding the other's journal.
+  writeFileSync(cfg, before);
+  const docs = join(fresh.work, 'new-docs');
+  mkdirSync(docs);
+  writeFileSync(join(docs, 'n.txt'), 'written after the interrupted recover');
+  const why = `bt: error: the database holds the journal of host ${host}, but the config's host_id is ${ownId}; if a \`bt recover\` was interrupted, run it again to finish; else set host_id = "${host}" in the config\n`;
+  for (const args of [['dir', 'init', docs], ['backup'], ['sync'], ['log', join(docs, 'n.txt')]]) {
+    const r = fresh.run(args);
+    assert.is(r.code, 1, args.join(' '));
+    assert.is(r.stderr, why, args.join(' '));
+  }
+  assert.not.ok(existsSync(join(vault, 'metadata/hosts', ownId)), 'nothing went to the vault under the wrong host');
+  const again = fresh.run(['recover']);
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stdout, new RegExp(`this machine now uses host id ${host}`));
+  fresh.ok(['dir', 'init', docs]);
+  fresh.ok(['add', docs]);
+  fresh.ok(['backup']);
+  assert.is(fresh.run(['journal', 'verify']).code, 0);
 });
 
 test('bt journal lists events with summaries and filters by type, file and time', () => {
