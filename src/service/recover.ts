@@ -62,6 +62,11 @@ export async function recover(ctx: Context, opts: RecoverOptions): Promise<Recov
   let lostStages = 0;
   try {
     let cut = false;
+    const diverges = (seq: number): Error =>
+      userError(`the local journal diverges from vault "${vault.name}" at or before event ${seq}`, `move ${ctx.config.database.data_dir} aside and recover again`);
+    // The vault's last row the local journal has too: each hash covers the one before, so equal hashes there
+    // mean equal journals up to it (the local one may go on with events not synced yet).
+    let shared: JournalRow | undefined;
     await readVaultJournal(vault, host, (rows) => {
       const fresh: JournalRow[] = [];
       for (const row of rows) {
@@ -69,16 +74,19 @@ export async function recover(ctx: Context, opts: RecoverOptions): Promise<Recov
           cut = true;
           continue;
         }
-        if (row.seq === local.seq && row.hash !== local.hash) {
-          throw userError(`the local journal diverges from vault "${vault.name}" at event ${row.seq}`, `move ${ctx.config.database.data_dir} aside and recover again`);
-        }
-        if (row.seq > local.seq) fresh.push(row);
+        if (row.seq === local.seq && row.hash !== local.hash) throw diverges(row.seq);
+        if (row.seq <= local.seq) shared = row;
+        else fresh.push(row);
       }
       journal.importRows(fresh);
       imported += fresh.length;
       ctx.reporter.progress?.({ phase: 'recovering', files: imported, bytes: 0 });
       faultPoint('recover');
     });
+    if (shared !== undefined && shared.seq < local.seq) {
+      const [mine] = [...journal.rows({ from: shared.seq, to: shared.seq })];
+      if (mine?.hash !== shared.hash) throw diverges(shared.seq);
+    }
     store.rebuild();
     if (at !== undefined) {
       store.settings.set('frozen_at', at);

@@ -204,6 +204,22 @@ test('a recover killed after its commit, before the config names the adopted hos
   assert.is(fresh.run(['journal', 'verify']).code, 0);
 });
 
+test('recover finds a local journal that diverged from the vault even when the local one is longer', () => {
+  const { bt, docs, vault } = backedUpHome(1);
+  // Another machine recovers this host and goes on backing up: the vault's journal grows there.
+  const other = freshHomeOn(vault);
+  other.ok(['recover']);
+  writeFileSync(join(docs, 'f.txt'), 'changed on the other machine');
+  other.ok(['add', docs]);
+  other.ok(['backup']);
+  // Meanwhile this machine stages five files without syncing: a longer journal, different from that event on.
+  for (let i = 0; i < 5; i++) writeFileSync(join(docs, `local-${i}.txt`), `${i}`);
+  bt.ok(['add'], { cwd: docs });
+  const r = bt.run(['recover']);
+  assert.is(r.code, 1, r.stdout);
+  assert.match(r.stderr, /^bt: error: the local journal diverges from vault "local" at or before event \d+; move .* aside and recover again\n$/);
+});
+
 test('bt journal lists events with summaries and filters by type, file and time', () => {
   const { bt, docs, cuts } = backedUpHome(2);
   const all = bt.json<{ events: { seq: number; type: string; summary: string }[] }>(['journal']).events;
