@@ -1,6 +1,8 @@
 // bt restore FILE [--version N | --checksum PREFIX | --at TIME] [...]; bt restore DIR --output OUT [--at TIME] [--deleted]
 import * as t from 'io-ts';
 import { ExitCode, usageError } from '../core/errors.js';
+import { isoTime } from '../core/ids.js';
+import { parseUserTime } from '../core/time.js';
 import { resolveUserPath } from '../fs/paths.js';
 import { restoreFile } from '../service/restore.js';
 import { isTreeRestore, restoreTree } from '../service/restore-tree.js';
@@ -35,7 +37,8 @@ export const restore = command({
     const abs = resolveUserPath(args[0]!);
     const output = opts.output === undefined ? undefined : resolveUserPath(opts.output);
     const result = await withContext(io.reporter('restore'), null, async (ctx) => {
-      if (!isTreeRestore(ctx, abs)) return { file: await restoreFile(ctx, abs, { ...opts, output }), tree: undefined };
+      const atIso = opts.at === undefined ? undefined : isoTime(parseUserTime(opts.at, '--at'));
+      if (!isTreeRestore(ctx, abs, { atIso, versionOfFile: opts.version !== undefined || opts.checksum !== undefined })) return { file: await restoreFile(ctx, abs, { ...opts, output }), tree: undefined };
       if (output === undefined) throw usageError(`${abs} is a directory: restoring it needs --output DIR`, 'e.g. `bt restore . --output ~/restored`');
       if (opts.version !== undefined || opts.checksum !== undefined) throw usageError('a directory restore takes --at, not --version or --checksum');
       return { file: undefined, tree: await restoreTree(ctx, abs, { output, at: opts.at, deleted: opts.deleted, force: opts.force, contentOnly: opts.contentOnly }) };

@@ -115,11 +115,21 @@ const restoredMeta = (s: Snapshot): RestoredMeta => ({ kind: s.kind, mode: s.mod
 /** Files up to this size are read whole into memory by a restore worker (as the vault's own small path does). */
 const SMALL_FILE = 4 << 20;
 
-/** A tracked directory, or a path with known files below it; anything else is restored (or refused) as a file. */
-export function isTreeRestore(ctx: Context, abs: string): boolean {
+/**
+ * A tracked directory, or a path with known files below it; anything else is restored (or refused) as a file.
+ * A file deleted (by `atIso`, when given) whose name has files below it now was replaced by a directory:
+ * the name means the directory, unless a version of the file is asked for.
+ */
+export function isTreeRestore(ctx: Context, abs: string, asked: { readonly atIso?: string; readonly versionOfFile: boolean }): boolean {
   const { directory, name } = locateDirectory(ctx, abs);
   if (name === '') return true;
-  return !ctx.store.queries.findFileByPath(directory, name) && hasFilesUnder(ctx, directory, name);
+  const q = ctx.store.queries;
+  const file = q.findFileByPath(directory, name);
+  if (!file) return hasFilesUnder(ctx, directory, name);
+  if (!file.deleted || asked.versionOfFile) return false;
+  const deletedByThen = asked.atIso === undefined || q.lastDeletion(file.id, asked.atIso) !== undefined;
+  // Names after `name` itself in the page order are the ones below it (`name/...`).
+  return deletedByThen && q.trackedPage(directory, name, name, 1).length > 0;
 }
 
 /** Deleted as of then (the deletion came after the version we would restore) and not asked for. */

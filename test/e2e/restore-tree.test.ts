@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
 import { tempDir } from '../support/tmp.js';
@@ -142,6 +143,33 @@ test('names up to the filesystem limit restore (file, tree, large, fallback); a 
   const beside = bt.run(['restore', ascii], { cwd: d });
   assert.is(beside.code, 1);
   assert.match(beside.stderr, /^bt: error: a name is too long for the filesystem: .*; choose a shorter path \(for a restore: --output\)\n$/);
+});
+
+test('a file replaced by a directory of the same name: the name restores the directory; --version or an earlier --at, the file', () => {
+  const bt = new BtHome('bt-restore-replaced').init();
+  const d = join(bt.work, 'r');
+  mkdirSync(d);
+  writeFileSync(join(d, 'x'), 'oldfile');
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  const asFile = new Date().toISOString();
+  spawnSync('sleep', ['0.05']);
+  rmSync(join(d, 'x'));
+  mkdirSync(join(d, 'x'));
+  writeFileSync(join(d, 'x', 'one'), '1');
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  const tree = join(bt.work, 'tree');
+  const r = bt.run(['restore', 'x', '--output', tree], { cwd: d });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.is(readFileSync(join(tree, 'one'), 'utf8'), '1');
+  const old = join(bt.work, 'old');
+  bt.ok(['restore', 'x', '--version', '1', '--output', old], { cwd: d });
+  assert.is(readFileSync(old, 'utf8'), 'oldfile');
+  const then = join(bt.work, 'then');
+  bt.ok(['restore', 'x', '--at', asFile, '--output', then], { cwd: d });
+  assert.is(readFileSync(then, 'utf8'), 'oldfile');
 });
 
 test.run();
