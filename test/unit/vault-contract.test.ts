@@ -145,6 +145,20 @@ function newChunkBytes(prior: StagedChunks, next: StagedChunks): number {
   return [...fresh.values()].reduce((a, b) => a + b, 0);
 }
 
+/** The vault verifies the content by reading it, and gives back bytes with its checksum. */
+async function assertVerifiesAndRestores(v: Vault, checksum: string): Promise<void> {
+  await v.verifyContent(checksum, true);
+  const out = join(tempDir('bt-contract-out'), 'restored');
+  await v.getContent(checksum, out);
+  assert.is(sha(readFileSync(out)), checksum);
+}
+
+/** Last changed two days ago: older than any sweep's age limit. */
+function makeOld(...paths: string[]): void {
+  const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+  for (const p of paths) utimesSync(p, twoDaysAgo, twoDaysAgo);
+}
+
 async function rejects(p: Promise<unknown>): Promise<unknown> {
   try {
     await p;
@@ -315,10 +329,7 @@ function contract(impl: Implementation): void {
     const r = await v.putContent(next.checksum, next.path, next.size);
     assert.ok(r.sent >= lostLength, `${r.sent} bytes sent`);
     await v.flush();
-    await v.verifyContent(next.checksum, true);
-    const out = join(tempDir('bt-contract-out'), 'next');
-    await v.getContent(next.checksum, out);
-    assert.is(sha(readFileSync(out)), next.checksum);
+    await assertVerifiesAndRestores(v, next.checksum);
     v.close();
   });
 
@@ -478,10 +489,7 @@ function contract(impl: Implementation): void {
     const r = await v.putContent(s.checksum, s.path, s.size, { consume: true });
     assert.equal([r.sent, r.chunks], [s.size, s.chunks.length]);
     await v.flush();
-    await v.verifyContent(s.checksum, true);
-    const out = join(tempDir('bt-contract-out'), 'restored');
-    await v.getContent(s.checksum, out);
-    assert.is(sha(readFileSync(out)), s.checksum);
+    await assertVerifiesAndRestores(v, s.checksum);
     v.close();
   });
 
@@ -547,8 +555,7 @@ fsOnly('temporary files a killed put left a day ago are removed when the vault i
   const young = join(tmp, `${sha(Buffer.from('young'))}.0123456789ab`);
   writeFileSync(old, 'partial');
   writeFileSync(young, 'another host, under way');
-  const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
-  utimesSync(old, twoDaysAgo, twoDaysAgo);
+  makeOld(old);
   const later = fsImpl.reopen(v) as FileSystemVault;
   assert.is(await later.hasContent(sha(Buffer.from('anything'))), false);
   assert.not.ok(existsSync(old));
@@ -569,8 +576,7 @@ fsOnly('metadata temporaries a killed write left a day ago are removed when the 
   writeFileSync(old, 'half');
   writeFileSync(young, 'under way');
   writeFileSync(notOurs, 'kept');
-  const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
-  for (const p of [old, oldKey, notOurs]) utimesSync(p, twoDaysAgo, twoDaysAgo);
+  makeOld(old, oldKey, notOurs);
   const later = fsImpl.reopen(v) as FileSystemVault;
   await later.putMetadata('hosts/h/journal/2-2.ndjson.gz', Buffer.from('two'));
   assert.not.ok(existsSync(old));
