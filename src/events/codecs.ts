@@ -35,6 +35,16 @@ export const DirectoryTracked = t.type({
   path: AbsoluteDir,
 });
 
+/** What stat said about a directory inside (or of) a tracked directory: what a tree restore puts back. */
+export const DirectoryMeta = t.type({
+  /** Permission bits (st_mode & 0o7777). */
+  mode: NonNegInt,
+  uid: NonNegInt,
+  gid: NonNegInt,
+  mtime_ns: Decimal,
+});
+export type DirectoryMeta = t.TypeOf<typeof DirectoryMeta>;
+
 /** A newly tracked parent takes over a tracked directory below it: its files move under `prefix/`. */
 export const DirectoryAbsorbed = t.type({
   directory_id: Ulid,
@@ -100,6 +110,16 @@ export const FileDeleted = t.type({
 });
 
 /**
+ * A scan found a directory new or with other metadata than last recorded. `name` is relative to the tracked
+ * directory, '' for the tracked directory itself. Its atime is not recorded: reading it changes it.
+ */
+export const DirectoryMetaRecorded = t.type({
+  directory_id: Ulid,
+  name: t.union([RelativeName, t.literal('')]),
+  meta: DirectoryMeta,
+});
+
+/**
  * A staged version was dropped before backup: superseded by a newer version of the file, or (v2) lost:
  * its staged copy was on a machine this journal was recovered from.
  */
@@ -117,6 +137,7 @@ export const eventCodecs = {
   SnapshotCommitted,
   FileDeleted,
   StageDropped,
+  DirectoryMetaRecorded,
 } as const;
 
 export type EventType = keyof typeof eventCodecs;

@@ -209,7 +209,9 @@ export function decodeReplayRow(raw: readonly unknown[]): ReplayedEvent {
 export function decodePayload(seq: number, type: string, version: number, payload: string): DomainEvent {
   const where = `journal row ${seq} (${type} v${version})`;
   const hint = 'the journal is damaged: run `bt journal verify`, or `bt recover` from a vault';
-  if (!isEventType(type)) throw integrityError(`${where}: unknown event type`, hint);
+  if (!isEventType(type)) {
+    throw integrityError(`${where}: unknown event type`, 'a newer bt may have written it (upgrade bt); otherwise the journal is damaged: run `bt journal verify`, or `bt recover` from a vault');
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(payload);

@@ -1,6 +1,6 @@
 // From stat to snapshot metadata, and the stat-only test of whether a file changed.
 import type { BigIntStats } from 'node:fs';
-import type { FileMeta } from '../events/codecs.js';
+import type { DirectoryMeta, FileMeta } from '../events/codecs.js';
 
 export function metaFromStat(stat: BigIntStats, linkTarget: string | null): FileMeta {
   return {
@@ -19,6 +19,13 @@ export function metaFromStat(stat: BigIntStats, linkTarget: string | null): File
     link_target: linkTarget,
   };
 }
+
+export function directoryMetaFromStat(stat: BigIntStats): DirectoryMeta {
+  return { mode: Number(stat.mode & 0o7777n), uid: Number(stat.uid), gid: Number(stat.gid), mtime_ns: stat.mtimeNs.toString() };
+}
+
+export const sameDirectoryMeta = (a: DirectoryMeta, b: DirectoryMeta): boolean =>
+  a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && a.mtime_ns === b.mtime_ns;
 
 /**
  * `statKeyText` of this stat's snapshot metadata, written straight from the stat (a scan does this for every

@@ -9,6 +9,7 @@ import {
 import { dirname, join } from 'node:path';
 import { describeError, errnoCode, userError } from '../core/errors.js';
 import { nsToUtime } from '../core/time.js';
+import type { DirectoryMeta } from '../events/codecs.js';
 
 /** What restore puts back besides the bytes. */
 export interface RestoredMeta {
@@ -36,7 +37,7 @@ export const restoreTmpPath = (output: string): string =>
   join(dirname(output), `.bt-restore-${(tmpPrefix ??= crypto().randomBytes(4).toString('hex'))}${(tmpCount++).toString(36)}`);
 
 /** chown fails with EPERM for anyone but root: that is a warning, not a failed restore. */
-function chownOrWarn(s: RestoredMeta, chown: (uid: number, gid: number) => void, warnings: string[]): void {
+function chownOrWarn(s: { readonly uid: number; readonly gid: number }, chown: (uid: number, gid: number) => void, warnings: string[]): void {
   try {
     chown(s.uid, s.gid);
   } catch (err) {
@@ -51,6 +52,16 @@ export function applyMetadata(s: RestoredMeta, path: string, warnings: string[])
   chownOrWarn(s, (uid, gid) => (link ? lchownSync : chownSync)(path, uid, gid), warnings);
   if (!link) chmodSync(path, s.mode); // chown may clear setuid/setgid bits
   (link ? lutimesSync : utimesSync)(path, nsToUtime(s.atime_ns), nsToUtime(s.mtime_ns));
+}
+
+/**
+ * A directory's owner (when privileged), mode and mtime. Its atime is not recorded: it gets the mtime.
+ * Set after everything inside it is written, as that would move the mtime again.
+ */
+export function applyDirectoryMetadata(m: DirectoryMeta, path: string, warnings: string[]): void {
+  chownOrWarn(m, (uid, gid) => chownSync(path, uid, gid), warnings);
+  chmodSync(path, m.mode);
+  utimesSync(path, nsToUtime(m.mtime_ns), nsToUtime(m.mtime_ns));
 }
 
 /**

@@ -26,6 +26,8 @@ export interface WalkOptions {
   /** Absolute paths never entered (bt's own base dir, vault directories under a tracked tree). */
   readonly exclude: ReadonlySet<string>;
   readonly notice: (n: WalkNotice) => void;
+  /** Called for each directory entered, the start first, before its entries (`rel` as a WalkEntry's name). */
+  readonly onDirectory?: (rel: string, stat: BigIntStats) => void;
 }
 
 const join = (a: string, b: string): string => (a === '' ? b : `${a}/${b}`);
@@ -77,7 +79,15 @@ export function* walk(opts: WalkOptions): Generator<WalkEntry> {
       rules = rules.enter(rel, absOf(opts.root, rel));
     }
   }
-  yield* walkDir(opts, opts.start, startAbs, rules);
+  yield* walkDir(opts, opts.start, startAbs, rules, top);
+}
+
+function lstatOrUndefined(abs: string): BigIntStats | undefined {
+  try {
+    return lstatSync(abs, { bigint: true });
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -97,7 +107,12 @@ function invalidNames(abs: string, opts: WalkOptions): Set<string> {
   return out;
 }
 
-function* walkDir(opts: WalkOptions, rel: string, abs: string, rules: IgnoreRules): Generator<WalkEntry> {
+function* walkDir(opts: WalkOptions, rel: string, abs: string, rules: IgnoreRules, stat?: BigIntStats): Generator<WalkEntry> {
+  if (opts.onDirectory) {
+    // A directory gone since its parent's readdir has nothing to walk either; the readdir below says so.
+    const own = stat ?? lstatOrUndefined(abs);
+    if (own?.isDirectory()) opts.onDirectory(rel, own);
+  }
   let entries: Dirent[];
   try {
     entries = readdirSync(abs, { withFileTypes: true });

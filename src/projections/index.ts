@@ -5,6 +5,7 @@ import type { ApplyEvent } from '../events/journal.js';
 import { contentsProjection } from './contents.js';
 import { deletionsProjection } from './deletions.js';
 import { directoriesProjection } from './directories.js';
+import { directoryMetaProjection } from './directory-meta.js';
 import { filesProjection } from './files.js';
 import type { Projection } from './projection.js';
 import { snapshotsProjection } from './snapshots.js';
@@ -17,10 +18,11 @@ export const projections: readonly Projection[] = [
   contentsProjection,
   stagingProjection,
   deletionsProjection,
+  directoryMetaProjection,
 ];
 
 /** Bump when a projection's tables or apply step change: opening an older database rebuilds by replay. */
-export const PROJECTION_SCHEMA_VERSION = 5;
+export const PROJECTION_SCHEMA_VERSION = 6;
 
 export const projectionTables = (): string[] => projections.flatMap((p) => p.tables);
 

@@ -1,6 +1,6 @@
 // Read-only queries over the projections (the seed's Database class). Nothing here touches the journal.
 import type BetterSqlite3 from 'better-sqlite3';
-import type { FileMeta } from '../events/codecs.js';
+import type { DirectoryMeta, FileMeta } from '../events/codecs.js';
 import { isUnder } from '../fs/paths.js';
 import { type StatKey, statKeyText } from './stat-key.js';
 
@@ -141,6 +141,12 @@ export class Queries {
       // The same rows when nothing is staged (the usual state after a backup), without a staging probe per file.
       trackedPageUnstaged: db.prepare(TRACKED_PAGE(false)).raw(true),
       anyStaged: db.prepare('SELECT EXISTS (SELECT 1 FROM staging)').pluck(),
+      // The newest row of each name (SQLite takes a bare column from the row that gave MAX).
+      directoryMetaUnder: db.prepare(
+        `SELECT name, mode, uid, gid, mtime_ns, MAX(seq) FROM directory_meta
+         WHERE directory_id = @dir AND (@under = '' OR name = @under OR (name >= @lo AND name < @hi)) AND recorded_at <= @at
+         GROUP BY name`,
+      ),
       lastDeletion: db.prepare('SELECT deleted_at FROM file_deletions WHERE file_id = ? AND deleted_at <= ? ORDER BY seq DESC LIMIT 1'),
     };
   }
@@ -291,6 +297,15 @@ export class Queries {
     }
   }
 
+  /**
+   * The metadata last recorded at or before `atIso` of each directory named `under` or below it (names
+   * relative to the tracked directory, '' for itself). Without `atIso`, the newest.
+   */
+  directoryMetaAsOf(directory: Directory, under: string, atIso = LATEST): Map<string, DirectoryMeta> {
+    const rows = this.stmts.directoryMetaUnder.all(underParams(directory, under, atIso)) as (DirectoryMeta & { name: string })[];
+    return new Map(rows.map((r) => [r.name, { mode: r.mode, uid: r.uid, gid: r.gid, mtime_ns: r.mtime_ns }]));
+  }
+
   stagedCount(): number {
     return (this.stmts.stagedCount.get() as { n: number }).n;
   }
@@ -333,6 +348,9 @@ export class Queries {
 }
 
 /** Named parameters selecting the files under `under` ('' for all): '0' sorts right after '/'. */
+/** Later than any recorded time (ISO times compare as text). */
+const LATEST = '9999-12-31T23:59:59.999Z';
+
 const underParams = (directory: Directory, under: string, at = ''): Record<string, string> => ({
   dir: directory.id, at, under, lo: under === '' ? '' : `${under}/`, hi: under === '' ? '' : `${under}0`,
 });

@@ -7,9 +7,9 @@ import { isoTime } from '../core/ids.js';
 import { parseUserTime } from '../core/time.js';
 import { defaultFileMode, mkdirForUser } from '../core/umask.js';
 import { pathExists, safeJoin } from '../fs/paths.js';
-import { type RestoredMeta, type SmallRestoreJob, noSpaceToRestore, refuseSpecialTarget } from '../fs/restore-file.js';
+import { type RestoredMeta, type SmallRestoreJob, applyDirectoryMetadata, noSpaceToRestore, refuseSpecialTarget } from '../fs/restore-file.js';
 import { RestorePool } from '../fs/restore-pool.js';
-import type { Snapshot } from '../projections/queries.js';
+import type { Directory, Snapshot } from '../projections/queries.js';
 import type { Context } from './context.js';
 import { hasFilesUnder, locateDirectory } from './locate.js';
 import { materialize } from './restore.js';
@@ -45,10 +45,11 @@ export interface TreeRestoreResult {
 class OutputDirs {
   /** Directories known to be real directories (not links), with their owner and group. */
   private readonly verified = new Map<string, Owner>();
-  private readonly made = new Set<string>();
+  /** Directories this restore made, each with its name relative to the output. */
+  private readonly made = new Map<string, string>();
 
   constructor(private readonly root: string) {
-    if (mkdirForUser(root)) this.made.add(root);
+    if (mkdirForUser(root)) this.made.set(root, '');
     // The output itself may be a link to a directory: the directory's owner counts.
     this.verified.set(root, ownerOf(statSync(root)));
   }
@@ -79,14 +80,15 @@ class OutputDirs {
 
   private prepareParents(rel: string): string {
     let dir = this.root;
-    for (const part of rel.split('/').slice(0, -1)) {
-      dir = join(dir, part);
+    const parts = rel.split('/');
+    for (let i = 0; i < parts.length - 1; i++) {
+      dir = join(dir, parts[i]!);
       if (this.verified.has(dir)) continue;
       let stat;
       try {
         stat = lstatSync(dir);
       } catch {
-        if (mkdirForUser(dir)) this.made.add(dir);
+        if (mkdirForUser(dir)) this.made.set(dir, parts.slice(0, i + 1).join('/'));
         this.verified.set(dir, ownerOf(lstatSync(dir)));
         continue;
       }
@@ -98,6 +100,12 @@ class OutputDirs {
     }
     return dir;
   }
+
+  /** The directories this restore made, deepest first: a directory's metadata goes on after its contents'. */
+  madeDeepestFirst(): { abs: string; rel: string }[] {
+    const depth = (rel: string): number => (rel === '' ? 0 : rel.split('/').length);
+    return [...this.made].map(([abs, rel]) => ({ abs, rel })).sort((a, b) => depth(b.rel) - depth(a.rel));
+  }
 }
 
 const euid = process.geteuid?.() ?? -1;
@@ -108,6 +116,26 @@ interface Owner {
   readonly gid: number;
 }
 const ownerOf = (st: Stats): Owner => ({ uid: st.uid, gid: st.gid });
+
+/**
+ * The directories this restore made get their mode, owner and mtime as recorded as of `at`. Directories that
+ * were already there are left as they are; one with nothing recorded (backed up before bt recorded
+ * directories) keeps the umask's mode.
+ */
+function restoreDirectoryMetadata(ctx: Context, directory: Directory, prefix: string, at: string, dirs: OutputDirs, warnings: Set<string>): void {
+  const recorded = ctx.store.queries.directoryMetaAsOf(directory, prefix, at);
+  for (const { abs, rel } of dirs.madeDeepestFirst()) {
+    const meta = recorded.get(prefix === '' ? rel : rel === '' ? prefix : `${prefix}/${rel}`);
+    if (!meta) continue;
+    const found: string[] = [];
+    try {
+      applyDirectoryMetadata(meta, abs, found);
+    } catch (err) {
+      found.push(`${abs}: directory mode and times not restored (${describeError(err)})`);
+    }
+    for (const w of found) warnings.add(w);
+  }
+}
 
 /** Only what a worker needs: the snapshot row is cloned into its message. */
 const restoredMeta = (s: Snapshot): RestoredMeta => ({ kind: s.kind, mode: s.mode, uid: s.uid, gid: s.gid, atime_ns: s.atime_ns, mtime_ns: s.mtime_ns });
@@ -281,6 +309,7 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   // Symlinks last: no file of this restore is ever written through a link it restored. (Only they are kept
   // across pages; they hold no content.)
   for (const link of symlinks) await restoreOne(link);
+  if (!opts.contentOnly) restoreDirectoryMetadata(ctx, directory, prefix, at, dirs, warnings);
   failed.sort((a, b) => (a.path < b.path ? -1 : 1));
   return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, failed, damaged, warnings: [...warnings] };
 }

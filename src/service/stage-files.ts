@@ -3,12 +3,12 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
-import type { DomainEvent } from '../events/codecs.js';
+import type { DirectoryMeta, DomainEvent } from '../events/codecs.js';
 import type { CaptureJob, CaptureResult } from '../fs/capture.js';
 import { chunkThreshold } from '../fs/chunker.js';
 import { CapturePool } from '../fs/capture-pool.js';
 import { flushFilesystem, prepareFlushes } from '../fs/durable.js';
-import { sameStat, seenStat } from '../fs/meta.js';
+import { directoryMetaFromStat, sameDirectoryMeta, sameStat, seenStat } from '../fs/meta.js';
 import { isGoneAsFile, joinName, pathExists } from '../fs/paths.js';
 import type { WalkEntry } from '../fs/walk.js';
 import { type NamedTrackedFile, type TrackedFile, isLiveFile } from '../projections/queries.js';
@@ -117,6 +117,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     return contentId === null ? undefined : chunksInEveryVault(ctx, contentId);
   };
 
+  const directories: { name: string; meta: DirectoryMeta }[] = [];
   const buckets = new StagingBuckets(ctx.stagingDir);
   const inflight = new Set<Promise<void>>();
   let failure: { err: unknown } | undefined;
@@ -146,10 +147,16 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   try {
     let pending: Change[] = [];
     let pendingBytes = 0;
-    const entries = walkTracked(ctx, directory.path, start, (n) => {
-      (n.skipped ? skipped : passedOver).push({ path: n.path, reason: n.reason });
-      ctx.reporter.notice(`${n.path}: ${n.reason}`);
-    });
+    const entries = walkTracked(
+      ctx,
+      directory.path,
+      start,
+      (n) => {
+        (n.skipped ? skipped : passedOver).push({ path: n.path, reason: n.reason });
+        ctx.reporter.notice(`${n.path}: ${n.reason}`);
+      },
+      (name, stat) => directories.push({ name, meta: directoryMetaFromStat(stat) }),
+    );
     for (const entry of entries) {
       const prior = known.lookup(entry.name);
       const reference = prior && !prior.deleted ? (prior.staged?.stat ?? prior.current) : null;
@@ -184,6 +191,13 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     if (!isGoneAsFile(joinName(directory.path, name))) continue;
     deleted++;
     await batch.add([{ type: 'FileDeleted', data: { file_id: fileId, directory_id: directory.id, name } }], [], 0, null);
+  }
+  // Directories whose mode, owner or mtime a tree restore would get wrong from what is recorded.
+  const recordedDirs = q.directoryMetaAsOf(directory, start);
+  for (const { name, meta } of directories) {
+    const known = recordedDirs.get(name);
+    if (known && sameDirectoryMeta(known, meta)) continue;
+    await batch.add([{ type: 'DirectoryMetaRecorded', data: { directory_id: directory.id, name, meta } }], [], 0, null);
   }
   await batch.commit();
   return { directory: directory.path, staged, stagedBytes, unchanged, deleted, skipped, passedOver };

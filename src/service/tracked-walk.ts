@@ -8,6 +8,13 @@ import { btOwnPaths } from './own-paths.js';
  * Files under `start` of the tracked directory `root`: the config's ignore rules apply, bt's own directories
  * are left out.
  */
-export function walkTracked(ctx: Context, root: string, start: string, notice: WalkOptions['notice']): Generator<WalkEntry> {
-  return walk({ root, start, rules: IgnoreRules.global(ctx.config.fs.ignore), exclude: new Set(btOwnPaths(ctx.config)), notice });
+export function walkTracked(
+  ctx: Context,
+  root: string,
+  start: string,
+  notice: WalkOptions['notice'],
+  onDirectory?: WalkOptions['onDirectory'],
+): Generator<WalkEntry> {
+  const rules = IgnoreRules.global(ctx.config.fs.ignore);
+  return walk({ root, start, rules, exclude: new Set(btOwnPaths(ctx.config)), notice, ...(onDirectory ? { onDirectory } : {}) });
 }

@@ -172,4 +172,117 @@ test('a file replaced by a directory of the same name: the name restores the dir
   assert.is(readFileSync(then, 'utf8'), 'oldfile');
 });
 
+test('directories a tree restore makes get their recorded mode, owner and mtime, as of --at too; existing ones and --content-only are left', () => {
+  const bt = new BtHome('bt-restore-dir-meta').init();
+  const d = join(bt.work, 'm');
+  const at = (rel: string): string => (rel === '' ? d : join(d, rel));
+  const setDir = (rel: string, mode: number, iso: string): void => {
+    chmodSync(at(rel), mode);
+    utimesSync(at(rel), new Date(iso), new Date(iso));
+  };
+  for (const rel of ['priv/inner', 'ro', 'plain']) mkdirSync(join(d, rel), { recursive: true });
+  writeFileSync(join(d, 'priv/inner/secret'), 's');
+  writeFileSync(join(d, 'ro/r'), 'r');
+  writeFileSync(join(d, 'plain/p'), 'p');
+  if (isRoot) chownSync(join(d, 'priv'), OTHER.uid, OTHER.gid);
+  setDir('priv/inner', 0o750, '2019-05-06T07:08:09.123456Z');
+  setDir('priv', 0o700, '2020-01-01T00:00:00.5Z');
+  setDir('ro', 0o555, '2018-02-03T04:05:06Z');
+  setDir('', 0o751, '2017-01-01T00:00:00Z');
+  // Microseconds: what utimes can set.
+  const micros = (p: string): bigint => statSync(p, { bigint: true }).mtimeNs / 1000n;
+  const recorded = (rels: readonly string[]): Map<string, { mode: number; us: bigint; uid: number; gid: number }> =>
+    new Map(rels.map((rel) => {
+      const st = statSync(at(rel));
+      return [rel, { mode: st.mode & 0o7777, us: micros(at(rel)), uid: st.uid, gid: st.gid }];
+    }));
+  const dirs = ['', 'priv', 'priv/inner', 'ro', 'plain'];
+  try {
+    bt.ok(['dir', 'init'], { cwd: d });
+    bt.ok(['add'], { cwd: d });
+    bt.ok(['backup']);
+    const first = recorded(dirs);
+    const between = new Date().toISOString();
+    spawnSync('sleep', ['0.05']);
+    // An unchanged tree records nothing new; a changed directory is recorded again.
+    const events = (): number => bt.ok(['journal']).trim().split('\n').length;
+    const before = events();
+    bt.ok(['add'], { cwd: d });
+    assert.is(events(), before, 'nothing changed: no event');
+    setDir('priv', 0o711, '2021-03-04T05:06:07Z');
+    bt.ok(['add'], { cwd: d });
+    assert.is(events(), before + 1, 'one directory changed: one event');
+    bt.ok(['backup']);
+    const second = recorded(dirs);
+
+    const check = (out: string, want: ReturnType<typeof recorded>, label: string): void => {
+      for (const [rel, w] of want) {
+        const p = rel === '' ? out : join(out, rel);
+        const st = statSync(p);
+        assert.is((st.mode & 0o7777).toString(8), w.mode.toString(8), `${label} ${rel || '.'} mode`);
+        assert.is(micros(p), w.us, `${label} ${rel || '.'} mtime`);
+        if (isRoot) assert.equal([st.uid, st.gid], [w.uid, w.gid], `${label} ${rel || '.'} owner`);
+      }
+    };
+    const now = join(bt.work, 'now');
+    bt.ok(['restore', '.', '--output', now], { cwd: d });
+    check(now, second, 'now');
+    assert.is(readFileSync(join(now, 'priv/inner/secret'), 'utf8'), 's');
+    assert.is(second.get('priv')!.mode, 0o711);
+    const then = join(bt.work, 'then');
+    bt.ok(['restore', '.', '--output', then, '--at', between], { cwd: d });
+    check(then, first, 'then');
+    assert.is(first.get('priv')!.mode, 0o700);
+
+    // A subdirectory restored on its own: the output made for it is that directory.
+    const sub = join(bt.work, 'sub');
+    bt.ok(['restore', 'priv', '--output', sub], { cwd: d });
+    check(sub, new Map([['', second.get('priv')!], ['inner', second.get('priv/inner')!]]), 'sub');
+
+    // Directories that were there are not changed; the ones the restore makes are.
+    const existing = join(bt.work, 'existing');
+    mkdirSync(join(existing, 'priv'), { recursive: true });
+    chmodSync(existing, 0o775);
+    chmodSync(join(existing, 'priv'), 0o777);
+    bt.ok(['restore', '.', '--output', existing], { cwd: d });
+    assert.is(statSync(existing).mode & 0o7777, 0o775);
+    assert.is(statSync(join(existing, 'priv')).mode & 0o7777, 0o777);
+    check(existing, new Map([['priv/inner', second.get('priv/inner')!], ['ro', second.get('ro')!]]), 'existing');
+
+    const bare = join(bt.work, 'bare');
+    bt.ok(['restore', '.', '--output', bare, '--content-only'], { cwd: d });
+    const umask = process.umask();
+    assert.is(statSync(join(bare, 'priv')).mode & 0o7777, 0o777 & ~umask);
+    assert.is(statSync(join(bare, 'ro')).mode & 0o7777, 0o777 & ~umask);
+  } finally {
+    // Read-only directories of the source and the outputs must not stop the temporary tree's removal.
+    for (const base of [d, ...['now', 'then', 'existing'].map((o) => join(bt.work, o))]) {
+      try {
+        chmodSync(join(base, 'ro'), 0o755);
+      } catch {
+        /* not made */
+      }
+    }
+  }
+});
+
+test("a tracked directory absorbed by its parent keeps its directories' recorded metadata under the parent", () => {
+  const bt = new BtHome('bt-restore-dir-absorbed').init();
+  const parent = join(bt.work, 'p');
+  const child = join(parent, 'c');
+  mkdirSync(join(child, 'deep'), { recursive: true });
+  writeFileSync(join(child, 'deep/f'), 'f');
+  chmodSync(join(child, 'deep'), 0o701);
+  chmodSync(child, 0o710);
+  bt.ok(['dir', 'init'], { cwd: child });
+  bt.ok(['add'], { cwd: child });
+  bt.ok(['backup']);
+  bt.ok(['dir', 'init'], { cwd: parent });
+  const out = join(bt.work, 'out');
+  bt.ok(['restore', '.', '--output', out], { cwd: parent });
+  assert.is((statSync(join(out, 'c')).mode & 0o7777).toString(8), '710');
+  assert.is((statSync(join(out, 'c/deep')).mode & 0o7777).toString(8), '701');
+  assert.is(readFileSync(join(out, 'c/deep/f'), 'utf8'), 'f');
+});
+
 test.run();

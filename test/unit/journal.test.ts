@@ -79,6 +79,23 @@ test('a payload that does not decode fails the read, naming the row and the fiel
   }
 });
 
+test('a row of a type this bt does not know fails the read, naming a newer bt as the likelier cause', () => {
+  const { store, file } = tempStore();
+  const dir = tracked('/a');
+  store.append([dir, staged(dir.data.directory_id, 'f')]);
+  store.close();
+  tamper(file, `UPDATE journal SET type = 'FolderRenamed' WHERE seq = 2`);
+  const again = reopen(file);
+  try {
+    [...again.journal.read()];
+    assert.unreachable('read must fail');
+  } catch (err) {
+    assert.instance(err, BtError);
+    assert.is((err as Error).message, 'journal row 2 (FolderRenamed v1): unknown event type');
+    assert.match((err as BtError).hint ?? '', /^a newer bt may have written it \(upgrade bt\)/);
+  }
+});
+
 test('the chain check reports the first broken link', () => {
   const { store, file } = tempStore();
   const dir = tracked('/a');

@@ -37,13 +37,17 @@ async function randomStep(ctx: Context, rnd: Random, work: string): Promise<stri
     case 2:
       rmSync(path, { force: true, recursive: true });
       return `delete ${name}`;
-    case 3:
+    case 3: {
+      // A directory now and then: its recorded metadata is a projection too (kept writable for the next steps).
+      const dir = rnd.int(3) === 0 ? rnd.pick(['d', 'k', 'd/g', 'k/m']) : undefined;
       try {
-        chmodSync(path, rnd.pick([0o600, 0o644, 0o755]));
+        if (dir === undefined) chmodSync(path, rnd.pick([0o600, 0o644, 0o755]));
+        else chmodSync(join(work, dir), rnd.pick([0o700, 0o750, 0o755]));
       } catch {
         /* not there */
       }
-      return `chmod ${name}`;
+      return `chmod ${dir ?? name}`;
+    }
     case 4:
       mkdirSync(join(path, '..'), { recursive: true });
       rmSync(path, { force: true, recursive: true });
