@@ -4,6 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { errnoCode } from '../core/errors.js';
 
 /** Copies src to dest (which must not exist) and returns the SHA-256 of the bytes copied. */
 export async function copyHashing(src: string, dest: string, mode = 0o600): Promise<{ sha256: string; bytes: number }> {
@@ -19,7 +20,8 @@ export async function copyHashing(src: string, dest: string, mode = 0o600): Prom
   try {
     await pipeline(createReadStream(src, { highWaterMark: 1 << 20 }), tap, createWriteStream(dest, { flags: 'wx', mode }));
   } catch (err) {
-    await rm(dest, { force: true });
+    // A partial copy goes; a file that was there before (EEXIST) is not ours to remove.
+    if (errnoCode(err) !== 'EEXIST') await rm(dest, { force: true });
     throw err;
   }
   return { sha256: hash.digest('hex'), bytes };

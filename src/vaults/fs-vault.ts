@@ -1,7 +1,7 @@
 // A vault in a local directory (a second disk, a NAS mount). Layout: docs/adr/0007-vault-layout.md, and for
 // chunked content docs/adr/0012-content-defined-chunking.md.
 import { crypto } from '../core/lazy-builtin.js';
-import { createReadStream, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { restoreTmpPath } from '../fs/restore-file.js';
@@ -316,8 +316,13 @@ export class FileSystemVault implements Vault {
       // Small objects in one read and one write: per-file overhead decides restore speed of many files.
       const data = readFileSync(src);
       if (crypto().createHash('sha256').update(data).digest('hex') !== checksum) throw new VaultObjectError('corrupt', this.name, `content/${checksum}`);
-      writeFileSync(tmp, data, { flag: 'wx', mode: 0o600 });
-      renameSync(tmp, outputPath);
+      try {
+        writeFileSync(tmp, data, { flag: 'wx', mode: 0o600 });
+        renameSync(tmp, outputPath);
+      } catch (err) {
+        removeOwnTemporary(tmp, err);
+        throw err;
+      }
       return;
     }
     let sha256: string;
@@ -410,3 +415,10 @@ async function hashFile(path: string): Promise<string | undefined> {
   return hash.digest('hex');
 }
 
+/**
+ * A restore's temporary that could not be written in full (no space, I/O error) must not stay beside the
+ * output. EEXIST means the name was someone else's file: that one is left alone.
+ */
+function removeOwnTemporary(tmp: string, err: unknown): void {
+  if (errnoCode(err) !== 'EEXIST') rmSync(tmp, { force: true });
+}

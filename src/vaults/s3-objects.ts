@@ -103,7 +103,8 @@ export class S3Objects {
         );
       }
     } catch (err) {
-      if (path !== null) await rm(path, { force: true });
+      // A partial download goes; a file that was there before (EEXIST) is not ours to remove.
+      if (path !== null && errnoCode(err) !== 'EEXIST') await rm(path, { force: true });
       // A local write failure (no space, no permission) is not the server's: let it surface as itself.
       if (LOCAL_FS_ERRORS.has(errnoCode(err) ?? '')) throw err;
       throw this.fail(err, bucket, key);

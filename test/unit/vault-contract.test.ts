@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { S3VaultConfig } from '../../src/config/schema.js';
 import { BtError } from '../../src/core/errors.js';
@@ -252,6 +253,29 @@ function contract(impl: Implementation): void {
     }
     assert.equal(readdirSync(dir), []);
     v.close();
+  });
+
+  t('a get that runs out of space leaves no output and no temporary file (small, large and chunked content)', async () => {
+    const dir = tempDir('bt-contract-full');
+    if (process.getuid?.() !== 0 || spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]).status !== 0) {
+      console.log('NOT RUN: needs root to mount a small tmpfs');
+      return;
+    }
+    const v = await ready();
+    try {
+      const small = staged(bytesOf('full-small', 300_000));
+      const large = staged(bytesOf('full-large', 5 * 1024 * 1024));
+      const chunked = stagedChunks(bytesOf('full-chunked', 9 * 1024 * 1024 + 7));
+      for (const s of [small, large, chunked]) await v.putContent(s.checksum, s.path, s.size);
+      for (const [k, s] of [small, large, chunked].entries()) {
+        const err = await rejects(v.getContent(s.checksum, join(dir, `out-${k}`)));
+        assert.match(String((err as Error).message), /ENOSPC|no space/i);
+        assert.equal(readdirSync(dir), [], `content ${k}`);
+      }
+    } finally {
+      v.close();
+      spawnSync('umount', [dir]);
+    }
   });
 
   t('a corrupted object is detected on read: VaultObjectError("corrupt"), no output, no temporary file', async () => {
