@@ -19,7 +19,7 @@ export const restore = command({
     { flags: '--checksum <prefix>', description: 'The version with this checksum (at least 4 hex digits of it)' },
     { flags: '--at <time>', description: 'The version that was current at this time' },
     { flags: '--content-only', description: 'Restore the bytes only, not mode, owner and times' },
-    { flags: '--output <path>', description: 'Where to write it (a file, or an existing directory)' },
+    { flags: '--output <path>', description: 'Where to write it (a file, an existing directory, or DIR/ to make one)' },
     { flags: '--force', description: 'Overwrite the output if it exists' },
     { flags: '--deleted', description: 'Directory restore: include files deleted as of that time' },
     JsonOption,
@@ -38,7 +38,7 @@ export const restore = command({
     const output = opts.output === undefined ? undefined : resolveUserPath(opts.output);
     const result = await withContext(io.reporter('restore'), null, async (ctx) => {
       const atIso = opts.at === undefined ? undefined : isoTime(parseUserTime(opts.at, '--at'));
-      if (!isTreeRestore(ctx, abs, { atIso, versionOfFile: opts.version !== undefined || opts.checksum !== undefined })) return { file: await restoreFile(ctx, abs, { ...opts, output }), tree: undefined };
+      if (!isTreeRestore(ctx, abs, { atIso, versionOfFile: opts.version !== undefined || opts.checksum !== undefined })) return { file: await restoreFile(ctx, abs, { ...opts, output, outputIsDirectory: opts.output?.endsWith('/') === true }), tree: undefined };
       if (output === undefined) throw usageError(`${abs} is a directory: restoring it needs --output DIR`, 'e.g. `bt restore . --output ~/restored`');
       if (opts.version !== undefined || opts.checksum !== undefined) throw usageError('a directory restore takes --at, not --version or --checksum');
       return { file: undefined, tree: await restoreTree(ctx, abs, { output, at: opts.at, deleted: opts.deleted, force: opts.force, contentOnly: opts.contentOnly }) };

@@ -20,6 +20,8 @@ export interface VersionChoice {
 
 export interface RestoreOptions extends VersionChoice {
   readonly output?: string;
+  /** The output was given as a directory (`out/`): the file goes inside it, made if missing (as with cp). */
+  readonly outputIsDirectory?: boolean;
   readonly force: boolean;
   readonly contentOnly: boolean;
 }
@@ -40,7 +42,7 @@ export async function restoreFile(ctx: Context, abs: string, opts: RestoreOption
   if (snapshots.length === 0) throw userError(`${abs} has no backed-up version yet`, 'run `bt backup` first');
   const { snapshot, number } = chooseVersion(abs, snapshots, opts);
   let output = opts.output ?? `${abs}.${snapshot.content_id ?? linkChecksum(snapshot)}`;
-  if (opts.output && isDirectory(output)) output = join(output, basename(abs));
+  if (opts.output && (opts.outputIsDirectory || isDirectory(output))) output = join(output, basename(abs));
   if (pathExists(output) && !opts.force) {
     throw userError(`${output} already exists`, 'use --force to overwrite it, or --output to write elsewhere');
   }

@@ -1,7 +1,7 @@
 // The journal in the vault: incremental sync, recovery by replay, audit, multi-host (filesystem vault).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
@@ -128,7 +128,8 @@ test('metadata upload stays flat over 50 backups of one changed file', () => {
     writeFileSync(join(docs, 'f.txt'), `content ${i}`);
     bt.ok(['add'], { cwd: docs });
     const r = bt.json<{ journal: { bytes: number; events: number }[] }>(['backup']);
-    assert.is(r.journal[0]!.events, i === 0 ? 3 : 2); // a commit carries what was stored for it
+    // A commit carries what was stored for it; the first add also records the directory (rewriting f.txt in place does not change it).
+    assert.is(r.journal[0]!.events, i === 0 ? 4 : 2);
     sent.push(r.journal[0]!.bytes);
   }
   const early = Math.max(...sent.slice(1, 6));
@@ -225,14 +226,17 @@ test('bt journal lists events with summaries and filters by type, file and time'
   const all = bt.json<{ events: { seq: number; type: string; summary: string }[] }>(['journal']).events;
   assert.equal(all.map((e) => e.seq), all.map((_, i) => i + 1));
   // A commit carries what the vaults stored for it (SnapshotCommitted v2): no ContentStored of its own.
-  assert.equal(all.map((e) => e.type), ['DirectoryTracked', 'FileStaged', 'SnapshotCommitted', 'FileStaged', 'SnapshotCommitted']);
+  // The first add also records the tracked directory's own metadata (for tree restores); the second finds it unchanged.
+  assert.equal(all.map((e) => e.type), ['DirectoryTracked', 'FileStaged', 'DirectoryMetaRecorded', 'SnapshotCommitted', 'FileStaged', 'SnapshotCommitted']);
   assert.match(all[0]!.summary, new RegExp(`tracked ${docs}`));
   assert.match(all[1]!.summary, new RegExp(`staged ${docs}/f.txt [0-9a-f]{12} 9 B`));
-  assert.match(all[2]!.summary, new RegExp(`committed ${docs}/f.txt [0-9a-f]{12}, stored in local \\(9 B, sent 9 B\\)`));
+  const st = statSync(docs);
+  assert.is(all[2]!.summary, `directory ${docs} mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')} owner ${st.uid}:${st.gid}`);
+  assert.match(all[3]!.summary, new RegExp(`committed ${docs}/f.txt [0-9a-f]{12}, stored in local \\(9 B, sent 9 B\\)`));
   const text = bt.ok(['journal', '--type', 'SnapshotCommitted']);
   assert.is(text.trim().split('\n').length, 2);
   assert.is(bt.json<{ events: unknown[] }>(['journal', '--file', join(docs, 'f.txt')]).events.length, 4);
-  assert.is(bt.json<{ events: unknown[] }>(['journal', '--until', cuts[0]!]).events.length, 3);
+  assert.is(bt.json<{ events: unknown[] }>(['journal', '--until', cuts[0]!]).events.length, 4);
   assert.is(bt.json<{ events: unknown[] }>(['journal', '--since', cuts[0]!]).events.length, 2);
   const bad = bt.run(['journal', '--type', 'Nope']);
   assert.is(bad.code, 2);

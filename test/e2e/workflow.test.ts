@@ -83,10 +83,15 @@ test('the story: two versions of a file come back with their bytes, mode and mti
   assert.ok(statSync(co, { bigint: true }).mtimeNs > mtime2, 'content-only keeps the time of writing');
   assert.is(modeOf(co), 0o644 & ~process.umask());
 
+  // DIR/ names a directory, made if missing (as cp does): the file goes inside it under its own name.
+  const into = join(bt.home, 'into', 'deeper');
+  bt.ok(['restore', 'notes.txt', '--version', '1', '--output', `${into}/`], { cwd: docs });
+  assert.equal(readFileSync(join(into, 'notes.txt')), v1);
+
   // Rebuilding the projections from the journal changes nothing a user sees.
   const before = bt.ok(['log', 'notes.txt', '--json'], { cwd: docs });
   const rebuilt = bt.json<{ events: number }>(['rebuild']);
-  assert.is(rebuilt.events, 5); // tracked; staged and committed (with what was stored) twice
+  assert.is(rebuilt.events, 6); // tracked; the directory's metadata; staged and committed (with what was stored) twice
   assert.is(bt.ok(['log', 'notes.txt', '--json'], { cwd: docs }), before);
 });
 
@@ -427,7 +432,7 @@ test('hosts: this host\'s journal in the vault, with --vault NAME and --vault=NA
   for (const args of [['hosts'], ['hosts', '--vault', 'local'], ['hosts', '--vault=local']]) {
     const out = bt.json<{ vault: string; hosts: { host: string; events: number; this_host: boolean }[] }>(args);
     assert.is(out.vault, 'local', args.join(' '));
-    assert.equal(out.hosts.map((h) => [h.host, h.events, h.this_host]), [[hostId, 3, true]], args.join(' '));
+    assert.equal(out.hosts.map((h) => [h.host, h.events, h.this_host]), [[hostId, 4, true]], args.join(' '));
   }
   const r = bt.run(['hosts', '--vault', 'elsewhere']);
   assert.is(r.code, 1);
