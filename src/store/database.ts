@@ -54,6 +54,14 @@ export function openDatabase(file: string): OpenedDatabase {
     db.exec(localSettingsSchema);
     const version = db.pragma('user_version', { simple: true }) as number;
     const hasEvents = db.prepare('SELECT 1 FROM journal LIMIT 1').get() !== undefined;
+    if (hasEvents && version > PROJECTION_SCHEMA_VERSION) {
+      // Its journal may hold events this bt cannot read: rebuilding would fail on them, or drop what they say.
+      db.close();
+      throw userError(
+        `the database ${file} was made by a newer bt (projections v${version}; this bt knows v${PROJECTION_SCHEMA_VERSION})`,
+        'run the newer bt: upgrade this one',
+      );
+    }
     // Projections of another shape are not patched: the caller rebuilds them from the journal.
     if (hasEvents && version !== PROJECTION_SCHEMA_VERSION) return { db, projectionsStale: true };
     createProjectionTables(db);

@@ -7,6 +7,7 @@ import { meta, newId, sha, staged, tracked } from '../support/events.js';
 import { HOST, steppingClock, tempStore } from '../support/store.js';
 import { ulidSource } from '../../src/core/ids.js';
 import { Store } from '../../src/store/store.js';
+import { BtError } from '../../src/core/errors.js';
 
 test('a database whose projections an older bt made (other columns) is rebuilt on open, then answers queries', () => {
   const { store, file } = tempStore();
@@ -56,6 +57,30 @@ test('a current database opens without a rebuild', () => {
   const again = Store.open(file, HOST, steppingClock(), ulidSource(), () => told++);
   assert.is(told, 0);
   again.close();
+});
+
+test('a database a newer bt made is refused, not rebuilt: its journal may hold events this bt cannot read', () => {
+  const { store, file } = tempStore();
+  store.append([tracked('/home/me/docs')]);
+  store.close();
+  const raw = new Database(file);
+  raw.pragma(`user_version = ${PROJECTION_SCHEMA_VERSION + 1}`);
+  raw.close();
+  let told = 0;
+  try {
+    Store.open(file, HOST, steppingClock(Date.UTC(2027, 0, 1)), ulidSource(), () => told++);
+    assert.unreachable('open must fail');
+  } catch (err) {
+    assert.instance(err, BtError);
+    assert.is(
+      (err as Error).message,
+      `the database ${file} was made by a newer bt (projections v${PROJECTION_SCHEMA_VERSION + 1}; this bt knows v${PROJECTION_SCHEMA_VERSION})`,
+    );
+  }
+  assert.is(told, 0, 'no rebuild was started');
+  const after = new Database(file);
+  assert.is(after.pragma('user_version', { simple: true }), PROJECTION_SCHEMA_VERSION + 1);
+  after.close();
 });
 
 test.run();
