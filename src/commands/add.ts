@@ -16,10 +16,15 @@ export const add = command({
   async run(args, _opts, io) {
     const abs = resolveUserPath(args[0] ?? '.');
     const r = await withContext(io.reporter('staging'), 'add', (ctx) => stageFiles(ctx, abs));
-    io.json({ directory: r.directory, staged: r.staged, staged_bytes: r.stagedBytes, unchanged: r.unchanged, deleted: r.deleted, skipped: r.skipped, passed_over: r.passedOver });
-    io.line(`staged ${r.staged} file(s), ${formatBytes(r.stagedBytes)}; ${r.unchanged} unchanged; ${r.deleted} deleted`);
+    io.json({
+      directory: r.directory, staged: r.staged, staged_bytes: r.stagedBytes, unchanged: r.unchanged, deleted: r.deleted,
+      directories: r.directories, skipped: r.skipped, passed_over: r.passedOver,
+    });
+    const dirs = r.directories > 0 ? `; ${r.directories} directory change(s)` : '';
+    io.line(`staged ${r.staged} file(s), ${formatBytes(r.stagedBytes)}; ${r.unchanged} unchanged; ${r.deleted} deleted${dirs}`);
     if (r.skipped.length > 0) io.line(`skipped ${r.skipped.length} file(s) that could not be read (listed above)`);
     if (r.staged > 0) io.line('run `bt backup` to store them');
+    else if (r.deleted + r.directories > 0) io.line('run `bt backup` to record the changes in the vaults');
     return r.skipped.length > 0 ? ExitCode.partial : ExitCode.ok;
   },
 });

@@ -119,6 +119,12 @@ export const DirectoryMetaRecorded = t.type({
   meta: DirectoryMeta,
 });
 
+/** A directory recorded before is gone from its tracked directory (or is no longer a directory). */
+export const DirectoryRemoved = t.type({
+  directory_id: Ulid,
+  name: t.union([RelativeName, t.literal('')]),
+});
+
 /**
  * A staged version was dropped before backup: superseded by a newer version of the file, or (v2) lost:
  * its staged copy was on a machine this journal was recovered from.
@@ -138,6 +144,7 @@ export const eventCodecs = {
   FileDeleted,
   StageDropped,
   DirectoryMetaRecorded,
+  DirectoryRemoved,
 } as const;
 
 export type EventType = keyof typeof eventCodecs;

@@ -12,6 +12,7 @@ export const currentVersion: Readonly<Record<EventType, number>> = {
   FileDeleted: 1,
   StageDropped: 2,
   DirectoryMetaRecorded: 1,
+  DirectoryRemoved: 1,
 };
 
 /** Turns a payload of version v into version v + 1. Pure: old events are never rewritten, only read anew. */

@@ -52,6 +52,17 @@ export function isGoneAsFile(path: string): boolean {
   }
 }
 
+/** True when nothing at `path` is a directory (a symlink to one is not): a directory recorded there is gone. */
+export function isGoneAsDirectory(path: string): boolean {
+  try {
+    return !lstatSync(path).isDirectory();
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return true;
+    throw err;
+  }
+}
+
 /** Whether anything (file, link, directory) is at `path`, without following a final symlink. */
 export function pathExists(path: string): boolean {
   try {

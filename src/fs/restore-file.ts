@@ -3,8 +3,8 @@
 // restore workers run it for small files (restore-pool.ts), `bt restore` for every file.
 import { crypto } from '../core/lazy-builtin.js';
 import {
-  chmodSync, chownSync, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, lstatSync, lutimesSync, openSync, readSync,
-  renameSync, rmSync, utimesSync, writeSync,
+  chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync,
+  openSync, readSync, renameSync, rmSync, utimesSync, writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describeError, errnoCode, userError } from '../core/errors.js';
@@ -58,10 +58,24 @@ export function applyMetadata(s: RestoredMeta, path: string, warnings: string[])
  * A directory's owner (when privileged), mode and mtime. Its atime is not recorded: it gets the mtime.
  * Set after everything inside it is written, as that would move the mtime again.
  */
-export function applyDirectoryMetadata(m: DirectoryMeta, path: string, warnings: string[]): void {
-  chownOrWarn(m, (uid, gid) => chownSync(path, uid, gid), warnings);
-  chmodSync(path, m.mode);
-  utimesSync(path, nsToUtime(m.mtime_ns), nsToUtime(m.mtime_ns));
+export function applyDirectoryMetadata(m: DirectoryMeta, path: string, made: { readonly dev: bigint; readonly ino: bigint }, warnings: string[]): void {
+  // Through a descriptor of the directory this restore made, never a path: the output may be writable by
+  // someone who swaps a directory for a symlink meanwhile, and root would then chmod the link's target.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    if (st.dev !== made.dev || st.ino !== made.ino) {
+      warnings.push(`${path}: replaced since this restore made it; its mode, owner and times were not restored`);
+      return;
+    }
+    const own: string[] = [];
+    chownOrWarn(m, (uid, gid) => fchownSync(fd, uid, gid), own);
+    for (const w of own) warnings.push(`${path}: ${w}`);
+    fchmodSync(fd, m.mode);
+    futimesSync(fd, nsToUtime(m.mtime_ns), nsToUtime(m.mtime_ns));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -192,7 +206,10 @@ export function restoreSmallObject(job: SmallRestoreJob): SmallRestoreOutcome {
     } catch {
       // a temporary left behind is hidden and never reused
     }
-    if (errnoCode(err) === 'ENOSPC') return { kind: 'failed', reason: 'no space left on the device', noSpace: true };
+    const code = errnoCode(err);
+    if (code === 'ENOSPC') return { kind: 'failed', reason: 'no space left on the device', noSpace: true };
+    // The output's directory refuses the write (read-only, or restored read-only by an earlier restore).
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return { kind: 'failed', reason: `cannot write into ${dirname(job.target)} (${code})` };
     return { kind: 'failed', reason: describeError(err) };
   }
   return { kind: 'done', warnings };

@@ -72,14 +72,20 @@ export function* walk(opts: WalkOptions): Generator<WalkEntry> {
   }
   // Rules of every directory from the root down to the start apply to it.
   let rules = opts.rules.enter('', opts.root);
+  // A start inside an ignored or excluded directory (named on purpose) is walked, but its directories are
+  // not the tree's: a full walk never enters them.
+  let passedOver = false;
   if (opts.start !== '') {
     const parts = opts.start.split('/');
     for (let i = 1; i <= parts.length; i++) {
       const rel = parts.slice(0, i).join('/');
-      rules = rules.enter(rel, absOf(opts.root, rel));
+      const abs = absOf(opts.root, rel);
+      passedOver ||= opts.exclude.has(abs) || rules.ignores(rel, true);
+      rules = rules.enter(rel, abs);
     }
   }
-  yield* walkDir(opts, opts.start, startAbs, rules, top);
+  const { onDirectory: _, ...withoutDirectories } = opts;
+  yield* walkDir(passedOver ? withoutDirectories : opts, opts.start, startAbs, rules, top);
 }
 
 function lstatOrUndefined(abs: string): BigIntStats | undefined {

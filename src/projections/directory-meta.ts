@@ -1,5 +1,5 @@
-// Projection: every recorded metadata of the directories inside tracked directories, so a tree restore
-// can give each directory it makes its mode, owner and mtime as of a time.
+// Projection: every recorded metadata (and removal) of the directories inside tracked directories, so a tree
+// restore can make the directories there were at a time, empty ones too, with their mode, owner and mtime.
 import type { Projection } from './projection.js';
 
 export const directoryMetaProjection: Projection = {
@@ -12,10 +12,11 @@ CREATE TABLE IF NOT EXISTS directory_meta (
   -- Relative to the tracked directory; '' is the tracked directory itself.
   name         TEXT    NOT NULL,
   recorded_at  TEXT    NOT NULL,
-  mode         INTEGER NOT NULL,
-  uid          INTEGER NOT NULL,
-  gid          INTEGER NOT NULL,
-  mtime_ns     TEXT    NOT NULL
+  -- A row with these NULL records the directory's removal.
+  mode         INTEGER,
+  uid          INTEGER,
+  gid          INTEGER,
+  mtime_ns     TEXT
 );`,
   indexes: 'CREATE INDEX IF NOT EXISTS directory_meta_by_name ON directory_meta (directory_id, name, seq);',
   bind(db) {
@@ -31,6 +32,8 @@ CREATE TABLE IF NOT EXISTS directory_meta (
       if (e.type === 'DirectoryMetaRecorded') {
         const m = e.data.meta;
         insert.run(rec.seq, e.data.directory_id, e.data.name, rec.time, m.mode, m.uid, m.gid, m.mtime_ns);
+      } else if (e.type === 'DirectoryRemoved') {
+        insert.run(rec.seq, e.data.directory_id, e.data.name, rec.time, null, null, null, null);
       } else if (e.type === 'DirectoryAbsorbed') {
         absorbed.run({ into: e.data.into_directory_id, prefix: e.data.prefix, child: e.data.directory_id });
       }

@@ -22,7 +22,7 @@ export const projections: readonly Projection[] = [
 ];
 
 /** Bump when a projection's tables or apply step change: opening an older database rebuilds by replay. */
-export const PROJECTION_SCHEMA_VERSION = 6;
+export const PROJECTION_SCHEMA_VERSION = 7;
 
 export const projectionTables = (): string[] => projections.flatMap((p) => p.tables);
 

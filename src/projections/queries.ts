@@ -298,12 +298,17 @@ export class Queries {
   }
 
   /**
-   * The metadata last recorded at or before `atIso` of each directory named `under` or below it (names
-   * relative to the tracked directory, '' for itself). Without `atIso`, the newest.
+   * The metadata last recorded at or before `atIso` of each directory named `under` or below it that was
+   * there then (names relative to the tracked directory, '' for itself). Without `atIso`, the newest.
    */
   directoryMetaAsOf(directory: Directory, under: string, atIso = LATEST): Map<string, DirectoryMeta> {
-    const rows = this.stmts.directoryMetaUnder.all(underParams(directory, under, atIso)) as (DirectoryMeta & { name: string })[];
-    return new Map(rows.map((r) => [r.name, { mode: r.mode, uid: r.uid, gid: r.gid, mtime_ns: r.mtime_ns }]));
+    type Row = { name: string; mode: number | null; uid: number; gid: number; mtime_ns: string };
+    const out = new Map<string, DirectoryMeta>();
+    for (const r of this.stmts.directoryMetaUnder.all(underParams(directory, under, atIso)) as Row[]) {
+      // A removal (NULL metadata) as the newest row: the directory was not there then.
+      if (r.mode !== null) out.set(r.name, { mode: r.mode, uid: r.uid, gid: r.gid, mtime_ns: r.mtime_ns });
+    }
+    return out;
   }
 
   stagedCount(): number {
@@ -347,10 +352,10 @@ export class Queries {
   }
 }
 
-/** Named parameters selecting the files under `under` ('' for all): '0' sorts right after '/'. */
 /** Later than any recorded time (ISO times compare as text). */
 const LATEST = '9999-12-31T23:59:59.999Z';
 
+/** Named parameters selecting the files under `under` ('' for all): '0' sorts right after '/'. */
 const underParams = (directory: Directory, under: string, at = ''): Record<string, string> => ({
   dir: directory.id, at, under, lo: under === '' ? '' : `${under}/`, hi: under === '' ? '' : `${under}0`,
 });

@@ -85,6 +85,10 @@ function summarize(rec: RecordedEvent, q: Queries, dirs: Map<string, string>): s
     }
     case 'FileDeleted':
       return `deleted ${pathOf(e.data.file_id)}`;
+    case 'DirectoryRemoved': {
+      const dir = dirs.get(e.data.directory_id) ?? e.data.directory_id;
+      return `directory ${e.data.name === '' ? dir : `${dir}/${e.data.name}`} removed`;
+    }
     case 'DirectoryMetaRecorded': {
       const dir = dirs.get(e.data.directory_id) ?? e.data.directory_id;
       return `directory ${e.data.name === '' ? dir : `${dir}/${e.data.name}`} mode ${e.data.meta.mode.toString(8).padStart(4, '0')} owner ${e.data.meta.uid}:${e.data.meta.gid}`;

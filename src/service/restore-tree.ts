@@ -9,6 +9,7 @@ import { defaultFileMode, mkdirForUser } from '../core/umask.js';
 import { pathExists, safeJoin } from '../fs/paths.js';
 import { type RestoredMeta, type SmallRestoreJob, applyDirectoryMetadata, noSpaceToRestore, refuseSpecialTarget } from '../fs/restore-file.js';
 import { RestorePool } from '../fs/restore-pool.js';
+import type { DirectoryMeta } from '../events/codecs.js';
 import type { Directory, Snapshot } from '../projections/queries.js';
 import type { Context } from './context.js';
 import { hasFilesUnder, locateDirectory } from './locate.js';
@@ -45,13 +46,18 @@ export interface TreeRestoreResult {
 class OutputDirs {
   /** Directories known to be real directories (not links), with their owner and group. */
   private readonly verified = new Map<string, Owner>();
-  /** Directories this restore made, each with its name relative to the output. */
-  private readonly made = new Map<string, string>();
+  /** Directories this restore made, each with its name relative to the output and its identity. */
+  private readonly made = new Map<string, MadeDirectory>();
 
   constructor(private readonly root: string) {
-    if (mkdirForUser(root)) this.made.set(root, '');
+    if (mkdirForUser(root)) this.made.set(root, madeDirectory(root, ''));
     // The output itself may be a link to a directory: the directory's owner counts.
     this.verified.set(root, ownerOf(statSync(root)));
+  }
+
+  /** Makes the directory `rel` of the output (and its parents) where it is not there yet. */
+  directory(rel: string): void {
+    if (rel !== '') this.makeDirectory(rel.split('/'), rel);
   }
 
   /**
@@ -79,16 +85,20 @@ class OutputDirs {
   }
 
   private prepareParents(rel: string): string {
+    return this.makeDirectory(rel.split('/').slice(0, -1), rel);
+  }
+
+  /** The output's directory of these name parts, made as needed; `rel` is what is being restored there. */
+  private makeDirectory(parts: readonly string[], rel: string): string {
     let dir = this.root;
-    const parts = rel.split('/');
-    for (let i = 0; i < parts.length - 1; i++) {
+    for (let i = 0; i < parts.length; i++) {
       dir = join(dir, parts[i]!);
       if (this.verified.has(dir)) continue;
       let stat;
       try {
         stat = lstatSync(dir);
       } catch {
-        if (mkdirForUser(dir)) this.made.set(dir, parts.slice(0, i + 1).join('/'));
+        if (mkdirForUser(dir)) this.made.set(dir, madeDirectory(dir, parts.slice(0, i + 1).join('/')));
         this.verified.set(dir, ownerOf(lstatSync(dir)));
         continue;
       }
@@ -102,10 +112,20 @@ class OutputDirs {
   }
 
   /** The directories this restore made, deepest first: a directory's metadata goes on after its contents'. */
-  madeDeepestFirst(): { abs: string; rel: string }[] {
+  madeDeepestFirst(): (MadeDirectory & { abs: string })[] {
     const depth = (rel: string): number => (rel === '' ? 0 : rel.split('/').length);
-    return [...this.made].map(([abs, rel]) => ({ abs, rel })).sort((a, b) => depth(b.rel) - depth(a.rel));
+    return [...this.made].map(([abs, m]) => ({ abs, ...m })).sort((a, b) => depth(b.rel) - depth(a.rel));
   }
+}
+
+interface MadeDirectory {
+  readonly rel: string;
+  readonly dev: bigint;
+  readonly ino: bigint;
+}
+function madeDirectory(abs: string, rel: string): MadeDirectory {
+  const st = lstatSync(abs, { bigint: true });
+  return { rel, dev: st.dev, ino: st.ino };
 }
 
 const euid = process.geteuid?.() ?? -1;
@@ -118,20 +138,35 @@ interface Owner {
 const ownerOf = (st: Stats): Owner => ({ uid: st.uid, gid: st.gid });
 
 /**
- * The directories this restore made get their mode, owner and mtime as recorded as of `at`. Directories that
- * were already there are left as they are; one with nothing recorded (backed up before bt recorded
- * directories) keeps the umask's mode.
+ * Directories of the tree as of `at` (recorded by `bt add`, not since removed) are made, empty ones too;
+ * then every directory this restore made gets its recorded mode, owner and mtime. Directories that were
+ * already there are left as they are; one with nothing recorded (backed up before bt recorded directories)
+ * keeps the umask's mode. `failed` gets the directories that could not be made.
  */
-function restoreDirectoryMetadata(ctx: Context, directory: Directory, prefix: string, at: string, dirs: OutputDirs, warnings: Set<string>): void {
-  const recorded = ctx.store.queries.directoryMetaAsOf(directory, prefix, at);
-  for (const { abs, rel } of dirs.madeDeepestFirst()) {
-    const meta = recorded.get(prefix === '' ? rel : rel === '' ? prefix : `${prefix}/${rel}`);
+function restoreDirectories(
+  ctx: Context, directory: Directory, prefix: string, at: string, opts: TreeRestoreOptions, dirs: OutputDirs,
+  warnings: Set<string>, failed: (rel: string, err: unknown) => void,
+): void {
+  const recorded = new Map<string, DirectoryMeta>();
+  for (const [name, meta] of ctx.store.queries.directoryMetaAsOf(directory, prefix, at)) {
+    recorded.set(prefix === '' ? name : name === prefix ? '' : name.slice(prefix.length + 1), meta);
+  }
+  for (const rel of recorded.keys()) {
+    try {
+      dirs.directory(rel);
+    } catch (err) {
+      failed(rel, err);
+    }
+  }
+  if (opts.contentOnly) return;
+  for (const made of dirs.madeDeepestFirst()) {
+    const meta = recorded.get(made.rel);
     if (!meta) continue;
     const found: string[] = [];
     try {
-      applyDirectoryMetadata(meta, abs, found);
+      applyDirectoryMetadata(meta, made.abs, made, found);
     } catch (err) {
-      found.push(`${abs}: directory mode and times not restored (${describeError(err)})`);
+      found.push(`${made.abs}: directory mode and times not restored (${describeError(err)})`);
     }
     for (const w of found) warnings.add(w);
   }
@@ -309,7 +344,7 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   // Symlinks last: no file of this restore is ever written through a link it restored. (Only they are kept
   // across pages; they hold no content.)
   for (const link of symlinks) await restoreOne(link);
-  if (!opts.contentOnly) restoreDirectoryMetadata(ctx, directory, prefix, at, dirs, warnings);
+  restoreDirectories(ctx, directory, prefix, at, opts, dirs, warnings, fail);
   failed.sort((a, b) => (a.path < b.path ? -1 : 1));
   return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, failed, damaged, warnings: [...warnings] };
 }

@@ -9,7 +9,7 @@ import { chunkThreshold } from '../fs/chunker.js';
 import { CapturePool } from '../fs/capture-pool.js';
 import { flushFilesystem, prepareFlushes } from '../fs/durable.js';
 import { directoryMetaFromStat, sameDirectoryMeta, sameStat, seenStat } from '../fs/meta.js';
-import { isGoneAsFile, joinName, pathExists } from '../fs/paths.js';
+import { isGoneAsDirectory, isGoneAsFile, joinName, pathExists } from '../fs/paths.js';
 import type { WalkEntry } from '../fs/walk.js';
 import { type NamedTrackedFile, type TrackedFile, isLiveFile } from '../projections/queries.js';
 import type { Context } from './context.js';
@@ -26,6 +26,8 @@ export interface StageResult {
   readonly stagedBytes: number;
   readonly unchanged: number;
   readonly deleted: number;
+  /** Directories whose metadata was recorded (new or changed) or whose removal was. */
+  readonly directories: number;
   /** Files that should have been staged but could not be (unreadable, kept changing). */
   readonly skipped: readonly { path: string; reason: string }[];
   /** Passed over on purpose, with why (sockets, FIFOs, devices): nothing of theirs is lost. */
@@ -192,15 +194,24 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     deleted++;
     await batch.add([{ type: 'FileDeleted', data: { file_id: fileId, directory_id: directory.id, name } }], [], 0, null);
   }
-  // Directories whose mode, owner or mtime a tree restore would get wrong from what is recorded.
+  // Directories new, or whose mode, owner or mtime a tree restore would get wrong from what is recorded;
+  // then those recorded and gone (not merely passed over: ignored, unreadable or bt's own are still there).
   const recordedDirs = q.directoryMetaAsOf(directory, start);
+  let directoryChanges = 0;
   for (const { name, meta } of directories) {
     const known = recordedDirs.get(name);
+    recordedDirs.delete(name);
     if (known && sameDirectoryMeta(known, meta)) continue;
+    directoryChanges++;
     await batch.add([{ type: 'DirectoryMetaRecorded', data: { directory_id: directory.id, name, meta } }], [], 0, null);
   }
+  for (const name of recordedDirs.keys()) {
+    if (!isGoneAsDirectory(joinName(directory.path, name))) continue;
+    directoryChanges++;
+    await batch.add([{ type: 'DirectoryRemoved', data: { directory_id: directory.id, name } }], [], 0, null);
+  }
   await batch.commit();
-  return { directory: directory.path, staged, stagedBytes, unchanged, deleted, skipped, passedOver };
+  return { directory: directory.path, staged, stagedBytes, unchanged, deleted, directories: directoryChanges, skipped, passedOver };
 }
 
 /**

@@ -27,7 +27,7 @@ export interface WatchWorkOptions {
 }
 
 export class WatchWork {
-  /** Something was staged or deleted since the last backup (a deletion stages nothing but must be synced). */
+  /** Something was recorded since the last backup (a deletion or a directory's metadata stages nothing but must be synced). */
   private dirty = false;
 
   constructor(private readonly opts: WatchWorkOptions) {}
@@ -38,8 +38,8 @@ export class WatchWork {
     this.opts.progress.setState('reconciling');
     const r = await this.stage(root, root);
     if (!r) return false;
-    this.opts.log.line(`${root}: rescanned: ${r.staged} staged (${this.opts.formatBytes(r.stagedBytes)}), ${r.deleted} deleted, ${r.unchanged} unchanged`);
-    return r.staged + r.deleted > 0;
+    this.opts.log.line(`${root}: rescanned: ${r.staged} staged (${this.opts.formatBytes(r.stagedBytes)}), ${r.deleted} deleted, ${r.unchanged} unchanged${directoriesNote(r)}`);
+    return recordedAnything(r);
   }
 
   /** Stages settled paths of one root: each on its own, or many by one scan of their common ancestor. */
@@ -79,20 +79,20 @@ export class WatchWork {
       const ancestor = commonDirectory(root, targets);
       const r = await this.stage(root, ancestor);
       if (!r) return false;
-      log.line(`${ancestor}: ${targets.length} changed paths: ${r.staged} staged (${formatBytes(r.stagedBytes)}), ${r.deleted} deleted`);
-      return r.staged + r.deleted > 0;
+      log.line(`${ancestor}: ${targets.length} changed paths: ${r.staged} staged (${formatBytes(r.stagedBytes)}), ${r.deleted} deleted${directoriesNote(r)}`);
+      return recordedAnything(r);
     }
     let recorded = false;
     for (const target of targets) {
       if (this.opts.stopping()) break;
       const r = await this.stage(root, target);
       if (!r) continue;
-      if (r.staged + r.deleted === 0) continue;
+      if (!recordedAnything(r)) continue;
       recorded = true;
       const one = !directories.has(target);
-      if (one && r.staged === 1 && r.deleted === 0) log.line(`staged ${target} (${formatBytes(r.stagedBytes)})`);
-      else if (one && r.staged === 0 && r.deleted === 1) log.line(`deleted ${target}`);
-      else log.line(`${target}: ${r.staged} staged (${formatBytes(r.stagedBytes)}), ${r.deleted} deleted`);
+      if (one && r.staged === 1 && r.deleted === 0 && r.directories === 0) log.line(`staged ${target} (${formatBytes(r.stagedBytes)})`);
+      else if (one && r.staged === 0 && r.deleted === 1 && r.directories === 0) log.line(`deleted ${target}`);
+      else log.line(`${target}: ${r.staged} staged (${formatBytes(r.stagedBytes)}), ${r.deleted} deleted${directoriesNote(r)}`);
     }
     return recorded;
   }
@@ -101,7 +101,7 @@ export class WatchWork {
   private async stage(root: string, target: string): Promise<StageResult | undefined> {
     try {
       const r = await stageFiles(this.opts.ctx, target);
-      if (r.staged + r.deleted > 0) {
+      if (recordedAnything(r)) {
         this.dirty = true;
         this.opts.progress.changed(Date.now());
       }
@@ -160,3 +160,7 @@ function commonDirectory(root: string, paths: readonly string[]): string {
   while (dir.length > root.length && !isDirectory(dir)) dir = dir.slice(0, dir.lastIndexOf('/')) || '/';
   return dir.length < root.length ? root : dir;
 }
+
+/** Anything appended that the vaults must get: staged files, deletions, directory metadata. */
+const recordedAnything = (r: StageResult): boolean => r.staged + r.deleted + r.directories > 0;
+const directoriesNote = (r: StageResult): string => (r.directories > 0 ? `, ${r.directories} directory change(s)` : '');

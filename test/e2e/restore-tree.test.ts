@@ -266,6 +266,49 @@ test('directories a tree restore makes get their recorded mode, owner and mtime,
   }
 });
 
+test('empty directories come back; a removed one only as of before its removal; an ignored start records none', () => {
+  const bt = new BtHome('bt-restore-empty-dirs').init();
+  const d = join(bt.work, 'e');
+  for (const rel of ['keep/empty', 'gone/inner', 'node_modules/pkg']) mkdirSync(join(d, rel), { recursive: true });
+  writeFileSync(join(d, 'f'), 'f');
+  chmodSync(join(d, 'keep/empty'), 0o705);
+  bt.ok(['dir', 'init'], { cwd: d });
+  const first = bt.json<{ staged: number; directories: number }>(['add'], { cwd: d });
+  // The tracked directory, keep, keep/empty, gone, gone/inner: node_modules is ignored by default.
+  assert.equal([first.staged, first.directories], [1, 5]);
+  bt.ok(['backup']);
+  const before = new Date().toISOString();
+  spawnSync('sleep', ['0.05']);
+  rmSync(join(d, 'gone'), { recursive: true });
+  const second = bt.run(['add'], { cwd: d });
+  // The tracked directory's mtime, and two removals.
+  assert.is(second.stdout, 'staged 0 file(s), 0 B; 1 unchanged; 0 deleted; 3 directory change(s)\nrun `bt backup` to record the changes in the vaults\n');
+  const events = (): number => bt.json<{ events: unknown[] }>(['journal']).events.length;
+  const n = events();
+  // Named on purpose, an ignored directory is walked (as before) but its directories are not the tree's.
+  bt.ok(['add', 'node_modules'], { cwd: d });
+  assert.is(events(), n);
+  bt.ok(['backup']);
+
+  const now = join(bt.work, 'now');
+  bt.ok(['restore', '.', '--output', now], { cwd: d });
+  assert.equal(readdirSync(now).sort(), ['f', 'keep']);
+  assert.equal(readdirSync(join(now, 'keep')), ['empty']);
+  assert.is(statSync(join(now, 'keep/empty')).mode & 0o7777, 0o705);
+  const then = join(bt.work, 'then');
+  bt.ok(['restore', '.', '--output', then, '--at', before], { cwd: d });
+  assert.equal(readdirSync(then).sort(), ['f', 'gone', 'keep']);
+  assert.equal(readdirSync(join(then, 'gone')), ['inner']);
+  // Something in the way of an empty directory: the rest is restored, that one is listed, exit 1.
+  const blocked = join(bt.work, 'blocked');
+  mkdirSync(blocked);
+  writeFileSync(join(blocked, 'keep'), 'a file where a directory goes');
+  const r = bt.run(['restore', '.', '--output', blocked], { cwd: d });
+  assert.is(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /keep\/empty: refusing to restore keep\/empty: .*\/blocked\/keep is not a directory/);
+  assert.is(readFileSync(join(blocked, 'f'), 'utf8'), 'f');
+});
+
 test("a tracked directory absorbed by its parent keeps its directories' recorded metadata under the parent", () => {
   const bt = new BtHome('bt-restore-dir-absorbed').init();
   const parent = join(bt.work, 'p');

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { holdHostLock } from '../support/host-lock.js';
 import { BtHome } from '../support/cli.js';
@@ -234,6 +234,29 @@ test('a directory tracked while the watcher runs is watched; bt never watches it
   assert.not.match(extra, /staged|backing up|rescanned/, `the watcher reacted to its own writes:\n${extra}`);
   assert.is(logOf(bt, join(bt.home, 'data/bt/log/watch.log')), undefined);
   assert.is(await w.stop(), 0);
+});
+
+test('a change to directories alone (a new empty directory) is recorded and backed up to the vault', async () => {
+  const bt = new BtHome('bt-watch').init();
+  const dir = trackedDir(bt, 'docs');
+  writeFileSync(join(dir, 'a.txt'), 'a');
+  const w = startWatch(bt);
+  await w.waitFor(/docs: rescanned/);
+  await committed(bt, join(dir, 'a.txt'), 'a');
+  mkdirSync(join(dir, 'empty'));
+  // Recorded in the journal, then synced: the vault holds as many events as the journal.
+  const journalEvents = (): { seq: number; type: string; summary: string }[] =>
+    bt.json<{ events: { seq: number; type: string; summary: string }[] }>(['journal']).events;
+  const recorded = await waitUntil('the new directory recorded', () =>
+    journalEvents().find((e) => e.type === 'DirectoryMetaRecorded' && e.summary.startsWith(`directory ${join(dir, 'empty')} `)));
+  await waitUntil(() => `event ${recorded.seq} in the vault:\n${w.output()}`, () => {
+    const hosts = bt.json<{ hosts: { events: number; this_host: boolean }[] }>(['hosts']).hosts;
+    return (hosts.find((h) => h.this_host)?.events ?? 0) >= recorded.seq;
+  });
+  assert.is(await w.stop(), 0);
+  const out = join(bt.work, 'out');
+  bt.ok(['restore', dir, '--output', out]);
+  assert.equal(readdirSync(out).sort(), ['a.txt', 'empty']);
 });
 
 test('--poll watches by stat polling; an overflowing queue falls back to a rescan and loses nothing', async () => {
