@@ -24,8 +24,9 @@ export function directoryMetaFromStat(stat: BigIntStats): DirectoryMeta {
   return { mode: Number(stat.mode & 0o7777n), uid: Number(stat.uid), gid: Number(stat.gid), mtime_ns: stat.mtimeNs.toString() };
 }
 
-export const sameDirectoryMeta = (a: DirectoryMeta, b: DirectoryMeta): boolean =>
-  a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && a.mtime_ns === b.mtime_ns;
+/** The fields of a directory's metadata as one text: equal texts, unchanged directory (a scan compares 20k). */
+export const directoryKey = (m: DirectoryMeta): string => `${m.mode} ${m.uid} ${m.gid} ${m.mtime_ns}`;
+export const directoryKeyOf = (stat: BigIntStats): string => `${stat.mode & 0o7777n} ${stat.uid} ${stat.gid} ${stat.mtimeNs}`;
 
 /**
  * `statKeyText` of this stat's snapshot metadata, written straight from the stat (a scan does this for every

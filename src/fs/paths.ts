@@ -52,15 +52,22 @@ export function isGoneAsFile(path: string): boolean {
   }
 }
 
-/** True when nothing at `path` is a directory (a symlink to one is not): a directory recorded there is gone. */
-export function isGoneAsDirectory(path: string): boolean {
-  try {
-    return !lstatSync(path).isDirectory();
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return true;
-    throw err;
+/**
+ * True when `name` under `root` is no longer a real directory: gone, something else, or reached through
+ * something that is not one (a directory replaced by a symlink to another is gone, and all below it). An
+ * error other than "not there" (EACCES, ELOOP, EIO) tells nothing: false, as for files.
+ */
+export function isGoneAsDirectory(root: string, name: string): boolean {
+  const parts = name === '' ? [] : name.split('/');
+  for (let i = 0; i <= parts.length; i++) {
+    try {
+      if (!lstatSync(joinName(root, parts.slice(0, i).join('/'))).isDirectory()) return true;
+    } catch (err) {
+      const code = errnoCode(err);
+      return code === 'ENOENT' || code === 'ENOTDIR';
+    }
   }
+  return false;
 }
 
 /** Whether anything (file, link, directory) is at `path`, without following a final symlink. */

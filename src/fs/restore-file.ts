@@ -68,9 +68,8 @@ export function applyDirectoryMetadata(m: DirectoryMeta, path: string, made: { r
       warnings.push(`${path}: replaced since this restore made it; its mode, owner and times were not restored`);
       return;
     }
-    const own: string[] = [];
-    chownOrWarn(m, (uid, gid) => fchownSync(fd, uid, gid), own);
-    for (const w of own) warnings.push(`${path}: ${w}`);
+    // Without the path, as for files: a tree of root's restored by a user is one warning, not one per directory.
+    chownOrWarn(m, (uid, gid) => fchownSync(fd, uid, gid), warnings);
     fchmodSync(fd, m.mode);
     futimesSync(fd, nsToUtime(m.mtime_ns), nsToUtime(m.mtime_ns));
   } finally {

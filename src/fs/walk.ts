@@ -26,7 +26,10 @@ export interface WalkOptions {
   /** Absolute paths never entered (bt's own base dir, vault directories under a tracked tree). */
   readonly exclude: ReadonlySet<string>;
   readonly notice: (n: WalkNotice) => void;
-  /** Called for each directory entered, the start first, before its entries (`rel` as a WalkEntry's name). */
+  /**
+   * Called for each directory entered, the start first, before its entries (`rel` as a WalkEntry's name);
+   * for a start that is a file or gone, with the start's directory.
+   */
   readonly onDirectory?: (rel: string, stat: BigIntStats) => void;
 }
 
@@ -60,32 +63,49 @@ export function* walk(opts: WalkOptions): Generator<WalkEntry> {
     top = lstatSync(startAbs, { bigint: true });
   } catch (err) {
     // A start that is gone yields nothing: the caller records its deletion; it was not skipped.
-    if (errnoCode(err) === 'ENOENT') return;
-    opts.notice({ path: startAbs, reason: `cannot read (${errnoCode(err) ?? 'error'})`, skipped: true });
+    if (errnoCode(err) === 'ENOENT') reportParent(opts);
+    else opts.notice({ path: startAbs, reason: `cannot read (${errnoCode(err) ?? 'error'})`, skipped: true });
     return;
   }
   const topKind = kindOf(top);
   if (topKind !== 'dir') {
     if (topKind === 'special') opts.notice({ path: startAbs, reason: `skipped: a ${specialName(top)}`, skipped: false });
     else yield { name: opts.start, abs: startAbs, stat: top };
+    reportParent(opts);
     return;
   }
-  // Rules of every directory from the root down to the start apply to it.
-  let rules = opts.rules.enter('', opts.root);
-  // A start inside an ignored or excluded directory (named on purpose) is walked, but its directories are
-  // not the tree's: a full walk never enters them.
-  let passedOver = false;
-  if (opts.start !== '') {
-    const parts = opts.start.split('/');
-    for (let i = 1; i <= parts.length; i++) {
-      const rel = parts.slice(0, i).join('/');
-      const abs = absOf(opts.root, rel);
-      passedOver ||= opts.exclude.has(abs) || rules.ignores(rel, true);
-      rules = rules.enter(rel, abs);
-    }
-  }
+  const { rules, passedOver } = enterDownTo(opts, opts.start);
   const { onDirectory: _, ...withoutDirectories } = opts;
   yield* walkDir(passedOver ? withoutDirectories : opts, opts.start, startAbs, rules, top);
+}
+
+/**
+ * The rules of every directory from the root down to `rel` (they all apply there), and whether `rel` is in
+ * an ignored or excluded directory: one named on purpose is walked, but its directories are not the
+ * tree's (a full walk never enters them).
+ */
+function enterDownTo(opts: WalkOptions, rel: string): { rules: IgnoreRules; passedOver: boolean } {
+  let rules = opts.rules.enter('', opts.root);
+  let passedOver = false;
+  if (rel === '') return { rules, passedOver };
+  const parts = rel.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const prefix = parts.slice(0, i).join('/');
+    const abs = absOf(opts.root, prefix);
+    passedOver ||= opts.exclude.has(abs) || rules.ignores(prefix, true);
+    rules = rules.enter(prefix, abs);
+  }
+  return { rules, passedOver };
+}
+
+/** A start that is a file, or gone: its directory changed with it (its mtime), so it is reported too. */
+function reportParent(opts: WalkOptions): void {
+  if (!opts.onDirectory || opts.start === '') return;
+  const cut = opts.start.lastIndexOf('/');
+  const parent = cut < 0 ? '' : opts.start.slice(0, cut);
+  if (enterDownTo(opts, parent).passedOver) return;
+  const stat = lstatOrUndefined(absOf(opts.root, parent));
+  if (stat?.isDirectory()) opts.onDirectory(parent, stat);
 }
 
 function lstatOrUndefined(abs: string): BigIntStats | undefined {

@@ -147,6 +147,15 @@ export class Queries {
          WHERE directory_id = @dir AND (@under = '' OR name = @under OR (name >= @lo AND name < @hi)) AND recorded_at <= @at
          GROUP BY name`,
       ),
+      // The same newest rows as one text each (directoryKey's), NULL for a removal: a scan compares 20k of them.
+      directoryKeysUnder: db.prepare(
+        `SELECT name, mode || ' ' || uid || ' ' || gid || ' ' || mtime_ns, MAX(seq) FROM directory_meta
+         WHERE directory_id = @dir AND (@under = '' OR name = @under OR (name >= @lo AND name < @hi))
+         GROUP BY name`,
+      ).raw(true),
+      directoryMetaOf: db.prepare(
+        'SELECT mode, uid, gid, mtime_ns FROM directory_meta WHERE directory_id = ? AND name = ? ORDER BY seq DESC LIMIT 1',
+      ),
       lastDeletion: db.prepare('SELECT deleted_at FROM file_deletions WHERE file_id = ? AND deleted_at <= ? ORDER BY seq DESC LIMIT 1'),
     };
   }
@@ -309,6 +318,21 @@ export class Queries {
       if (r.mode !== null) out.set(r.name, { mode: r.mode, uid: r.uid, gid: r.gid, mtime_ns: r.mtime_ns });
     }
     return out;
+  }
+
+  /** `directoryKey` of the newest metadata of each directory under `under` not recorded removed, by name. */
+  directoryKeysUnder(directory: Directory, under: string): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [name, key] of this.stmts.directoryKeysUnder.iterate(underParams(directory, under)) as Iterable<[string, string | null]>) {
+      if (key !== null) out.set(name, key);
+    }
+    return out;
+  }
+
+  /** The newest recorded metadata of one directory, if it is not recorded removed. */
+  directoryMetaOf(directory: Directory, name: string): DirectoryMeta | undefined {
+    const r = this.stmts.directoryMetaOf.get(directory.id, name) as (Omit<DirectoryMeta, 'mode'> & { mode: number | null }) | undefined;
+    return r && r.mode !== null ? { mode: r.mode, uid: r.uid, gid: r.gid, mtime_ns: r.mtime_ns } : undefined;
   }
 
   stagedCount(): number {

@@ -55,9 +55,14 @@ class OutputDirs {
     this.verified.set(root, ownerOf(statSync(root)));
   }
 
-  /** Makes the directory `rel` of the output (and its parents) where it is not there yet. */
-  directory(rel: string): void {
-    if (rel !== '') this.makeDirectory(rel.split('/'), rel);
+  /**
+   * Makes the directory `rel` of the output (and its parents) where it is not there yet; returns what is in
+   * the way instead, if something is.
+   */
+  directory(rel: string): string | undefined {
+    if (rel === '') return undefined;
+    const inTheWay = this.makeDirectory(rel.split('/'));
+    return inTheWay && `${inTheWay.dir} is ${inTheWay.what}`;
   }
 
   /**
@@ -85,11 +90,17 @@ class OutputDirs {
   }
 
   private prepareParents(rel: string): string {
-    return this.makeDirectory(rel.split('/').slice(0, -1), rel);
+    const parts = rel.split('/').slice(0, -1);
+    const inTheWay = this.makeDirectory(parts);
+    if (inTheWay) {
+      // Something in the output is in the way (never written through): the destination's problem, not corruption.
+      throw userError(`refusing to restore ${rel}: ${inTheWay.dir} is ${inTheWay.what}`, 'restore into an empty --output directory');
+    }
+    return parts.length === 0 ? this.root : join(this.root, ...parts);
   }
 
-  /** The output's directory of these name parts, made as needed; `rel` is what is being restored there. */
-  private makeDirectory(parts: readonly string[], rel: string): string {
+  /** The output's directory of these name parts, made as needed; or what is in the way of it. */
+  private makeDirectory(parts: readonly string[]): { dir: string; what: string } | undefined {
     let dir = this.root;
     for (let i = 0; i < parts.length; i++) {
       dir = join(dir, parts[i]!);
@@ -102,13 +113,10 @@ class OutputDirs {
         this.verified.set(dir, ownerOf(lstatSync(dir)));
         continue;
       }
-      if (!stat.isDirectory()) {
-        // Something in the output is in the way (never written through): the destination's problem, not corruption.
-        throw userError(`refusing to restore ${rel}: ${dir} is ${stat.isSymbolicLink() ? 'a symlink' : 'not a directory'}`, 'restore into an empty --output directory');
-      }
+      if (!stat.isDirectory()) return { dir, what: stat.isSymbolicLink() ? 'a symlink' : 'not a directory' };
       this.verified.set(dir, ownerOf(stat));
     }
-    return dir;
+    return undefined;
   }
 
   /** The directories this restore made, deepest first: a directory's metadata goes on after its contents'. */
@@ -151,9 +159,17 @@ function restoreDirectories(
   for (const [name, meta] of ctx.store.queries.directoryMetaAsOf(directory, prefix, at)) {
     recorded.set(prefix === '' ? name : name === prefix ? '' : name.slice(prefix.length + 1), meta);
   }
-  for (const rel of recorded.keys()) {
+  // Parents sort before what is below them: one thing in the way is one warning, not one per directory.
+  let blocked: string | undefined;
+  for (const rel of [...recorded.keys()].sort()) {
+    if (blocked !== undefined && rel.startsWith(`${blocked}/`)) continue;
     try {
-      dirs.directory(rel);
+      const inTheWay = dirs.directory(rel);
+      if (inTheWay === undefined) continue;
+      blocked = rel;
+      // The files asked for are restored: an empty directory that cannot be made (a file restored with
+      // --deleted, or already in the output, has its name) is worth a warning, not a failed restore.
+      warnings.add(`${rel}/: directory not made: ${inTheWay}`);
     } catch (err) {
       failed(rel, err);
     }

@@ -8,7 +8,7 @@ import type { CaptureJob, CaptureResult } from '../fs/capture.js';
 import { chunkThreshold } from '../fs/chunker.js';
 import { CapturePool } from '../fs/capture-pool.js';
 import { flushFilesystem, prepareFlushes } from '../fs/durable.js';
-import { directoryMetaFromStat, sameDirectoryMeta, sameStat, seenStat } from '../fs/meta.js';
+import { directoryKey, directoryKeyOf, directoryMetaFromStat, sameStat, seenStat } from '../fs/meta.js';
 import { isGoneAsDirectory, isGoneAsFile, joinName, pathExists } from '../fs/paths.js';
 import type { WalkEntry } from '../fs/walk.js';
 import { type NamedTrackedFile, type TrackedFile, isLiveFile } from '../projections/queries.js';
@@ -60,7 +60,9 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   const known = new KnownFiles(q, directory, start, (f) => {
     if (isLiveFile(f)) unseen.push(f);
   });
-  if (!pathExists(abs) && known.isEmpty()) throw userError(`no such file or directory: ${abs}`);
+  // Directories as recorded (a key per name); what the walk finds different, and what it never reached.
+  const recordedDirs = q.directoryKeysUnder(directory, start);
+  if (!pathExists(abs) && known.isEmpty() && recordedDirs.size === 0) throw userError(`no such file or directory: ${abs}`);
 
   makeDirs(ctx.stagingDir, 0o700);
   removeOrphanStagedCopies(ctx.stagingDir, q);
@@ -119,7 +121,13 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     return contentId === null ? undefined : chunksInEveryVault(ctx, contentId);
   };
 
-  const directories: { name: string; meta: DirectoryMeta }[] = [];
+  if (start !== '') {
+    // The walk reports the start's directory when the start is a file or gone (see walk.ts).
+    const parent = start.includes('/') ? start.slice(0, start.lastIndexOf('/')) : '';
+    const meta = q.directoryMetaOf(directory, parent);
+    if (meta) recordedDirs.set(parent, directoryKey(meta));
+  }
+  const changedDirs: { name: string; meta: DirectoryMeta }[] = [];
   const buckets = new StagingBuckets(ctx.stagingDir);
   const inflight = new Set<Promise<void>>();
   let failure: { err: unknown } | undefined;
@@ -157,7 +165,11 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
         (n.skipped ? skipped : passedOver).push({ path: n.path, reason: n.reason });
         ctx.reporter.notice(`${n.path}: ${n.reason}`);
       },
-      (name, stat) => directories.push({ name, meta: directoryMetaFromStat(stat) }),
+      (name, stat) => {
+        const known = recordedDirs.get(name);
+        recordedDirs.delete(name);
+        if (known !== directoryKeyOf(stat)) changedDirs.push({ name, meta: directoryMetaFromStat(stat) });
+      },
     );
     for (const entry of entries) {
       const prior = known.lookup(entry.name);
@@ -196,17 +208,13 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   }
   // Directories new, or whose mode, owner or mtime a tree restore would get wrong from what is recorded;
   // then those recorded and gone (not merely passed over: ignored, unreadable or bt's own are still there).
-  const recordedDirs = q.directoryMetaAsOf(directory, start);
   let directoryChanges = 0;
-  for (const { name, meta } of directories) {
-    const known = recordedDirs.get(name);
-    recordedDirs.delete(name);
-    if (known && sameDirectoryMeta(known, meta)) continue;
+  for (const { name, meta } of changedDirs) {
     directoryChanges++;
     await batch.add([{ type: 'DirectoryMetaRecorded', data: { directory_id: directory.id, name, meta } }], [], 0, null);
   }
   for (const name of recordedDirs.keys()) {
-    if (!isGoneAsDirectory(joinName(directory.path, name))) continue;
+    if (!isGoneAsDirectory(directory.path, name)) continue;
     directoryChanges++;
     await batch.add([{ type: 'DirectoryRemoved', data: { directory_id: directory.id, name } }], [], 0, null);
   }

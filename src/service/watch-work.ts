@@ -69,8 +69,8 @@ export class WatchWork {
       if (stat) {
         if (!ignore.ignores(rel, stat.isDirectory())) targets.push(path);
         if (stat.isDirectory()) directories.add(path);
-      } else if (ctx.store.queries.hasLiveFilesUnder(directory, rel)) {
-        targets.push(path); // gone: staging it records the deletion
+      } else if (ctx.store.queries.hasLiveFilesUnder(directory, rel) || ctx.store.queries.directoryMetaAsOf(directory, rel).size > 0) {
+        targets.push(path); // gone: staging it records the deletion (of files, or of directories)
       }
     }
     if (targets.length === 0) return false;
@@ -90,8 +90,9 @@ export class WatchWork {
       if (!recordedAnything(r)) continue;
       recorded = true;
       const one = !directories.has(target);
-      if (one && r.staged === 1 && r.deleted === 0 && r.directories === 0) log.line(`staged ${target} (${formatBytes(r.stagedBytes)})`);
-      else if (one && r.staged === 0 && r.deleted === 1 && r.directories === 0) log.line(`deleted ${target}`);
+      // One file: its directory's new mtime, recorded with it, goes without saying.
+      if (one && r.staged === 1 && r.deleted === 0) log.line(`staged ${target} (${formatBytes(r.stagedBytes)})`);
+      else if (one && r.staged === 0 && r.deleted === 1) log.line(`deleted ${target}`);
       else log.line(`${target}: ${r.staged} staged (${formatBytes(r.stagedBytes)}), ${r.deleted} deleted${directoriesNote(r)}`);
     }
     return recorded;

@@ -299,14 +299,61 @@ test('empty directories come back; a removed one only as of before its removal; 
   bt.ok(['restore', '.', '--output', then, '--at', before], { cwd: d });
   assert.equal(readdirSync(then).sort(), ['f', 'gone', 'keep']);
   assert.equal(readdirSync(join(then, 'gone')), ['inner']);
-  // Something in the way of an empty directory: the rest is restored, that one is listed, exit 1.
+  // Something in the way of empty directories: the files asked for are restored (exit 0), with one warning
+  // for the directory in the way and none for those below it.
   const blocked = join(bt.work, 'blocked');
   mkdirSync(blocked);
   writeFileSync(join(blocked, 'keep'), 'a file where a directory goes');
   const r = bt.run(['restore', '.', '--output', blocked], { cwd: d });
-  assert.is(r.code, 1, r.stdout + r.stderr);
-  assert.match(r.stderr, /keep\/empty: refusing to restore keep\/empty: .*\/blocked\/keep is not a directory/);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.is(r.stderr, `bt: keep/: directory not made: ${join(blocked, 'keep')} is not a directory\n`);
   assert.is(readFileSync(join(blocked, 'f'), 'utf8'), 'f');
+});
+
+test('a directory replaced by a symlink is removed with all below it; a file added alone records its directory; --deleted over an empty directory', () => {
+  const bt = new BtHome('bt-restore-dir-replaced').init();
+  const d = join(bt.work, 's');
+  mkdirSync(join(d, 'x/y'), { recursive: true });
+  mkdirSync(join(d, 'loop/inner'), { recursive: true });
+  mkdirSync(join(bt.work, 'other/y'), { recursive: true });
+  writeFileSync(join(d, 'f'), '1');
+  writeFileSync(join(d, 'was-file'), 'a file, then an empty directory');
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  // x becomes a link to a directory with the same layout, loop a link to itself (lstat of loop/inner: ELOOP).
+  rmSync(join(d, 'x'), { recursive: true });
+  symlinkSync(join(bt.work, 'other'), join(d, 'x'));
+  rmSync(join(d, 'loop'), { recursive: true });
+  symlinkSync('loop', join(d, 'loop'));
+  rmSync(join(d, 'was-file'));
+  mkdirSync(join(d, 'was-file'));
+  writeFileSync(join(d, 'f'), '2');
+  const r = bt.run(['add', '--json'], { cwd: d });
+  assert.is(r.code, 0, r.stderr);
+  assert.is((JSON.parse(r.stdout) as { staged: number }).staged, 3, 'f, and the links x and loop');
+  const removed = bt.json<{ events: { type: string; summary: string }[] }>(['journal']).events
+    .filter((e) => e.type === 'DirectoryRemoved').map((e) => e.summary.slice(`directory ${d}/`.length)).sort();
+  assert.equal(removed, ['loop removed', 'loop/inner removed', 'x removed', 'x/y removed']);
+  bt.ok(['backup']);
+  const out = join(bt.work, 'out');
+  const restored = bt.run(['restore', '.', '--output', out], { cwd: d });
+  assert.is(restored.code, 0, restored.stderr);
+  assert.is(restored.stderr, '');
+  assert.equal(readdirSync(out).sort(), ['f', 'loop', 'was-file', 'x']);
+  // With --deleted, the deleted file was-file and the empty directory of that name now: the file is restored,
+  // the directory is a warning (exit 0).
+  const withDeleted = join(bt.work, 'with-deleted');
+  const rd = bt.run(['restore', '.', '--output', withDeleted, '--deleted'], { cwd: d });
+  assert.is(rd.code, 0, rd.stderr);
+  assert.is(readFileSync(join(withDeleted, 'was-file'), 'utf8'), 'a file, then an empty directory');
+  assert.is(rd.stderr, `bt: was-file/: directory not made: ${join(withDeleted, 'was-file')} is not a directory\n`);
+
+  // A file added on its own (as bt watch does) records its directory's new mtime.
+  writeFileSync(join(d, 'new.txt'), 'new');
+  const one = bt.json<{ staged: number; directories: number }>(['add', 'new.txt'], { cwd: d });
+  assert.equal([one.staged, one.directories], [1, 1]);
+  assert.is(bt.json<{ directories: number }>(['add'], { cwd: d }).directories, 0, 'the full scan finds it recorded');
 });
 
 test("a tracked directory absorbed by its parent keeps its directories' recorded metadata under the parent", () => {

@@ -236,7 +236,7 @@ test('a directory tracked while the watcher runs is watched; bt never watches it
   assert.is(await w.stop(), 0);
 });
 
-test('a change to directories alone (a new empty directory) is recorded and backed up to the vault', async () => {
+test('a change to directories alone (a new empty directory, then its removal) is recorded and backed up to the vault', async () => {
   const bt = new BtHome('bt-watch').init();
   const dir = trackedDir(bt, 'docs');
   writeFileSync(join(dir, 'a.txt'), 'a');
@@ -249,14 +249,24 @@ test('a change to directories alone (a new empty directory) is recorded and back
     bt.json<{ events: { seq: number; type: string; summary: string }[] }>(['journal']).events;
   const recorded = await waitUntil('the new directory recorded', () =>
     journalEvents().find((e) => e.type === 'DirectoryMetaRecorded' && e.summary.startsWith(`directory ${join(dir, 'empty')} `)));
-  await waitUntil(() => `event ${recorded.seq} in the vault:\n${w.output()}`, () => {
-    const hosts = bt.json<{ hosts: { events: number; this_host: boolean }[] }>(['hosts']).hosts;
-    return (hosts.find((h) => h.this_host)?.events ?? 0) >= recorded.seq;
-  });
-  assert.is(await w.stop(), 0);
+  const inVault = (seq: number): Promise<boolean> =>
+    waitUntil(() => `event ${seq} in the vault:\n${w.output()}`, () => {
+      const hosts = bt.json<{ hosts: { events: number; this_host: boolean }[] }>(['hosts']).hosts;
+      return (hosts.find((h) => h.this_host)?.events ?? 0) >= seq;
+    });
+  await inVault(recorded.seq);
   const out = join(bt.work, 'out');
   bt.ok(['restore', dir, '--output', out]);
   assert.equal(readdirSync(out).sort(), ['a.txt', 'empty']);
+  // Removed again: no file was under it, and its removal is recorded and backed up all the same.
+  rmSync(join(dir, 'empty'), { recursive: true });
+  const removed = await waitUntil('the removal recorded', () =>
+    journalEvents().find((e) => e.type === 'DirectoryRemoved' && e.summary === `directory ${join(dir, 'empty')} removed`));
+  await inVault(removed.seq);
+  assert.is(await w.stop(), 0);
+  const again = join(bt.work, 'again');
+  bt.ok(['restore', dir, '--output', again]);
+  assert.equal(readdirSync(again), ['a.txt']);
 });
 
 test('--poll watches by stat polling; an overflowing queue falls back to a rescan and loses nothing', async () => {

@@ -447,7 +447,7 @@ test('a second add stages nothing unchanged; a chmod alone is a change (mode and
   bt.ok(['dir', 'init'], { cwd: d });
   assert.is(bt.json<{ staged: number }>(['add'], { cwd: d }).staged, 20);
   bt.ok(['backup']);
-  assert.equal(bt.json<{ staged: number; unchanged: number }>(['add'], { cwd: d }), { directory: d, staged: 0, staged_bytes: 0, unchanged: 20, deleted: 0, skipped: [], passed_over: [] } as never);
+  assert.equal(bt.json<{ staged: number; unchanged: number }>(['add'], { cwd: d }), { directory: d, staged: 0, staged_bytes: 0, unchanged: 20, deleted: 0, directories: 0, skipped: [], passed_over: [] } as never);
   chmodSync(join(d, 'f3'), 0o640);
   const again = bt.json<{ staged: number; unchanged: number }>(['add'], { cwd: d });
   assert.is(again.staged, 1);
@@ -494,7 +494,7 @@ test('a tree of several pages of tracked files: deletions, changes and new files
   assert.equal([inState(sub, 'modified'), inState(sub, 'untracked')], [['a0/f7'], ['a0/new']]);
   const r = bt.json<{ staged: number; unchanged: number; deleted: number }>(['add'], { cwd: d });
   assert.equal([r.staged, r.deleted, r.unchanged], [4, 4, names.length - 7]);
-  assert.equal(bt.json<{ staged: number; deleted: number }>(['add'], { cwd: d }), { directory: d, staged: 0, staged_bytes: 0, unchanged: names.length - 3, deleted: 0, skipped: [], passed_over: [] } as never);
+  assert.equal(bt.json<{ staged: number; deleted: number }>(['add'], { cwd: d }), { directory: d, staged: 0, staged_bytes: 0, unchanged: names.length - 3, deleted: 0, directories: 0, skipped: [], passed_over: [] } as never);
   const status = bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status', '--deleted'], { cwd: d }).files;
   assert.equal(status.filter((f) => f.state === 'deleted').map((f) => f.path).sort(), ['\u{1f600}', 'a.b-100', 'a/f3', 'z/f479'].sort());
 });
