@@ -149,11 +149,11 @@ const ownerOf = (st: Stats): Owner => ({ uid: st.uid, gid: st.gid });
  * Directories of the tree as of `at` (recorded by `bt add`, not since removed) are made, empty ones too;
  * then every directory this restore made gets its recorded mode, owner and mtime. Directories that were
  * already there are left as they are; one with nothing recorded (backed up before bt recorded directories)
- * keeps the umask's mode. `failed` gets the directories that could not be made.
+ * keeps the umask's mode. One that cannot be made is a warning (with nothing below it tried).
  */
 function restoreDirectories(
   ctx: Context, directory: Directory, prefix: string, at: string, opts: TreeRestoreOptions, dirs: OutputDirs,
-  warnings: Set<string>, failed: (rel: string, err: unknown) => void,
+  warnings: Set<string>,
 ): void {
   const recorded = new Map<string, DirectoryMeta>();
   for (const [name, meta] of ctx.store.queries.directoryMetaAsOf(directory, prefix, at)) {
@@ -163,16 +163,20 @@ function restoreDirectories(
   let blocked: string | undefined;
   for (const rel of [...recorded.keys()].sort()) {
     if (blocked !== undefined && rel.startsWith(`${blocked}/`)) continue;
+    // The files asked for are restored: an empty directory that cannot be made (a file restored with
+    // --deleted, or already in the output, has its name; a directory refuses the write) is a warning.
+    let problem: string | undefined;
     try {
-      const inTheWay = dirs.directory(rel);
-      if (inTheWay === undefined) continue;
-      blocked = rel;
-      // The files asked for are restored: an empty directory that cannot be made (a file restored with
-      // --deleted, or already in the output, has its name) is worth a warning, not a failed restore.
-      warnings.add(`${rel}/: directory not made: ${inTheWay}`);
+      problem = dirs.directory(rel);
     } catch (err) {
-      failed(rel, err);
+      const code = errnoCode(err);
+      if (code === 'ENOSPC') throw noSpaceToRestore(opts.output);
+      if (code === undefined) throw err;
+      problem = `cannot write into its parent (${code})`;
     }
+    if (problem === undefined) continue;
+    blocked = rel;
+    warnings.add(`${rel}/: directory not made: ${problem}`);
   }
   if (opts.contentOnly) return;
   for (const made of dirs.madeDeepestFirst()) {
@@ -182,7 +186,7 @@ function restoreDirectories(
     try {
       applyDirectoryMetadata(meta, made.abs, made, found);
     } catch (err) {
-      found.push(`${made.abs}: directory mode and times not restored (${describeError(err)})`);
+      found.push(`${made.abs}: directory mode and times not restored (${errnoCode(err) ?? describeError(err)})`);
     }
     for (const w of found) warnings.add(w);
   }
@@ -204,7 +208,7 @@ export function isTreeRestore(ctx: Context, abs: string, asked: { readonly atIso
   if (name === '') return true;
   const q = ctx.store.queries;
   const file = q.findFileByPath(directory, name);
-  if (!file) return hasFilesUnder(ctx, directory, name);
+  if (!file) return hasFilesUnder(ctx, directory, name) || q.directoryMetaAsOf(directory, name, asked.atIso).size > 0;
   if (!file.deleted || asked.versionOfFile) return false;
   const deletedByThen = asked.atIso === undefined || q.lastDeletion(file.id, asked.atIso) !== undefined;
   // Names after `name` itself in the page order are the ones below it (`name/...`).
@@ -246,7 +250,10 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
     if (!ctx.reporter.progress) break;
     if (!leftOutAsDeleted(opts, v.stagedAt, v.deletedAt)) total++;
   }
-  if (!found) throw userError(`nothing under ${abs} was backed up as of ${at}`, 'see `bt dir status` and `bt log`');
+  // Directories alone (empty ones recorded by `bt add`) are a tree too.
+  if (!found && q.directoryMetaAsOf(directory, prefix, at).size === 0) {
+    throw userError(`nothing under ${abs} was backed up as of ${at}`, 'see `bt dir status` and `bt log`');
+  }
 
   const failed: { path: string; reason: string }[] = [];
   const warnings = new Set<string>();
@@ -360,7 +367,7 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   // Symlinks last: no file of this restore is ever written through a link it restored. (Only they are kept
   // across pages; they hold no content.)
   for (const link of symlinks) await restoreOne(link);
-  restoreDirectories(ctx, directory, prefix, at, opts, dirs, warnings, fail);
+  restoreDirectories(ctx, directory, prefix, at, opts, dirs, warnings);
   failed.sort((a, b) => (a.path < b.path ? -1 : 1));
   return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, failed, damaged, warnings: [...warnings] };
 }

@@ -213,8 +213,15 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     directoryChanges++;
     await batch.add([{ type: 'DirectoryMetaRecorded', data: { directory_id: directory.id, name, meta } }], [], 0, null);
   }
-  for (const name of recordedDirs.keys()) {
-    if (!isGoneAsDirectory(directory.path, name)) continue;
+  const removals = [...recordedDirs.keys()].filter((name) => isGoneAsDirectory(directory.path, name));
+  // The start's directory (see above) gone too: so is everything recorded below it, not only the start.
+  const parentGone = removals.find((name) => !isUnderName(name, start));
+  if (parentGone !== undefined) {
+    for (const name of q.directoryKeysUnder(directory, parentGone).keys()) {
+      if (name !== parentGone && !recordedDirs.has(name) && isGoneAsDirectory(directory.path, name)) removals.push(name);
+    }
+  }
+  for (const name of removals) {
     directoryChanges++;
     await batch.add([{ type: 'DirectoryRemoved', data: { directory_id: directory.id, name } }], [], 0, null);
   }
@@ -283,3 +290,5 @@ function stagedFiles(path: string, chunks: number | null): string[] {
   return [...readdirSync(path).map((name) => join(path, name)), path];
 }
 
+/** `name` is `under` or below it (names relative to one tracked directory; '' is the whole of it). */
+const isUnderName = (name: string, under: string): boolean => under === '' || name === under || name.startsWith(`${under}/`);

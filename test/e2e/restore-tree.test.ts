@@ -6,7 +6,7 @@ import { appendFileSync, chmodSync, chownSync, mkdirSync, readdirSync, readFileS
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { BtHome } from '../support/cli.js';
+import { BT_BIN, BtHome } from '../support/cli.js';
 import { tempDir } from '../support/tmp.js';
 
 const FILES = 600; // above the 256 files a worker is started for
@@ -354,6 +354,57 @@ test('a directory replaced by a symlink is removed with all below it; a file add
   const one = bt.json<{ staged: number; directories: number }>(['add', 'new.txt'], { cwd: d });
   assert.equal([one.staged, one.directories], [1, 1]);
   assert.is(bt.json<{ directories: number }>(['add'], { cwd: d }).directories, 0, 'the full scan finds it recorded');
+});
+
+test('a tree of empty directories alone restores; a file added alone under a removed directory removes all below it', () => {
+  const bt = new BtHome('bt-restore-only-dirs').init();
+  const d = join(bt.work, 'o');
+  mkdirSync(join(d, 'e1/e2'), { recursive: true });
+  bt.ok(['dir', 'init'], { cwd: d });
+  assert.is(bt.json<{ directories: number }>(['add'], { cwd: d }).directories, 3);
+  bt.ok(['backup']);
+  const all = join(bt.work, 'all');
+  bt.ok(['restore', '.', '--output', all], { cwd: d });
+  assert.equal(readdirSync(all), ['e1']);
+  assert.equal(readdirSync(join(all, 'e1')), ['e2']);
+  const sub = join(bt.work, 'sub');
+  bt.ok(['restore', 'e1', '--output', sub], { cwd: d });
+  assert.equal(readdirSync(sub), ['e2']);
+
+  mkdirSync(join(d, 'a/b/e/g'), { recursive: true });
+  writeFileSync(join(d, 'a/b/f'), '1');
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  rmSync(join(d, 'a/b'), { recursive: true });
+  // As bt watch stages a deleted file: the file's directory is gone, and so is all recorded below it.
+  bt.ok(['add', 'a/b/f'], { cwd: d });
+  const removed = bt.json<{ events: { type: string; summary: string }[] }>(['journal']).events
+    .filter((e) => e.type === 'DirectoryRemoved').map((e) => e.summary.slice(`directory ${d}/`.length)).sort();
+  assert.equal(removed, ['a/b removed', 'a/b/e removed', 'a/b/e/g removed']);
+  assert.is(bt.json<{ directories: number }>(['add'], { cwd: d }).directories, 1, 'only a\'s new mtime is left for the full scan');
+});
+
+test('as a user, an empty directory whose parent in the output refuses the write is a warning naming the errno', () => {
+  if (!isRoot || spawnSync('setpriv', ['--version']).status !== 0) {
+    console.log('NOT RUN: needs root and setpriv to run bt as another user');
+    return;
+  }
+  const bt = new BtHome('bt-restore-dir-eacces').init();
+  const d = join(bt.work, 'p');
+  mkdirSync(join(d, 'ro/emp'), { recursive: true });
+  writeFileSync(join(d, 'f'), 'f');
+  const out = join(bt.work, 'out');
+  mkdirSync(join(out, 'ro'), { recursive: true });
+  spawnSync('chown', ['-R', '65534:65534', bt.home]);
+  chmodSync(bt.home, 0o755);
+  chownSync(join(out, 'ro'), 0, 0); // root's, 0755: the user cannot make emp in it
+  const asNobody = (args: string[]) =>
+    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BT_BIN, ...args], { cwd: d, env: bt.env, encoding: 'utf8' });
+  for (const args of [['dir', 'init'], ['add'], ['backup']]) assert.is(asNobody(args).status, 0, args.join(' '));
+  const r = asNobody(['restore', '.', '--output', out]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stderr, 'bt: ro/emp/: directory not made: cannot write into its parent (EACCES)\n');
+  assert.is(readFileSync(join(out, 'f'), 'utf8'), 'f');
 });
 
 test("a tracked directory absorbed by its parent keeps its directories' recorded metadata under the parent", () => {
