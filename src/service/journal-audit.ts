@@ -46,6 +46,8 @@ export function listJournal(ctx: Context, filter: JournalFilter): JournalLine[] 
     return true;
   };
   for (const rec of ctx.store.journal.read()) {
+    // A directory since absorbed into its parent is no longer tracked: its events still name its path.
+    if (rec.event.type === 'DirectoryTracked' && !dirs.has(rec.event.data.directory_id)) dirs.set(rec.event.data.directory_id, rec.event.data.path);
     if (fileId !== undefined && !aboutFile(rec)) continue;
     if (type !== undefined && rec.event.type !== type) continue;
     if (since !== undefined && rec.time < since) continue;

@@ -424,6 +424,10 @@ test("a tracked directory absorbed by its parent keeps its directories' recorded
   assert.is((statSync(join(out, 'c')).mode & 0o7777).toString(8), '710');
   assert.is((statSync(join(out, 'c/deep')).mode & 0o7777).toString(8), '701');
   assert.is(readFileSync(join(out, 'c/deep/f'), 'utf8'), 'f');
+  // `bt journal` names the absorbed directory's events by its path then, not by its id.
+  const summaries = bt.json<{ events: { type: string; summary: string }[] }>(['journal']).events
+    .filter((e) => e.type === 'DirectoryMetaRecorded').map((e) => e.summary.replace(/ owner .*/, ''));
+  assert.equal(summaries, [`directory ${child} mode 0710`, `directory ${child}/deep mode 0701`]);
 });
 
 test.run();
