@@ -1,8 +1,10 @@
 // Read-only queries over the projections (the seed's Database class). Nothing here touches the journal.
 import type BetterSqlite3 from 'better-sqlite3';
-import type { DirectoryMeta, FileMeta } from '../events/codecs.js';
+import type { FileMeta } from '../events/codecs.js';
 import { isUnder } from '../fs/paths.js';
+import { DirectoryMetaQueries } from './directory-meta-queries.js';
 import { type StatKey, statKeyText } from './stat-key.js';
+import { underParams } from './under.js';
 
 export interface Directory {
   readonly id: string;
@@ -83,8 +85,11 @@ const toFile = (r: FileRow): FileRecord => ({ ...r, deleted: r.deleted !== 0 });
 
 export class Queries {
   private readonly stmts;
+  /** What is recorded of the directories inside tracked directories. */
+  readonly directoryMeta: DirectoryMetaQueries;
 
   constructor(db: BetterSqlite3.Database) {
+    this.directoryMeta = new DirectoryMetaQueries(db);
     this.stmts = {
       directories: db.prepare('SELECT * FROM directories ORDER BY path'),
       directoryById: db.prepare('SELECT * FROM directories WHERE id = ?'),
@@ -141,21 +146,6 @@ export class Queries {
       // The same rows when nothing is staged (the usual state after a backup), without a staging probe per file.
       trackedPageUnstaged: db.prepare(TRACKED_PAGE(false)).raw(true),
       anyStaged: db.prepare('SELECT EXISTS (SELECT 1 FROM staging)').pluck(),
-      // The newest row of each name (SQLite takes a bare column from the row that gave MAX).
-      directoryMetaUnder: db.prepare(
-        `SELECT name, mode, uid, gid, mtime_ns, MAX(seq) FROM directory_meta
-         WHERE directory_id = @dir AND (@under = '' OR name = @under OR (name >= @lo AND name < @hi)) AND recorded_at <= @at
-         GROUP BY name`,
-      ),
-      // The same newest rows as one text each (directoryKey's), NULL for a removal: a scan compares 20k of them.
-      directoryKeysUnder: db.prepare(
-        `SELECT name, mode || ' ' || uid || ' ' || gid || ' ' || mtime_ns, MAX(seq) FROM directory_meta
-         WHERE directory_id = @dir AND (@under = '' OR name = @under OR (name >= @lo AND name < @hi))
-         GROUP BY name`,
-      ).raw(true),
-      directoryMetaOf: db.prepare(
-        'SELECT mode, uid, gid, mtime_ns FROM directory_meta WHERE directory_id = ? AND name = ? ORDER BY seq DESC LIMIT 1',
-      ),
       lastDeletion: db.prepare('SELECT deleted_at FROM file_deletions WHERE file_id = ? AND deleted_at <= ? ORDER BY seq DESC LIMIT 1'),
     };
   }
@@ -306,35 +296,6 @@ export class Queries {
     }
   }
 
-  /**
-   * The metadata last recorded at or before `atIso` of each directory named `under` or below it that was
-   * there then (names relative to the tracked directory, '' for itself). Without `atIso`, the newest.
-   */
-  directoryMetaAsOf(directory: Directory, under: string, atIso = LATEST): Map<string, DirectoryMeta> {
-    type Row = { name: string; mode: number | null; uid: number; gid: number; mtime_ns: string };
-    const out = new Map<string, DirectoryMeta>();
-    for (const r of this.stmts.directoryMetaUnder.all(underParams(directory, under, atIso)) as Row[]) {
-      // A removal (NULL metadata) as the newest row: the directory was not there then.
-      if (r.mode !== null) out.set(r.name, { mode: r.mode, uid: r.uid, gid: r.gid, mtime_ns: r.mtime_ns });
-    }
-    return out;
-  }
-
-  /** `directoryKey` of the newest metadata of each directory under `under` not recorded removed, by name. */
-  directoryKeysUnder(directory: Directory, under: string): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const [name, key] of this.stmts.directoryKeysUnder.iterate(underParams(directory, under)) as Iterable<[string, string | null]>) {
-      if (key !== null) out.set(name, key);
-    }
-    return out;
-  }
-
-  /** The newest recorded metadata of one directory, if it is not recorded removed. */
-  directoryMetaOf(directory: Directory, name: string): DirectoryMeta | undefined {
-    const r = this.stmts.directoryMetaOf.get(directory.id, name) as (Omit<DirectoryMeta, 'mode'> & { mode: number | null }) | undefined;
-    return r && r.mode !== null ? { mode: r.mode, uid: r.uid, gid: r.gid, mtime_ns: r.mtime_ns } : undefined;
-  }
-
   stagedCount(): number {
     return (this.stmts.stagedCount.get() as { n: number }).n;
   }
@@ -375,11 +336,3 @@ export class Queries {
     }));
   }
 }
-
-/** Later than any recorded time (ISO times compare as text). */
-const LATEST = '9999-12-31T23:59:59.999Z';
-
-/** Named parameters selecting the files under `under` ('' for all): '0' sorts right after '/'. */
-const underParams = (directory: Directory, under: string, at = ''): Record<string, string> => ({
-  dir: directory.id, at, under, lo: under === '' ? '' : `${under}/`, hi: under === '' ? '' : `${under}0`,
-});

@@ -156,7 +156,7 @@ function restoreDirectories(
   warnings: Set<string>,
 ): void {
   const recorded = new Map<string, DirectoryMeta>();
-  for (const [name, meta] of ctx.store.queries.directoryMetaAsOf(directory, prefix, at)) {
+  for (const [name, meta] of ctx.store.queries.directoryMeta.asOf(directory, prefix, at)) {
     recorded.set(prefix === '' ? name : name === prefix ? '' : name.slice(prefix.length + 1), meta);
   }
   // Parents sort before what is below them: one thing in the way is one warning, not one per directory.
@@ -208,7 +208,7 @@ export function isTreeRestore(ctx: Context, abs: string, asked: { readonly atIso
   if (name === '') return true;
   const q = ctx.store.queries;
   const file = q.findFileByPath(directory, name);
-  if (!file) return hasFilesUnder(ctx, directory, name) || q.directoryMetaAsOf(directory, name, asked.atIso).size > 0;
+  if (!file) return hasFilesUnder(ctx, directory, name) || q.directoryMeta.anyUnder(directory, name, asked.atIso);
   if (!file.deleted || asked.versionOfFile) return false;
   const deletedByThen = asked.atIso === undefined || q.lastDeletion(file.id, asked.atIso) !== undefined;
   // Names after `name` itself in the page order are the ones below it (`name/...`).
@@ -251,7 +251,7 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
     if (!leftOutAsDeleted(opts, v.stagedAt, v.deletedAt)) total++;
   }
   // Directories alone (empty ones recorded by `bt add`) are a tree too.
-  if (!found && q.directoryMetaAsOf(directory, prefix, at).size === 0) {
+  if (!found && !q.directoryMeta.anyUnder(directory, prefix, at)) {
     throw userError(`nothing under ${abs} was backed up as of ${at}`, 'see `bt dir status` and `bt log`');
   }
 

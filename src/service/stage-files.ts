@@ -61,7 +61,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     if (isLiveFile(f)) unseen.push(f);
   });
   // Directories as recorded (a key per name); what the walk finds different, and what it never reached.
-  const recordedDirs = q.directoryKeysUnder(directory, start);
+  const recordedDirs = q.directoryMeta.keysUnder(directory, start);
   if (!pathExists(abs) && known.isEmpty() && recordedDirs.size === 0) throw userError(`no such file or directory: ${abs}`);
 
   makeDirs(ctx.stagingDir, 0o700);
@@ -124,7 +124,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   if (start !== '') {
     // The walk reports the start's directory when the start is a file or gone (see walk.ts).
     const parent = start.includes('/') ? start.slice(0, start.lastIndexOf('/')) : '';
-    const meta = q.directoryMetaOf(directory, parent);
+    const meta = q.directoryMeta.of(directory, parent);
     if (meta) recordedDirs.set(parent, directoryKey(meta));
   }
   const changedDirs: { name: string; meta: DirectoryMeta }[] = [];
@@ -217,7 +217,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   // The start's directory (see above) gone too: so is everything recorded below it, not only the start.
   const parentGone = removals.find((name) => !isUnderName(name, start));
   if (parentGone !== undefined) {
-    for (const name of q.directoryKeysUnder(directory, parentGone).keys()) {
+    for (const name of q.directoryMeta.keysUnder(directory, parentGone).keys()) {
       if (name !== parentGone && !recordedDirs.has(name) && isGoneAsDirectory(directory.path, name)) removals.push(name);
     }
   }

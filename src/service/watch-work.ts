@@ -69,7 +69,7 @@ export class WatchWork {
       if (stat) {
         if (!ignore.ignores(rel, stat.isDirectory())) targets.push(path);
         if (stat.isDirectory()) directories.add(path);
-      } else if (ctx.store.queries.hasLiveFilesUnder(directory, rel) || ctx.store.queries.directoryMetaAsOf(directory, rel).size > 0) {
+      } else if (ctx.store.queries.hasLiveFilesUnder(directory, rel) || ctx.store.queries.directoryMeta.anyUnder(directory, rel)) {
         targets.push(path); // gone: staging it records the deletion (of files, or of directories)
       }
     }
