@@ -2,7 +2,7 @@
 import * as t from 'io-ts';
 import { ExitCode } from '../core/errors.js';
 import { resolveUserPath } from '../fs/paths.js';
-import { type FileState, directoryStatus } from '../service/status.js';
+import { type DirectoryState, type FileState, directoryStatus } from '../service/status.js';
 import { CliFlag, JsonOption, command } from './command.js';
 import { withContext } from './run-context.js';
 
@@ -16,17 +16,24 @@ const LABEL: Record<FileState, string> = {
 };
 
 const ORDER: readonly FileState[] = ['staged', 'modified', 'missing', 'untracked', 'deleted', 'backed-up'];
+const DIRECTORY_ORDER: readonly DirectoryState[] = ['new', 'changed', 'removed'];
+/** A directory as `bt add` names it: relative, with a slash; the tracked directory itself is `./`. */
+const shownDirectory = (name: string): string => (name === '' ? './' : `${name}/`);
 
 export const dirStatus = command({
   name: 'dir status',
   args: '[path]',
-  description: 'Show which files are backed up, staged, modified, missing or untracked',
+  description: 'Show which files are backed up, staged, modified, missing or untracked, and which directories changed',
   options: [{ flags: '--deleted', description: 'Also list files recorded as deleted' }, JsonOption],
   optionsCodec: t.type({ deleted: CliFlag }),
   async run(args, opts, io) {
     const abs = resolveUserPath(args[0] ?? '.');
     const r = await withContext(io.reporter('status'), null, (ctx) => directoryStatus(ctx, abs, { deleted: opts.deleted }));
-    io.json({ directory: r.directory, files: r.files.map((f) => ({ path: f.name, state: f.state, pending: f.pending, backed_up: f.backedUp })) });
+    io.json({
+      directory: r.directory,
+      files: r.files.map((f) => ({ path: f.name, state: f.state, pending: f.pending, backed_up: f.backedUp })),
+      directories: r.directories.map((d) => ({ path: d.name === '' ? '.' : d.name, state: d.state })),
+    });
     io.line(`directory ${r.directory}`);
     for (const state of ORDER) {
       const files = r.files.filter((f) => f.state === state);
@@ -35,6 +42,13 @@ export const dirStatus = command({
       for (const f of files) io.line(`  ${f.name}`);
     }
     if (r.files.length === 0) io.line('no files');
+    // Directories only `bt add` records (mode, owner, mtime, removal): there is no staged state for them.
+    for (const state of DIRECTORY_ORDER) {
+      const dirs = r.directories.filter((d) => d.state === state);
+      if (dirs.length === 0) continue;
+      io.line(`directories ${state} (${dirs.length}):`);
+      for (const d of dirs) io.line(`  ${shownDirectory(d.name)}`);
+    }
     return ExitCode.ok;
   },
 });

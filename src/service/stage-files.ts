@@ -3,16 +3,17 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
-import type { DirectoryMeta, DomainEvent } from '../events/codecs.js';
+import type { DomainEvent } from '../events/codecs.js';
 import type { CaptureJob, CaptureResult } from '../fs/capture.js';
 import { chunkThreshold } from '../fs/chunker.js';
 import { CapturePool } from '../fs/capture-pool.js';
 import { flushFilesystem, prepareFlushes } from '../fs/durable.js';
-import { directoryKey, directoryKeyOf, directoryMetaFromStat, sameStat, seenStat } from '../fs/meta.js';
-import { isGoneAsDirectory, isGoneAsFile, joinName, pathExists } from '../fs/paths.js';
+import { sameStat, seenStat } from '../fs/meta.js';
+import { isGoneAsFile, joinName, pathExists } from '../fs/paths.js';
 import type { WalkEntry } from '../fs/walk.js';
 import { type NamedTrackedFile, type TrackedFile, isLiveFile } from '../projections/queries.js';
 import type { Context } from './context.js';
+import { DirectoryChanges } from './directory-changes.js';
 import { KnownFiles } from './known-files.js';
 import { locateDirectory } from './locate.js';
 import { StagingBuckets, removeOrphanStagedCopies } from './staging-area.js';
@@ -60,9 +61,8 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   const known = new KnownFiles(q, directory, start, (f) => {
     if (isLiveFile(f)) unseen.push(f);
   });
-  // Directories as recorded (a key per name); what the walk finds different, and what it never reached.
-  const recordedDirs = q.directoryMeta.keysUnder(directory, start);
-  if (!pathExists(abs) && known.isEmpty() && recordedDirs.size === 0) throw userError(`no such file or directory: ${abs}`);
+  const dirs = new DirectoryChanges(q, directory, start);
+  if (!pathExists(abs) && known.isEmpty() && !dirs.anyRecorded) throw userError(`no such file or directory: ${abs}`);
 
   makeDirs(ctx.stagingDir, 0o700);
   removeOrphanStagedCopies(ctx.stagingDir, q);
@@ -121,13 +121,6 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     return contentId === null ? undefined : chunksInEveryVault(ctx, contentId);
   };
 
-  if (start !== '') {
-    // The walk reports the start's directory when the start is a file or gone (see walk.ts).
-    const parent = start.includes('/') ? start.slice(0, start.lastIndexOf('/')) : '';
-    const meta = q.directoryMeta.of(directory, parent);
-    if (meta) recordedDirs.set(parent, directoryKey(meta));
-  }
-  const changedDirs: { name: string; meta: DirectoryMeta }[] = [];
   const buckets = new StagingBuckets(ctx.stagingDir);
   const inflight = new Set<Promise<void>>();
   let failure: { err: unknown } | undefined;
@@ -165,11 +158,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
         (n.skipped ? skipped : passedOver).push({ path: n.path, reason: n.reason });
         ctx.reporter.notice(`${n.path}: ${n.reason}`);
       },
-      (name, stat) => {
-        const known = recordedDirs.get(name);
-        recordedDirs.delete(name);
-        if (known !== directoryKeyOf(stat)) changedDirs.push({ name, meta: directoryMetaFromStat(stat) });
-      },
+      dirs.seen,
     );
     for (const entry of entries) {
       const prior = known.lookup(entry.name);
@@ -206,27 +195,15 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     deleted++;
     await batch.add([{ type: 'FileDeleted', data: { file_id: fileId, directory_id: directory.id, name } }], [], 0, null);
   }
-  // Directories new, or whose mode, owner or mtime a tree restore would get wrong from what is recorded;
-  // then those recorded and gone (not merely passed over: ignored, unreadable or bt's own are still there).
-  let directoryChanges = 0;
-  for (const { name, meta } of changedDirs) {
-    directoryChanges++;
+  const { changed, removed } = dirs.finish();
+  for (const { name, meta } of changed) {
     await batch.add([{ type: 'DirectoryMetaRecorded', data: { directory_id: directory.id, name, meta } }], [], 0, null);
   }
-  const removals = [...recordedDirs.keys()].filter((name) => isGoneAsDirectory(directory.path, name));
-  // The start's directory (see above) gone too: so is everything recorded below it, not only the start.
-  const parentGone = removals.find((name) => !isUnderName(name, start));
-  if (parentGone !== undefined) {
-    for (const name of q.directoryMeta.keysUnder(directory, parentGone).keys()) {
-      if (name !== parentGone && !recordedDirs.has(name) && isGoneAsDirectory(directory.path, name)) removals.push(name);
-    }
-  }
-  for (const name of removals) {
-    directoryChanges++;
+  for (const name of removed) {
     await batch.add([{ type: 'DirectoryRemoved', data: { directory_id: directory.id, name } }], [], 0, null);
   }
   await batch.commit();
-  return { directory: directory.path, staged, stagedBytes, unchanged, deleted, directories: directoryChanges, skipped, passedOver };
+  return { directory: directory.path, staged, stagedBytes, unchanged, deleted, directories: changed.length + removed.length, skipped, passedOver };
 }
 
 /**
@@ -291,4 +268,3 @@ function stagedFiles(path: string, chunks: number | null): string[] {
 }
 
 /** `name` is `under` or below it (names relative to one tracked directory; '' is the whole of it). */
-const isUnderName = (name: string, under: string): boolean => under === '' || name === under || name.startsWith(`${under}/`);

@@ -3,6 +3,7 @@ import { sameStat } from '../fs/meta.js';
 import { isGoneAsFile, joinName } from '../fs/paths.js';
 import type { NamedTrackedFile } from '../projections/queries.js';
 import type { Context } from './context.js';
+import { DirectoryChanges } from './directory-changes.js';
 import { KnownFiles } from './known-files.js';
 import { locateDirectory } from './locate.js';
 import { walkTracked } from './tracked-walk.js';
@@ -29,9 +30,14 @@ export interface FileStatus {
   readonly backedUp: boolean;
 }
 
+/** What `bt add` would record of a directory: new to bt, its mode, owner or mtime changed, or removed. */
+export type DirectoryState = 'new' | 'changed' | 'removed';
+
 export interface StatusResult {
   readonly directory: string;
   readonly files: readonly FileStatus[];
+  /** Directories whose change `bt add` would record, by name ('' for the tracked directory itself). */
+  readonly directories: readonly { readonly name: string; readonly state: DirectoryState }[];
 }
 
 /**
@@ -53,7 +59,8 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
     if (isGoneAsFile(joinName(directory.path, k.name))) files.push({ name: k.name, state: 'missing', pending, backedUp });
   };
   const known = new KnownFiles(ctx.store.queries, directory, start, passed);
-  for (const entry of walkTracked(ctx, directory.path, start, () => {})) {
+  const dirs = new DirectoryChanges(ctx.store.queries, directory, start);
+  for (const entry of walkTracked(ctx, directory.path, start, () => {}, dirs.seen)) {
     const k = known.lookup(entry.name);
     const backedUp = k?.current != null;
     const pending = k?.staged != null;
@@ -64,6 +71,14 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
     files.push({ name: entry.name, state, pending, backedUp });
   }
   known.finish();
-  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { directory: directory.path, files };
+  const { changed, removed } = dirs.finish();
+  const directories = [
+    ...changed.map((d) => ({ name: d.name, state: d.isNew ? ('new' as const) : ('changed' as const) })),
+    ...removed.map((name) => ({ name, state: 'removed' as const })),
+  ];
+  files.sort(byName);
+  directories.sort(byName);
+  return { directory: directory.path, files, directories };
 }
+
+const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

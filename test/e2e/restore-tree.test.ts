@@ -272,14 +272,33 @@ test('empty directories come back; a removed one only as of before its removal; 
   for (const rel of ['keep/empty', 'gone/inner', 'node_modules/pkg']) mkdirSync(join(d, rel), { recursive: true });
   writeFileSync(join(d, 'f'), 'f');
   chmodSync(join(d, 'keep/empty'), 0o705);
+  // A whole second, so that putting it back below leaves the recorded key (to the nanosecond) as it was.
+  const keepTime = new Date(Date.UTC(2021, 5, 1));
+  utimesSync(join(d, 'keep'), keepTime, keepTime);
   bt.ok(['dir', 'init'], { cwd: d });
+  type Status = { directories: { path: string; state: string }[] };
+  const dirStatus = (): string => bt.json<Status>(['dir', 'status'], { cwd: d }).directories.map((x) => `${x.state} ${x.path}`).join(', ');
+  // `bt dir status` shows what `bt add` would record, and records nothing itself.
+  assert.is(dirStatus(), 'new ., new gone, new gone/inner, new keep, new keep/empty');
+  assert.is(dirStatus(), 'new ., new gone, new gone/inner, new keep, new keep/empty');
   const first = bt.json<{ staged: number; directories: number }>(['add'], { cwd: d });
   // The tracked directory, keep, keep/empty, gone, gone/inner: node_modules is ignored by default.
   assert.equal([first.staged, first.directories], [1, 5]);
   bt.ok(['backup']);
   const before = new Date().toISOString();
   spawnSync('sleep', ['0.05']);
+  assert.is(dirStatus(), '');
   rmSync(join(d, 'gone'), { recursive: true });
+  chmodSync(join(d, 'keep'), 0o711);
+  mkdirSync(join(d, 'keep/new'));
+  assert.is(
+    bt.run(['dir', 'status'], { cwd: d }).stdout,
+    `directory ${d}\nbacked up (1):\n  f\ndirectories new (1):\n  keep/new/\ndirectories changed (2):\n  ./\n  keep/\ndirectories removed (2):\n  gone/\n  gone/inner/\n`,
+  );
+  assert.is(bt.json<Status>(['dir', 'status', 'keep'], { cwd: d }).directories.map((x) => `${x.state} ${x.path}`).join(', '), 'changed keep, new keep/new');
+  rmSync(join(d, 'keep/new'), { recursive: true });
+  chmodSync(join(d, 'keep'), 0o755);
+  utimesSync(join(d, 'keep'), keepTime, keepTime);
   const second = bt.run(['add'], { cwd: d });
   // The tracked directory's mtime, and two removals.
   assert.is(second.stdout, 'staged 0 file(s), 0 B; 1 unchanged; 0 deleted; 3 directory change(s)\nrun `bt backup` to record the changes in the vaults\n');
