@@ -92,7 +92,8 @@ export class WatchWork {
       const one = !directories.has(target);
       // One file: its directory's new mtime, recorded with it, goes without saying.
       if (one && r.staged === 1 && r.deleted === 0) log.line(`staged ${target} (${formatBytes(r.stagedBytes)})`);
-      else if (one && r.staged === 0 && r.deleted === 1) log.line(`deleted ${target}`);
+      // One file deleted records its directory's mtime at most; a removed directory that held one file, more.
+      else if (one && r.staged === 0 && r.deleted === 1 && r.directories <= 1) log.line(`deleted ${target}`);
       else log.line(`${target}: ${r.staged} staged (${formatBytes(r.stagedBytes)}), ${r.deleted} deleted${directoriesNote(r)}`);
     }
     return recorded;

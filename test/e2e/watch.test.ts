@@ -263,6 +263,14 @@ test('a change to directories alone (a new empty directory, then its removal) is
   const removed = await waitUntil('the removal recorded', () =>
     journalEvents().find((e) => e.type === 'DirectoryRemoved' && e.summary === `directory ${join(dir, 'empty')} removed`));
   await inVault(removed.seq);
+  // A directory holding one file, removed: logged as a directory, not as "deleted" alone.
+  mkdirSync(join(dir, 'one'));
+  writeFileSync(join(dir, 'one/f.txt'), 'f');
+  await committed(bt, join(dir, 'one/f.txt'), 'f');
+  rmSync(join(dir, 'one'), { recursive: true });
+  await deleted(bt, join(dir, 'one/f.txt'));
+  await w.waitFor(/one: 0 staged \(0 B\), 1 deleted, \d directory change\(s\)$/m);
+  assert.not.match(w.output(), /deleted \S*one$/m);
   assert.is(await w.stop(), 0);
   const again = join(bt.work, 'again');
   bt.ok(['restore', dir, '--output', again]);
