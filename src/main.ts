@@ -39,6 +39,14 @@ function protectValues(spec: CommandSpec<unknown>, argv: string[]): string[] {
   return out;
 }
 
+/** After `--` every word is an argument, even one that starts with a dash, as in every Unix tool. */
+function argumentsAfterDashDash(argv: readonly string[]): string[] {
+  const end = argv.indexOf('--');
+  if (end < 0) return [...argv];
+  // Marked as option values are (see protectValues): the parser keeps them as they are, the action unmarks them.
+  return [...argv.slice(0, end), ...argv.slice(end + 1).map((a) => `\u0000${a}`)];
+}
+
 function unknownCommand(words: readonly string[]): BtError {
   const first = words[0] ?? '';
   const related = commands.filter((c) => c.name.split(' ')[0] === first).map((c) => `bt ${c.name}`);
@@ -49,7 +57,7 @@ function unknownCommand(words: readonly string[]): BtError {
 /** Errors from the platform, in the user's terms. */
 function translate(err: unknown, command: string | undefined): unknown {
   if (err instanceof BtError) return err;
-  if (err instanceof Error && err.name === 'CACError') return usageError(err.message.replace(/`/g, "'"), `see \`bt ${command ?? '<command>'} --help\``);
+  if (err instanceof Error && err.name === 'CACError') return usageError(err.message.replace(/`/g, "'").replace(/\u0000/g, ''), `see \`bt ${command ?? '<command>'} --help\``);
   const code = errnoCode(err);
   if (code === 'EEXIST' || code === 'ENOTDIR') return userError(`a file is in the way: ${message(err)}`, 'move it, or choose another path');
   if (code?.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
@@ -73,7 +81,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`bt ${BT_VERSION}\n`);
     return ExitCode.ok;
   }
-  const jsonMode = words.includes('--json');
+  const dashDash = words.indexOf('--');
+  const jsonMode = (dashDash < 0 ? words : words.slice(0, dashDash)).includes('--json');
   const io = consoleIo(jsonMode);
   let commandName: string | undefined;
   try {
@@ -92,7 +101,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         exit = await s.run(cli.args.map((a) => String(a).replace(/^\u0000/, '')), decoded.value, io);
       });
     }
-    cli.parse(['node', 'bt', ...(spec ? protectValues(spec, folded) : folded)], { run: false });
+    cli.parse(['node', 'bt', ...argumentsAfterDashDash(spec ? protectValues(spec, folded) : folded)], { run: false });
     if (cli.options.help) return ExitCode.ok;
     if (!cli.matchedCommand) {
       if (words.length === 0) {

@@ -76,7 +76,13 @@ export const configVaultAdd = command({
   optionsCodec: Options,
   async run(args, opts, io) {
     const input = toInput(args[0]!, opts);
-    const r = await withContext(io.reporter('vault add'), 'config vault add', (ctx) => addVault(input, (vault) => checkNameReuse(ctx.store.queries, vault, (m) => ctx.reporter.notice(m))));
+    const r = await withContext(io.reporter('vault add'), 'config vault add', (ctx) =>
+      addVault(
+        input,
+        (vault) => checkNameReuse(ctx.store.queries, vault, (m) => ctx.reporter.notice(m)),
+        ctx.store.queries.listDirectories().map((d) => d.path),
+      ),
+    );
     io.json({ config: r.path, vault: maskVault(r.vault) });
     io.line(`added vault ${describeVault(r.vault)}`);
     io.line('next: `bt config vault init` to set it up and check access');

@@ -47,7 +47,7 @@ export function readConfig(path = configPath()): Config {
   ];
   for (const [what, dir] of others) {
     if (isUnder(dir, staging)) {
-      throw userError(`config ${path}: staging.staging_dir ${staging} holds the ${what} ${dir}`, 'give the staging area a directory of its own (by default base_dir/staging)');
+      throw userError(`config ${path}: staging.staging_dir ${staging} holds the ${what} ${dir}`, `give the staging area a directory of its own (by default base_dir/staging), or move the ${what} out of it`);
     }
   }
   const names = new Set<string>();

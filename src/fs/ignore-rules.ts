@@ -1,5 +1,5 @@
 // Ignore rules with gitignore semantics: the config's global list plus a .btignore in any directory.
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import ignore, { type Ignore } from 'ignore';
 import { errnoCode } from '../core/errors.js';
 
@@ -46,17 +46,14 @@ export class IgnoreRules {
     return new IgnoreRules([{ base: '', rules: new Matcher(patterns) }]);
   }
 
-  /** The rules for the directory `rel` (relative to the tracked root) whose absolute path is `abs`. */
-  enter(rel: string, abs: string): IgnoreRules {
-    let text: string;
-    try {
-      text = readFileSync(`${abs}/${IGNORE_FILE}`, 'utf8');
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EACCES') return this;
-      throw err;
-    }
-    return new IgnoreRules([...this.levels, { base: rel, rules: new Matcher(text) }]);
+  /**
+   * The rules for the directory `rel` (relative to the tracked root) whose absolute path is `abs`. A
+   * .btignore that cannot be used is reported (`problem`) and its directory walked without it.
+   */
+  enter(rel: string, abs: string, problem?: (path: string, reason: string) => void): IgnoreRules {
+    const path = `${abs}/${IGNORE_FILE}`;
+    const text = readIgnoreFile(path, (reason) => problem?.(path, reason));
+    return text === undefined ? this : new IgnoreRules([...this.levels, { base: rel, rules: new Matcher(text) }]);
   }
 
   /** Whether `rel` (relative to the tracked root) is ignored; the last level with a matching rule decides. */
@@ -69,5 +66,43 @@ export class IgnoreRules {
       else if (result.unignored) ignored = false;
     }
     return ignored;
+  }
+}
+
+/** Larger than any list of patterns a person writes; a bigger file is not read into memory. */
+const MAX_IGNORE_BYTES = 1 << 20;
+
+/**
+ * The text of a .btignore, or undefined: none there, or not usable. Opened without blocking and read only
+ * when it is a regular file (a symlink to one is followed): a FIFO would hang the walk, /dev/zero never end.
+ */
+function readIgnoreFile(path: string, problem: (reason: string) => void): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = errnoCode(err);
+    // Not there, or its directory unreadable or too deep to name: the walk says so for the directory.
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EACCES' || code === 'ENAMETOOLONG') return undefined;
+    problem(`cannot read (${code ?? 'error'}); the directory is walked without its rules`);
+    return undefined;
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) return undefined;
+    if (!stat.isFile()) {
+      problem('not a regular file; the directory is walked without its rules');
+      return undefined;
+    }
+    if (stat.size > MAX_IGNORE_BYTES) {
+      problem(`larger than ${MAX_IGNORE_BYTES} bytes; the directory is walked without its rules`);
+      return undefined;
+    }
+    return readFileSync(fd, 'utf8');
+  } catch (err) {
+    problem(`cannot read (${errnoCode(err) ?? 'error'}); the directory is walked without its rules`);
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,7 +1,7 @@
 // Turning what the user typed into absolute host paths, and tracked paths into directory-relative names.
 import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
-import { errnoCode, integrityError, userError } from '../core/errors.js';
+import { errnoCode, integrityError, usageError, userError } from '../core/errors.js';
 
 /** Whether absolute `path` is `dir` or lies below it. */
 export const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
@@ -11,7 +11,7 @@ export const isUnder = (path: string, dir: string): boolean => path === dir || p
  * tracked directories are stored. The last component is kept as is: a symlink is recorded, not followed.
  */
 export function resolveUserPath(input: string, cwd = process.cwd()): string {
-  const abs = resolve(cwd, input);
+  const abs = resolve(cwd, nonEmpty(input));
   if (abs === '/') return abs;
   try {
     return resolve(realpathSync(dirname(abs)), basename(abs));
@@ -20,9 +20,15 @@ export function resolveUserPath(input: string, cwd = process.cwd()): string {
   }
 }
 
+/** An empty argument (`bt add ""`, an unset shell variable) is a mistake, not the current directory. */
+function nonEmpty(input: string): string {
+  if (input === '') throw usageError('an empty path was given', 'name a path (`.` is the current directory)');
+  return input;
+}
+
 /** A directory path with symlinks resolved (tracked directories are stored this way). */
 export function realDirectory(input: string, cwd = process.cwd()): string {
-  const abs = resolve(cwd, input);
+  const abs = resolve(cwd, nonEmpty(input));
   try {
     return realpathSync(abs);
   } catch {

@@ -1,6 +1,6 @@
 // Walks a tracked tree: regular files and symlinks (never followed), honouring ignore rules and exclusions.
 import { type BigIntStats, type Dirent, lstatSync, readdirSync } from 'node:fs';
-import { errnoCode } from '../core/errors.js';
+import { errnoCode, userError } from '../core/errors.js';
 import type { IgnoreRules } from './ignore-rules.js';
 import { compareNames } from './paths.js';
 
@@ -58,6 +58,12 @@ function specialName(stat: BigIntStats): string {
  */
 export function* walk(opts: WalkOptions): Generator<WalkEntry> {
   const startAbs = absOf(opts.root, opts.start);
+  // Named on purpose or not, bt's own files (database, staging, a vault) are never backed up.
+  const own = [...opts.exclude].find((x) => startAbs === x || startAbs.startsWith(x === '/' ? x : `${x}/`));
+  if (own !== undefined) {
+    const where = own === startAbs ? 'is one of' : `is in ${own}, one of`;
+    throw userError(`${startAbs} ${where} bt's own directories: bt never backs up its own files`, 'name a path outside it');
+  }
   let top: BigIntStats;
   try {
     top = lstatSync(startAbs, { bigint: true });
@@ -85,7 +91,7 @@ export function* walk(opts: WalkOptions): Generator<WalkEntry> {
  * tree's (a full walk never enters them).
  */
 function enterDownTo(opts: WalkOptions, rel: string): { rules: IgnoreRules; passedOver: boolean } {
-  let rules = opts.rules.enter('', opts.root);
+  let rules = opts.rules.enter('', opts.root, ignoreFileProblem(opts));
   let passedOver = false;
   if (rel === '') return { rules, passedOver };
   const parts = rel.split('/');
@@ -93,10 +99,16 @@ function enterDownTo(opts: WalkOptions, rel: string): { rules: IgnoreRules; pass
     const prefix = parts.slice(0, i).join('/');
     const abs = absOf(opts.root, prefix);
     passedOver ||= opts.exclude.has(abs) || rules.ignores(prefix, true);
-    rules = rules.enter(prefix, abs);
+    rules = rules.enter(prefix, abs, ignoreFileProblem(opts));
   }
   return { rules, passedOver };
 }
+
+/** A .btignore that cannot be used: said, but nothing of the tree is skipped for it. */
+const ignoreFileProblem =
+  (opts: WalkOptions) =>
+  (path: string, reason: string): void =>
+    opts.notice({ path, reason, skipped: false });
 
 /** A start that is a file, or gone: its directory changed with it (its mtime), so it is reported too. */
 function reportParent(opts: WalkOptions): void {
@@ -119,18 +131,23 @@ function lstatOrUndefined(abs: string): BigIntStats | undefined {
 /**
  * Names that are not valid UTF-8 reach us with U+FFFD in place of the bad bytes: such a string names no
  * file, and a journal of JSON strings cannot hold the bytes. They are reported and skipped, never silently
- * dropped.
+ * dropped. By decoded name: true when a valid name decodes to it too (a file really named with U+FFFD),
+ * which is then walked once.
  */
-function invalidNames(abs: string, opts: WalkOptions): Set<string> {
-  const out = new Set<string>();
+function invalidNames(abs: string, opts: WalkOptions): Map<string, boolean> {
+  const valid = new Set<string>();
+  const invalid = new Set<string>();
   for (const raw of readdirSync(abs, { encoding: 'buffer' })) {
     const text = raw.toString('utf8');
-    if (Buffer.from(text, 'utf8').equals(raw)) continue;
-    out.add(text);
+    if (Buffer.from(text, 'utf8').equals(raw)) {
+      valid.add(text);
+      continue;
+    }
+    invalid.add(text);
     const shown = [...raw].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
     opts.notice({ path: `${abs}/${shown}`, reason: 'skipped: its name is not valid UTF-8 (bt cannot record such names yet; rename it)', skipped: true });
   }
-  return out;
+  return new Map([...invalid].map((text) => [text, valid.has(text)]));
 }
 
 function* walkDir(opts: WalkOptions, rel: string, abs: string, rules: IgnoreRules, stat?: BigIntStats): Generator<WalkEntry> {
@@ -151,12 +168,19 @@ function* walkDir(opts: WalkOptions, rel: string, abs: string, rules: IgnoreRule
   entries.sort((a, b) => compareNames(key(a), key(b)));
   const undecodable = entries.some((e) => e.name.includes('\uFFFD')) ? invalidNames(abs, opts) : undefined;
   for (const entry of entries) {
-    if (undecodable?.has(entry.name)) continue;
     const childRel = join(rel, entry.name);
     const childAbs = abs === '/' ? `/${entry.name}` : `${abs}/${entry.name}`;
-    if (entry.isDirectory()) {
+    let isDirectory = entry.isDirectory();
+    const twin = undecodable?.get(entry.name);
+    if (twin !== undefined) {
+      // Only the valid name can be opened by this text, once; which entry is which, only an lstat says.
+      if (!twin) continue;
+      undecodable!.set(entry.name, false);
+      isDirectory = lstatOrUndefined(childAbs)?.isDirectory() ?? false;
+    }
+    if (isDirectory) {
       if (opts.exclude.has(childAbs) || rules.ignores(childRel, true)) continue;
-      yield* walkDir(opts, childRel, childAbs, rules.enter(childRel, childAbs));
+      yield* walkDir(opts, childRel, childAbs, rules.enter(childRel, childAbs, ignoreFileProblem(opts)));
       continue;
     }
     if (rules.ignores(childRel, false)) continue;

@@ -29,7 +29,7 @@ export function listJournal(ctx: Context, filter: JournalFilter): JournalLine[] 
     if (!isEventType(filter.type)) throw usageError(`--type: unknown event type "${filter.type}"`, `use one of ${eventTypes.join(', ')}`);
     type = filter.type;
   }
-  const since = filter.since === undefined ? undefined : isoTime(parseUserTime(filter.since, '--since'));
+  const since = filter.since === undefined ? undefined : isoTime(parseUserTime(filter.since, '--since', 'start'));
   const until = filter.until === undefined ? undefined : isoTime(parseUserTime(filter.until, '--until'));
   if (since !== undefined && until !== undefined && since > until) throw usageError(`--since ${filter.since} is after --until ${filter.until}`, 'swap them');
   const fileId = filter.file === undefined ? undefined : locateFile(ctx, filter.file).file.id;

@@ -1,6 +1,7 @@
 // `bt dir status`: how each file under a path compares with its last snapshot and its staged version.
 import { sameStat } from '../fs/meta.js';
-import { isGoneAsFile, joinName } from '../fs/paths.js';
+import { userError } from '../core/errors.js';
+import { isGoneAsFile, joinName, pathExists } from '../fs/paths.js';
 import type { NamedTrackedFile } from '../projections/queries.js';
 import type { Context } from './context.js';
 import { DirectoryChanges } from './directory-changes.js';
@@ -72,6 +73,8 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
   }
   known.finish();
   const { changed, removed } = dirs.finish();
+  // As `bt add` says it: a path bt knows nothing of, and not on disk either.
+  if (files.length === 0 && changed.length === 0 && removed.length === 0 && !pathExists(abs)) throw userError(`no such file or directory: ${abs}`);
   const directories = [
     ...changed.map((d) => ({ name: d.name, state: d.isNew ? ('new' as const) : ('changed' as const) })),
     ...removed.map((name) => ({ name, state: 'removed' as const })),

@@ -1,4 +1,6 @@
 // The walk of a tracked directory, as every scan of one does it (add, status).
+import { lstatSync } from 'node:fs';
+import { errnoCode, userError } from '../core/errors.js';
 import { IgnoreRules } from '../fs/ignore-rules.js';
 import { type WalkEntry, type WalkOptions, walk } from '../fs/walk.js';
 import type { Context } from './context.js';
@@ -6,7 +8,8 @@ import { btOwnPaths } from './own-paths.js';
 
 /**
  * Files under `start` of the tracked directory `root`: the config's ignore rules apply, bt's own directories
- * are left out.
+ * are left out. Refuses a root that is gone or no longer a directory: walked, it would read as every file
+ * deleted (a disk not mounted, a directory moved away and a symlink put in its place).
  */
 export function walkTracked(
   ctx: Context,
@@ -15,6 +18,31 @@ export function walkTracked(
   notice: WalkOptions['notice'],
   onDirectory?: WalkOptions['onDirectory'],
 ): Generator<WalkEntry> {
+  checkTrackedRoot(root);
   const rules = IgnoreRules.global(ctx.config.fs.ignore);
   return walk({ root, start, rules, exclude: new Set(btOwnPaths(ctx.config)), notice, ...(onDirectory ? { onDirectory } : {}) });
+}
+
+function checkTrackedRoot(root: string): void {
+  let isDirectory: boolean;
+  let what = 'file';
+  try {
+    const stat = lstatSync(root);
+    isDirectory = stat.isDirectory();
+    if (stat.isSymbolicLink()) what = 'symlink';
+  } catch (err) {
+    const code = errnoCode(err);
+    // Anything else (EACCES) is the walk's to report, as for any directory it cannot read.
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return;
+    throw userError(
+      `the tracked directory ${root} is gone (moved, deleted, or on a disk that is not mounted); nothing was recorded`,
+      'put it back (or mount it) and run the command again; if it was deleted on purpose, create it empty and `bt add` records the deletions',
+    );
+  }
+  if (!isDirectory) {
+    throw userError(
+      `the tracked directory ${root} is no longer a directory (a ${what} is in its place); nothing was recorded`,
+      'put the directory back and run the command again',
+    );
+  }
 }

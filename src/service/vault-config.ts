@@ -2,9 +2,10 @@
 import { isAbsolute, resolve } from 'node:path';
 import * as t from 'io-ts';
 import { configPath, readConfig, writeConfig } from '../config/file.js';
-import { type FsVaultConfig, type S3VaultConfig, type VaultConfig, VaultName } from '../config/schema.js';
+import { type Config, type FsVaultConfig, type S3VaultConfig, type VaultConfig, VaultName } from '../config/schema.js';
 import { decodeWith, pattern } from '../core/decode.js';
 import { usageError, userError } from '../core/errors.js';
+import { isUnder } from '../fs/paths.js';
 import { findVaultConfig } from '../vaults/registry.js';
 
 export interface FsVaultInput {
@@ -107,7 +108,11 @@ export interface AddResult {
  * Adds a vault to the config. `checkReuse` is given the new vault before anything is written: it refuses a
  * name the journal records contents under, unless the vault is the one that holds them (vault-reuse.ts).
  */
-export async function addVault(input: VaultInput, checkReuse: (vault: VaultConfig) => Promise<void> = async () => {}): Promise<AddResult> {
+export async function addVault(
+  input: VaultInput,
+  checkReuse: (vault: VaultConfig) => Promise<void> = async () => {},
+  trackedDirectories: readonly string[] = [],
+): Promise<AddResult> {
   if (!decodeWith(VaultName, input.name).ok) {
     throw usageError(`"${input.name}" is not a valid vault name`, 'use up to 64 letters, digits, - and _, starting with a letter or digit');
   }
@@ -117,9 +122,35 @@ export async function addVault(input: VaultInput, checkReuse: (vault: VaultConfi
   if (config.vaults.some((v) => v.name === input.name)) {
     throw userError(`a vault named "${input.name}" already exists`, `choose another name, or remove it first with \`bt config vault remove ${input.name}\``);
   }
+  if (vault.type === 'fs') checkFsVaultPlace(config, vault, trackedDirectories);
   await checkReuse(vault);
   writeConfig({ ...config, vaults: [...config.vaults, vault] }, path);
   return { path, vault };
+}
+
+/**
+ * A filesystem vault apart from everything else bt keeps: not in the staging area, database or log
+ * directory (bt sweeps and rewrites those), not around any of them or another vault, and not a tracked
+ * directory or around one (a backup of it would store the vault inside itself). Inside the base directory
+ * (the default vault is) and inside a tracked directory (walks leave it out) are fine.
+ */
+function checkFsVaultPlace(config: Config, vault: FsVaultConfig, trackedDirectories: readonly string[]): void {
+  const refuse = (why: string): never => {
+    throw userError(`vault path ${vault.path} ${why}`, 'give the vault a directory of its own, apart from bt\'s own directories, other vaults and tracked directories');
+  };
+  const own: [string, string][] = [
+    ['the staging area', config.staging.staging_dir],
+    ['the database directory', config.database.data_dir],
+    ['the log directory', config.log_dir],
+  ];
+  for (const [what, dir] of own) if (isUnder(vault.path, dir)) refuse(`is in ${what} ${dir}`);
+  for (const [what, dir] of [...own, ['the base directory', config.base_dir] as [string, string]]) {
+    if (isUnder(dir, vault.path)) refuse(`holds ${what} ${dir}`);
+  }
+  for (const v of config.vaults) {
+    if (v.type === 'fs' && (isUnder(v.path, vault.path) || isUnder(vault.path, v.path))) refuse(`overlaps vault "${v.name}" at ${v.path}`);
+  }
+  for (const dir of trackedDirectories) if (isUnder(dir, vault.path)) refuse(`holds the tracked directory ${dir}`);
 }
 
 export interface RemoveResult {

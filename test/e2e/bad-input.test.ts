@@ -54,6 +54,114 @@ test('a name that is not valid UTF-8 is reported and skipped (exit 3); the rest 
   assert.is(JSON.parse(r.stdout).staged, 1);
 });
 
+test('a valid name with U+FFFD beside an invalid name that decodes to it: the valid file is still backed up', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'a\uFFFD'), 'valid, first');
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  writeFileSync(Buffer.concat([Buffer.from(`${d}/a`), Buffer.from([0xff])]), 'invalid');
+  writeFileSync(join(d, 'a\uFFFD'), 'valid, second');
+  const r = bt.run(['add', '--json'], { cwd: d });
+  assert.is(r.code, 3, r.stderr);
+  assert.match(r.stderr, /a\\xff: skipped: its name is not valid UTF-8/);
+  assert.is(JSON.parse(r.stdout).staged, 1);
+  bt.ok(['backup']);
+  const log = bt.json<{ versions: { checksum: string }[] }>(['log', join(d, 'a\uFFFD')]);
+  assert.equal(log.versions.map((v) => v.checksum), [sha('valid, second'), sha('valid, first')]);
+});
+
+test('a tracked directory gone or replaced is refused (nothing recorded deleted); `--` ends the options', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'a'), 'a');
+  writeFileSync(join(d, '-notes.txt'), 'notes');
+  // After `--`, a name with a leading dash is a path, not options.
+  const added = bt.run(['add', '--json', '--', '-notes.txt'], { cwd: d });
+  assert.is(added.code, 0, added.stderr);
+  assert.is(JSON.parse(added.stdout).staged, 1);
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  assert.is(JSON.parse(bt.ok(['log', '--json', '--', '-notes.txt'], { cwd: d })).versions.length, 1);
+  const events = (): number => bt.json<{ events: unknown[] }>(['journal']).events.length;
+  const n = events();
+  renameSync(d, `${d}.moved`);
+  let r = bt.run(['add', d]);
+  assert.is(r.code, 1);
+  assert.is(r.stderr.split('\n')[0], `bt: error: the tracked directory ${d} is gone (moved, deleted, or on a disk that is not mounted); nothing was recorded; put it back (or mount it) and run the command again; if it was deleted on purpose, create it empty and \`bt add\` records the deletions`);
+  symlinkSync(`${d}.moved`, d);
+  for (const args of [['add', d], ['dir', 'status', d]]) {
+    r = bt.run(args);
+    assert.is(r.code, 1, args.join(' '));
+    assert.is(r.stderr, `bt: error: the tracked directory ${d} is no longer a directory (a symlink is in its place); nothing was recorded; put the directory back and run the command again\n`);
+  }
+  assert.is(events(), n);
+  rmSync(d);
+  renameSync(`${d}.moved`, d);
+  assert.equal(bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status'], { cwd: d }).files.map((f) => `${f.state} ${f.path}`), ['backed-up -notes.txt', 'backed-up a']);
+  // An empty argument is not the current directory.
+  r = bt.run(['add', ''], { cwd: d });
+  assert.is(r.code, 2);
+  assert.is(r.stderr, 'bt: error: an empty path was given; name a path (`.` is the current directory)\n');
+  r = bt.run(['dir', 'status', 'nosuch'], { cwd: d });
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `bt: error: no such file or directory: ${join(d, 'nosuch')}\n`);
+});
+
+test('a .btignore that is a FIFO, a device or too deep to open is reported, never hangs or stops the walk', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  mkdirSync(join(d, 'fifo'));
+  spawnSync('mkfifo', [join(d, 'fifo/.btignore')]);
+  writeFileSync(join(d, 'fifo/kept.txt'), 'kept');
+  mkdirSync(join(d, 'zero'));
+  symlinkSync('/dev/zero', join(d, 'zero/.btignore'));
+  writeFileSync(join(d, 'zero/kept.txt'), 'kept too');
+  // A path over PATH_MAX (4096): its directory cannot be read, the rest of the tree can.
+  spawnSync('bash', ['-c', `cd ${JSON.stringify(d)} && for i in $(seq -w 0 20); do n="$i$(printf 'd%.0s' $(seq 200))"; mkdir "$n" && cd "$n"; done; echo leaf > leaf`]);
+  writeFileSync(join(d, 'top.txt'), 'top');
+  const r = bt.run(['add', '--json'], { cwd: d, timeoutMs: 60_000 });
+  assert.is(r.code, 3, r.stderr);
+  assert.ok(r.stderr.includes(`bt: ${join(d, 'fifo/.btignore')}: not a regular file; the directory is walked without its rules\n`), r.stderr);
+  assert.ok(r.stderr.includes(`bt: ${join(d, 'zero/.btignore')}: not a regular file; the directory is walked without its rules\n`), r.stderr);
+  assert.match(r.stderr, /cannot read directory \(ENAMETOOLONG\)/);
+  // The two kept files, top.txt, and the symlink itself (recorded as a link); the FIFO is passed over.
+  assert.is(JSON.parse(r.stdout).staged, 4);
+  assert.is(bt.run(['dir', 'status'], { cwd: d, timeoutMs: 60_000 }).code, 0);
+  // Node's rmSync cannot remove a path over PATH_MAX (the temporary HOME's cleanup would fail); rm can.
+  spawnSync('bash', ['-c', `rm -rf ${JSON.stringify(d)}/00d*`]);
+});
+
+test('bt never backs up its own directories, even named on purpose; a vault is refused where it would overlap them', () => {
+  const bt = new BtHome().init();
+  // data holds bt's base directory (data/bt): tracking it is allowed, bt's own directories are left out.
+  bt.ok(['dir', 'init'], { cwd: join(bt.home, 'data') });
+  for (const own of ['data/bt', 'data/bt/data', 'data/bt/vault', 'data/bt/staging', 'data/bt/data/bt.db']) {
+    const abs = join(bt.home, own);
+    const r = bt.run(['add', abs]);
+    assert.is(r.code, 1, own);
+    const where = own === 'data/bt' ? 'is one of' : `is in ${join(bt.home, 'data/bt')}, one of`;
+    assert.is(r.stderr, `bt: error: ${abs} ${where} bt's own directories: bt never backs up its own files; name a path outside it\n`);
+  }
+  const tree = join(bt.work, 'tree');
+  mkdirSync(tree);
+  bt.ok(['dir', 'init'], { cwd: tree });
+  const refused = (path: string, why: string): void => {
+    const r = bt.run(['config', 'vault', 'add', 'v2', '--type', 'fs', '--path', path]);
+    assert.is(r.code, 1, path);
+    assert.is(r.stderr, `bt: error: vault path ${path} ${why}; give the vault a directory of its own, apart from bt's own directories, other vaults and tracked directories\n`);
+  };
+  refused(join(bt.home, 'data/bt/staging/v2'), `is in the staging area ${join(bt.home, 'data/bt/staging')}`);
+  refused(join(bt.home, 'data/bt/data/v2'), `is in the database directory ${join(bt.home, 'data/bt/data')}`);
+  refused('/', `holds the staging area ${join(bt.home, 'data/bt/staging')}`);
+  refused(join(bt.home, 'data/bt/vault/v2'), `overlaps vault "local" at ${join(bt.home, 'data/bt/vault')}`);
+  refused(bt.work, `holds the tracked directory ${tree}`);
+  refused(tree, `holds the tracked directory ${tree}`);
+  // None of those was written: the config still works, and a vault of its own is taken.
+  bt.ok(['config', 'list']);
+  bt.ok(['config', 'vault', 'add', 'v2', '--type', 'fs', '--path', join(bt.home, 'second-vault')]);
+});
+
 test('unreadable files and directories are skipped and listed (exit 3); the rest is backed up', () => {
   if (!isRoot) {
     console.log('NOT RUN: needs root to run bt as another user (permissions do not bind root)');
@@ -229,7 +337,7 @@ test('a staging directory that holds bt\'s other data is refused; one that holds
   writeFileSync(cfg, original.replace(/staging_dir = "[^"]*"/, `staging_dir = ${JSON.stringify(base)}`));
   const refused = bt.run(['add'], { cwd: d });
   assert.is(refused.code, 1);
-  assert.is(refused.stderr, `bt: error: config ${cfg}: staging.staging_dir ${base} holds the base_dir ${base}; give the staging area a directory of its own (by default base_dir/staging)\n`);
+  assert.is(refused.stderr, `bt: error: config ${cfg}: staging.staging_dir ${base} holds the base_dir ${base}; give the staging area a directory of its own (by default base_dir/staging), or move the base_dir out of it\n`);
   assert.equal(listFiles(base), before, 'nothing touched');
   // A folder of the user's own: only what is named like a stage is bt's to sweep.
   const mine = join(bt.work, 'mine');

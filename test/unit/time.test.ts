@@ -29,6 +29,22 @@ test('nsToUtime sets every time to its microsecond exactly, before 1970 too', ()
   }
 });
 
+test('nsToUtime is exact to the microsecond up to the year 2242 (2^33 s), as the README says', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bt-time-'));
+  const file = join(dir, 'f');
+  writeFileSync(file, 'x');
+  try {
+    // Just below 2^33 s, each with a different microsecond and nanosecond part.
+    for (let i = 0; i < 200; i++) {
+      const ns = (2n ** 33n - 1n - BigInt(i) * 86_400n) * 1_000_000_000n + BigInt((i * 7_919_993) % 1_000_000_000);
+      utimesSync(file, nsToUtime(String(ns)), nsToUtime(String(ns)));
+      assert.is(statSync(file, { bigint: true }).mtimeNs, floorUs(ns), `mtime ${ns}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('nsToIso rounds times before 1970 down, like times after', () => {
   assert.is(nsToIso('-1'), '1969-12-31T23:59:59.999Z');
   assert.is(nsToIso('-311108032876543211'), '1960-02-22T05:06:07.123Z');
@@ -41,7 +57,11 @@ test('parseUserTime takes ISO 8601 dates and times only', () => {
   assert.is(parseUserTime('2026-11-23T14:30:00.250Z', '--at'), Date.UTC(2026, 10, 23, 14, 30, 0, 250));
   // A date alone is its last millisecond (local time): "as of that day".
   assert.is(parseUserTime('2026-11-23', '--at'), new Date(2026, 10, 23, 23, 59, 59, 999).getTime());
-  for (const bad of ['0', '1732478000', 'yesterday', 'Nov 23 2026', '2026/11/23', '']) {
+  // For --since, the day's first millisecond: "from that day on" takes in the whole day.
+  assert.is(parseUserTime('2026-11-23', '--since', 'start'), new Date(2026, 10, 23, 0, 0, 0, 0).getTime());
+  assert.is(parseUserTime('2024-02-29', '--at'), new Date(2024, 1, 29, 23, 59, 59, 999).getTime());
+  // Days past a month's end are refused, not rolled over into the next month.
+  for (const bad of ['0', '1732478000', 'yesterday', 'Nov 23 2026', '2026/11/23', '', '2026-02-30', '2026-02-29', '2026-04-31T10:00', '2026-13-01', '2026-00-10', '2026-11-00']) {
     assert.throws(() => parseUserTime(bad, '--at'), (e: unknown) => e instanceof BtError && e.message === `--at: cannot read "${bad}" as a time`, bad);
   }
 });
