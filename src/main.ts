@@ -5,6 +5,7 @@ import { commands } from './commands/index.js';
 import { consoleIo } from './commands/io.js';
 import { decodeWith } from './core/decode.js';
 import { BtError, ExitCode, describeError, errnoCode, exitCodeFor, integrityError, usageError, userError } from './core/errors.js';
+import { printable } from './core/printable.js';
 import { makeOwnFilesPrivate } from './core/umask.js';
 import { BT_VERSION } from './version.js';
 
@@ -119,7 +120,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const e = err instanceof BtError ? { kind: err.kind, message: err.message, hint: err.hint ?? null } : { kind: 'internal', message: describeError(err), hint: null };
       process.stdout.write(`${JSON.stringify({ error: { ...e, exit_code: code } }, null, 2)}\n`);
     }
-    process.stderr.write(`bt: error: ${describeError(err)}\n`);
+    process.stderr.write(`bt: error: ${printable(describeError(err))}\n`);
     if (code === ExitCode.internal && err instanceof Error && process.env.BT_DEBUG) process.stderr.write(`${err.stack}\n`);
     return code;
   }

@@ -1,5 +1,6 @@
 // Where command output goes: results on stdout (text or JSON), notices and progress on stderr.
 import type { Reporter } from '../service/context.js';
+import { printable } from '../core/printable.js';
 import { createProgressReporter } from './progress.js';
 
 export interface Io {
@@ -18,12 +19,12 @@ export function consoleIo(jsonMode: boolean): Io {
   return {
     jsonMode,
     line: (text) => {
-      if (!jsonMode) process.stdout.write(`${text}\n`);
+      if (!jsonMode) process.stdout.write(`${printable(text)}\n`);
     },
     json: (value) => {
       if (jsonMode) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     },
-    notice: (text) => process.stderr.write(`bt: ${text}\n`),
-    reporter: (label) => createProgressReporter(label, (text) => process.stderr.write(`bt: ${text}\n`)),
+    notice: (text) => process.stderr.write(`bt: ${printable(text)}\n`),
+    reporter: (label) => createProgressReporter(label, (text) => process.stderr.write(`bt: ${printable(text)}\n`)),
   };
 }

@@ -1,6 +1,7 @@
 // The watcher's log: one timestamped line per event, appended to `log_dir/watch.log` and echoed to a sink (stderr).
 import { closeSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { errnoCode } from '../core/errors.js';
+import { printable } from '../core/printable.js';
 import { makeDirs } from '../fs/make-dirs.js';
 
 /** A log larger than this is moved to watch.log.1 (one generation kept), so it cannot grow forever. */
@@ -34,7 +35,7 @@ export function openWatchLog(logDir: string, echo: (line: string) => void): Watc
   return {
     file,
     line(message) {
-      const text = `${new Date().toISOString()} ${message}`;
+      const text = `${new Date().toISOString()} ${printable(message)}`;
       if (fd !== undefined) {
         // Written synchronously: a line logged just before a crash or a signal is on disk, not in a buffer.
         size += writeSync(fd, `${text}\n`);

@@ -33,6 +33,11 @@ test('names with spaces, newlines, non-ASCII, leading dashes and very long paths
   const add = bt.json<{ staged: number }>(['add', '.'], { cwd: d });
   assert.is(add.staged, names.length + 1);
   bt.ok(['backup']);
+  // Text output escapes control characters: a name cannot start a line of its own or drive the terminal.
+  const journal = bt.ok(['journal']);
+  assert.ok(journal.includes(`staged ${d}/new\\nline.txt `), journal);
+  assert.is(journal.split('\n').filter((l) => l !== '' && !/^ +\d+  \d{4}-/.test(l)).length, 0, journal);
+  assert.ok(bt.ok(['dir', 'status'], { cwd: d }).includes('\n  new\\nline.txt\n'));
   const log = bt.json<{ versions: { size: number }[] }>(['log', join(d, 'new\nline.txt')]);
   assert.is(log.versions[0]!.size, 'content of new\nline.txt'.length);
   bt.ok(['restore', join(d, '-starts-with-dash'), '--output', join(bt.home, 'dash')]);
