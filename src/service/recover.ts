@@ -28,8 +28,10 @@ export interface RecoverResult {
   readonly imported: number;
   readonly at: string | null;
   readonly adoptedHostId: boolean;
-  /** Staged versions whose copies stayed on the lost machine. */
+  /** Staged versions whose copies stayed on the lost machine, and whose content no vault is recorded to hold. */
   readonly lostStages: number;
+  /** Staged versions kept for `bt backup` to commit: a vault holds their content, or they are symlinks. */
+  readonly keptStages: number;
 }
 
 export async function recover(ctx: Context, opts: RecoverOptions): Promise<RecoverResult> {
@@ -60,6 +62,7 @@ export async function recover(ctx: Context, opts: RecoverOptions): Promise<Recov
   db.exec('BEGIN IMMEDIATE');
   let imported = 0;
   let lostStages = 0;
+  let keptStages = 0;
   try {
     let cut = false;
     const diverges = (seq: number): Error =>
@@ -92,13 +95,18 @@ export async function recover(ctx: Context, opts: RecoverOptions): Promise<Recov
       store.settings.set('frozen_at', at);
     } else {
       store.settings.delete('frozen_at');
-      // Staged copies do not travel with the journal: those stages can never be committed here.
+      // Staged copies do not travel with the journal. A stage whose content a vault took before the loss
+      // (the backup stopped short of committing it: another vault was unreachable) is kept: `bt backup`
+      // fetches the content back from that vault and commits it. A symlink's stage needs no copy. The rest
+      // can never be committed here.
       moveOlderStagedCopies(ctx.stagingDir, store.queries);
-      const lost: DomainEvent[] = store.queries
-        .stagedOperations()
-        .filter((op) => !existsSync(ctx.stagedPath(op.stage_id)))
+      const waiting = store.queries.stagedOperations().filter((op) => !existsSync(ctx.stagedPath(op.stage_id)));
+      const held = store.queries.contentLocationsOf(waiting.flatMap((op) => (op.content_id === null ? [] : [op.content_id])));
+      const lost: DomainEvent[] = waiting
+        .filter((op) => op.content_id !== null && (held.get(op.content_id)?.size ?? 0) === 0)
         .map((op) => ({ type: 'StageDropped', data: { stage_id: op.stage_id, file_id: op.file_id, reason: 'lost' } }));
       lostStages = lost.length;
+      keptStages = waiting.length - lost.length;
       store.append(lost);
     }
     ctx.store.syncState.clear();
@@ -111,7 +119,7 @@ export async function recover(ctx: Context, opts: RecoverOptions): Promise<Recov
   // Last: the config names the host whose journal this now is (a re-run finds the journal and continues).
   const adoptedHostId = ctx.config.host_id !== host;
   if (adoptedHostId) writeConfig({ ...ctx.config, host_id: host });
-  return { host, vault: vault.name, events: journal.head().seq, imported, at: at ?? null, adoptedHostId, lostStages };
+  return { host, vault: vault.name, events: journal.head().seq, imported, at: at ?? null, adoptedHostId, lostStages, keptStages };
 }
 
 async function pickVault(ctx: Context, name: string | undefined): Promise<Vault> {

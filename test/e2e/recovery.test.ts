@@ -1,7 +1,7 @@
 // The journal in the vault: incremental sync, recovery by replay, audit, multi-host (filesystem vault).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
@@ -65,6 +65,34 @@ test('the database lost, the staging area kept in the older layout (copies at it
   bt.ok(['restore', docs, '--output', out]);
   assert.is(readFileSync(join(out, 'f.txt'), 'utf8'), 'staged, then the database was lost');
   assert.is(readFileSync(join(out, 'g.txt'), 'utf8'), 'a second staged file');
+});
+
+test('the machine lost while a vault was unreachable: recover keeps the stages whose content a vault took, and symlinks; backup commits them', () => {
+  const { bt, docs, vault } = backedUpHome(1);
+  const second = join(tempDir('bt-vault2'), 'v2');
+  bt.ok(['config', 'vault', 'add', 'v2', '--type', 'fs', '--path', second]);
+  bt.ok(['config', 'vault', 'init']);
+  writeFileSync(join(docs, 'f.txt'), 'stored in one vault of two');
+  bt.ok(['add'], { cwd: docs });
+  renameSync(second, `${second}.unplugged`);
+  assert.is(bt.run(['backup']).code, 1);
+  // Staged after that backup: a symlink (its stage holds all of it) and a file (its copy is on this machine only).
+  symlinkSync('f.txt', join(docs, 'link'));
+  writeFileSync(join(docs, 'g.txt'), 'staged only, never stored');
+  bt.ok(['add'], { cwd: docs });
+  // v2 is still unplugged: the sync reaches the first vault only.
+  assert.is(bt.run(['sync']).code, 1);
+  // The machine is lost; a new one has the first vault only.
+  const fresh = freshHomeOn(vault);
+  const r = fresh.run(['recover']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout.split('\n').slice(-3).join('\n'), '1 staged version(s) had not been backed up before the loss; they are dropped\n2 staged version(s) whose content a vault holds (or symlinks) are kept: run `bt backup` to commit them\n');
+  assert.is(fresh.json<{ files: number }>(['backup']).files, 2);
+  const out = join(fresh.home, 'out');
+  fresh.ok(['restore', docs, '--output', out]);
+  assert.is(readFileSync(join(out, 'f.txt'), 'utf8'), 'stored in one vault of two');
+  assert.is(readlinkSync(join(out, 'link')), 'f.txt');
+  assert.not.ok(existsSync(join(out, 'g.txt')));
 });
 
 test('recover --at gives the metadata as it was then, read-only until a full recover', () => {
