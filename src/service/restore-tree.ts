@@ -1,5 +1,5 @@
 // `bt restore DIR --output OUT`: every file under a tracked directory as of a time, with its layout and metadata.
-import { type Stats, lstatSync, statSync } from 'node:fs';
+import { type Stats, accessSync, constants, lstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { BtError, describeError, errnoCode, userError } from '../core/errors.js';
@@ -48,11 +48,25 @@ class OutputDirs {
   private readonly verified = new Map<string, Owner>();
   /** Directories this restore made, each with its name relative to the output and its identity. */
   private readonly made = new Map<string, MadeDirectory>();
+  /** With --force, the directories that were already there: they get the recorded metadata too. */
+  private readonly existing = new Map<string, MadeDirectory>();
 
-  constructor(private readonly root: string) {
+  constructor(
+    private readonly root: string,
+    private readonly force: boolean,
+  ) {
     if (mkdirForUser(root)) this.made.set(root, madeDirectory(root, ''));
+    else if (force) this.existing.set(root, madeDirectory(root, ''));
     // The output itself may be a link to a directory: the directory's owner counts.
     this.verified.set(root, ownerOf(statSync(root)));
+    // One line for an output nothing can be written into, not one per file.
+    try {
+      accessSync(root, constants.W_OK);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw userError(`cannot write into ${root} (${code})`, 'restore elsewhere with --output');
+      throw err;
+    }
   }
 
   /**
@@ -91,7 +105,7 @@ class OutputDirs {
 
   private prepareParents(rel: string): string {
     const parts = rel.split('/').slice(0, -1);
-    const inTheWay = this.makeDirectory(parts);
+    const inTheWay = inUserTerms(() => this.makeDirectory(parts));
     if (inTheWay) {
       // Something in the output is in the way (never written through): the destination's problem, not corruption.
       throw userError(`refusing to restore ${rel}: ${inTheWay.dir} is ${inTheWay.what}`, 'restore into an empty --output directory');
@@ -106,23 +120,43 @@ class OutputDirs {
       dir = join(dir, parts[i]!);
       if (this.verified.has(dir)) continue;
       let stat;
+      const rel = parts.slice(0, i + 1).join('/');
       try {
         stat = lstatSync(dir);
       } catch {
-        if (mkdirForUser(dir)) this.made.set(dir, madeDirectory(dir, parts.slice(0, i + 1).join('/')));
+        if (mkdirForUser(dir)) this.made.set(dir, madeDirectory(dir, rel));
         this.verified.set(dir, ownerOf(lstatSync(dir)));
         continue;
       }
       if (!stat.isDirectory()) return { dir, what: stat.isSymbolicLink() ? 'a symlink' : 'not a directory' };
       this.verified.set(dir, ownerOf(stat));
+      if (this.force && !this.made.has(dir)) this.existing.set(dir, madeDirectory(dir, rel));
     }
     return undefined;
   }
 
-  /** The directories this restore made, deepest first: a directory's metadata goes on after its contents'. */
-  madeDeepestFirst(): (MadeDirectory & { abs: string })[] {
+  /**
+   * The directories whose metadata this restore sets, deepest first (a directory's metadata goes on after its
+   * contents'): those it made, and with --force those already there (so running an interrupted restore
+   * again with --force finishes what the first one never reached).
+   */
+  ownDeepestFirst(): (MadeDirectory & { abs: string })[] {
     const depth = (rel: string): number => (rel === '' ? 0 : rel.split('/').length);
-    return [...this.made].map(([abs, m]) => ({ abs, ...m })).sort((a, b) => depth(b.rel) - depth(a.rel));
+    return [...this.made, ...this.existing].map(([abs, m]) => ({ abs, ...m })).sort((a, b) => depth(b.rel) - depth(a.rel));
+  }
+}
+
+/** A directory of the output refusing a mkdir (read-only, not ours), said in the user's terms. */
+function inUserTerms<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    const code = errnoCode(err);
+    const path = err instanceof Error && 'path' in err && typeof err.path === 'string' ? err.path : undefined;
+    if (path !== undefined && (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')) {
+      throw userError(`cannot write into ${dirname(path)} (${code})`, 'restore elsewhere with --output');
+    }
+    throw err;
   }
 }
 
@@ -179,7 +213,7 @@ function restoreDirectories(
     warnings.add(`${rel}/: directory not made: ${problem}`);
   }
   if (opts.contentOnly) return;
-  for (const made of dirs.madeDeepestFirst()) {
+  for (const made of dirs.ownDeepestFirst()) {
     const meta = recorded.get(made.rel);
     if (!meta) continue;
     const found: string[] = [];
@@ -261,7 +295,7 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   let bytes = 0;
   let deletedSkipped = 0;
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
-  const dirs = new OutputDirs(opts.output);
+  const dirs = new OutputDirs(opts.output, opts.force);
   const restored = (snapshot: Snapshot): void => {
     files++;
     bytes += snapshot.size;

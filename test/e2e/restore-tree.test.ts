@@ -248,6 +248,10 @@ test('directories a tree restore makes get their recorded mode, owner and mtime,
     assert.is(statSync(existing).mode & 0o7777, 0o775);
     assert.is(statSync(join(existing, 'priv')).mode & 0o7777, 0o777);
     check(existing, new Map([['priv/inner', second.get('priv/inner')!], ['ro', second.get('ro')!]]), 'existing');
+    // With --force they are (a restore interrupted before its directories' metadata, run again, finishes it).
+    chmodSync(join(existing, 'ro'), 0o755);
+    bt.ok(['restore', '.', '--output', existing, '--force'], { cwd: d });
+    check(existing, second, 'existing, --force');
 
     const bare = join(bt.work, 'bare');
     bt.ok(['restore', '.', '--output', bare, '--content-only'], { cwd: d });
@@ -424,6 +428,25 @@ test('as a user, an empty directory whose parent in the output refuses the write
   assert.is(r.status, 0, r.stderr);
   assert.is(r.stderr, 'bt: ro/emp/: directory not made: cannot write into its parent (EACCES)\n');
   assert.is(readFileSync(join(out, 'f'), 'utf8'), 'f');
+  // An output the user cannot write into at all: one line, not one per file.
+  const closed = join(bt.work, 'closed');
+  mkdirSync(closed, { mode: 0o555 });
+  chownSync(closed, 65534, 65534);
+  const c = asNobody(['restore', '.', '--output', closed]);
+  assert.is(c.status, 1);
+  assert.is(c.stderr, `bt: error: cannot write into ${closed} (EACCES); restore elsewhere with --output\n`);
+  // A file whose directory in the output refuses the write: said in those terms, not as an internal error.
+  mkdirSync(join(d, 'ro/sub'));
+  writeFileSync(join(d, 'ro/sub/file.txt'), 'x');
+  spawnSync('chown', ['-R', '65534:65534', join(d, 'ro/sub')]);
+  for (const args of [['add'], ['backup']]) assert.is(asNobody(args).status, 0, args.join(' '));
+  const out2 = join(bt.work, 'out2');
+  mkdirSync(join(out2, 'ro'), { recursive: true });
+  chownSync(out2, 65534, 65534);
+  const f = asNobody(['restore', '.', '--output', out2]);
+  assert.is(f.status, 1);
+  assert.ok(f.stderr.includes(`bt: ro/sub/file.txt: cannot write into ${join(out2, 'ro')} (EACCES); restore elsewhere with --output\n`), f.stderr);
+  assert.not.match(f.stderr, /internal error/);
 });
 
 test("a tracked directory absorbed by its parent keeps its directories' recorded metadata under the parent", () => {
