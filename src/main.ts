@@ -64,6 +64,12 @@ function translate(err: unknown, command: string | undefined): unknown {
   if (code?.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
     return integrityError(`the database is damaged (${code})`, 'run `bt rebuild`, or move it aside and `bt recover` from a vault');
   }
+  if (code?.startsWith('SQLITE_READONLY')) {
+    return userError(
+      `the database cannot be written (${code})`,
+      'check that the data directory (`bt config list`) and bt.db, bt.db-wal and bt.db-shm in it are yours and writable',
+    );
+  }
   if (code === 'SQLITE_BUSY') return new BtError('busy', 'the database is busy with another bt process', 'try again when it finishes');
   if (code === 'ENOSPC' || code === 'SQLITE_FULL') return userError(`no space left on the device (${message(err)})`, 'free some space; staged work is kept');
   if (code === 'EACCES' || code === 'EPERM') return userError(`permission denied: ${message(err)}`);

@@ -81,6 +81,9 @@ export function databaseOpenError(file: string, err: unknown): Error {
     );
   }
   if (code === 'SQLITE_CANTOPEN' || code === 'EACCES') return userError(`cannot open the database ${file} (${code})`, 'check that its directory exists and is yours');
+  if (code?.startsWith('SQLITE_READONLY')) {
+    return userError(`cannot write the database ${file} (${code})`, 'check that it, its -wal and -shm files and their directory are yours and writable');
+  }
   if (code === 'SQLITE_BUSY') return new Error(`the database ${file} is busy`);
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -427,6 +427,29 @@ test('a truncated or overwritten database is detected, with recover and rebuild 
   assert.is(statSync(db).size, 0);
 });
 
+test('a database that cannot be written is one line naming its files (exit 1), not an internal error', () => {
+  if (!isRoot || spawnSync('setpriv', ['--version']).status !== 0) {
+    console.log('NOT RUN: needs root and setpriv to run bt as another user');
+    return;
+  }
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'a'), 'a');
+  spawnSync('chown', ['-R', '65534:65534', bt.home]);
+  chmodSync(bt.home, 0o755);
+  const asNobody = (args: string[]) =>
+    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BT_BIN, ...args], { cwd: d, env: bt.env, encoding: 'utf8' });
+  assert.is(asNobody(['add']).status, 0);
+  const db = join(bt.home, 'data/bt/data/bt.db');
+  chmodSync(db, 0o444);
+  const r = asNobody(['backup']);
+  assert.is(r.status, 1, r.stderr);
+  assert.is(r.stderr, 'bt: error: the database cannot be written (SQLITE_READONLY); check that the data directory (`bt config list`) and bt.db, bt.db-wal and bt.db-shm in it are yours and writable\n');
+  // Made writable again (SQLite created -shm with the database's mode: it is named in the hint), all goes on.
+  for (const f of ['bt.db', 'bt.db-shm', 'bt.db-wal']) chmodSync(join(bt.home, 'data/bt/data', f), 0o600);
+  assert.is(asNobody(['backup']).status, 0);
+});
+
 test('a staged copy lost before backup: the stage is dropped once, with a message, and the next add stages the file again', () => {
   const bt = new BtHome().init();
   const d = tracked(bt);
