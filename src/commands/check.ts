@@ -26,13 +26,21 @@ export const checkCommand = command({
     }
     for (const u of r.unavailable) io.line(`vault "${u.vault}": unavailable, ${u.contents} content(s) there not checked: ${u.reason}`);
     for (const u of r.unconfigured) {
-      io.line(
-        `vault "${u.vault}": not in the config, ${u.contents} content(s) stored only there (by the journal) not checked; if a configured vault is that vault under another name, name it "${u.vault}" in bt.toml`,
-      );
+      const what =
+        u.contents > 0
+          ? `${u.contents} content(s) stored only there (by the journal) not checked`
+          : `${u.alsoElsewhere} content(s) recorded there not checked (a configured vault holds them too)`;
+      io.line(`vault "${u.vault}": not in the config, ${what}; if a configured vault is that vault under another name, name it "${u.vault}" in bt.toml`);
+    }
+    // --vault naming a vault the journal records nothing in, while snapshots need contents: renamed, likely.
+    const nothingThere = r.recordedInVault === 0 && r.contents > 0;
+    if (nothingThere) {
+      const recorded = r.unconfigured.map((u) => `"${u.vault}"`).join(', ');
+      io.line(`vault "${opts.vault}": the journal records none of the ${r.contents} content(s) there${recorded ? `; recorded in vaults not in the config: ${recorded} (if it is one of them, give it that name in bt.toml)` : ''}`);
     }
     const open = r.problems.filter((p) => !p.repaired).length;
-    const unchecked = r.unavailable.length + r.unconfigured.length;
-    if (r.problems.length === 0 && r.journalOk && unchecked === 0) io.line('no problems found');
+    const unchecked = r.unavailable.length + r.unconfigured.filter((u) => u.contents > 0).length + (nothingThere ? 1 : 0);
+    if (r.problems.length === 0 && r.journalOk && unchecked === 0 && r.unconfigured.length === 0) io.line('no problems found');
     else if (open > 0 && !opts.repair) io.line(`${open} problem(s); \`bt check --repair\` re-uploads what it can`);
     if (!r.journalOk || open > 0) return ExitCode.integrity;
     // Nothing found damaged, but not everything could be looked at.

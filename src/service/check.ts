@@ -44,7 +44,9 @@ export interface CheckResult {
    * Vaults the journal records contents in that are not in the config, with how many contents only such
    * vaults hold: nothing verifies those (e.g. a vault added again under another name after a recovery).
    */
-  readonly unconfigured: readonly { vault: string; contents: number }[];
+  readonly unconfigured: readonly { vault: string; contents: number; alsoElsewhere: number }[];
+  /** With --vault: how many contents the journal records in that vault (none: a renamed vault, likely). */
+  readonly recordedInVault?: number;
 }
 
 /** A content id no vault holds: asking for it shows whether a vault can answer at all. */
@@ -69,7 +71,19 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
     }
   }
   const configured = new Set(all.map((v) => v.name));
-  const unconfigured = new Map<string, number>();
+  // Per vault recorded but not configured: contents only such vaults hold, and contents a configured one has too.
+  const unconfigured = new Map<string, { contents: number; alsoElsewhere: number }>();
+  const countUnconfigured = (holders: ReadonlySet<string>): void => {
+    const covered = [...holders].some((h) => configured.has(h));
+    for (const h of holders) {
+      if (configured.has(h)) continue;
+      const u = unconfigured.get(h) ?? { contents: 0, alsoElsewhere: 0 };
+      if (covered) u.alsoElsewhere++;
+      else u.contents++;
+      unconfigured.set(h, u);
+    }
+  };
+  let recordedInVault = 0;
   let checked = 0;
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
   try {
@@ -86,10 +100,9 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
               found(contentId, '(none)', 'unstored', 'a snapshot needs it but no vault ever confirmed it');
               return;
             }
-            if (opts.vault === undefined && ![...holders].some((h) => configured.has(h))) {
-              for (const h of holders) unconfigured.set(h, (unconfigured.get(h) ?? 0) + 1);
-              return;
-            }
+            countUnconfigured(holders);
+            if (vaults.some((v) => holders.has(v.name))) recordedInVault++;
+            if (opts.vault === undefined && ![...holders].some((h) => configured.has(h))) return;
             for (const vault of vaults) {
               if (!holders.has(vault.name)) continue;
               const unreachable = down.get(vault.name);
@@ -122,7 +135,8 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
     objectsChecked: checked,
     problems,
     unavailable: [...down.values()],
-    unconfigured: [...unconfigured].map(([vault, n]) => ({ vault, contents: n })),
+    unconfigured: [...unconfigured].map(([vault, n]) => ({ vault, ...n })),
+    ...(opts.vault === undefined ? {} : { recordedInVault }),
   };
 }
 

@@ -84,7 +84,7 @@ test('check finds missing and corrupt objects, names the versions they affect, a
 
 test('contents recorded only in a vault that is not in the config are reported as not checked (exit 1), not passed over', () => {
   const bt = new BtHome().init();
-  backedUp(bt, { 'a.txt': 'alpha', 'b.txt': 'bravo' });
+  const d = backedUp(bt, { 'a.txt': 'alpha', 'b.txt': 'bravo' });
   // The same vault configured again under another name, as after a recovery that did not keep the name.
   const cfg = join(bt.home, '.config/bt.toml');
   writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('name = "local"', 'name = "renamed"'));
@@ -92,7 +92,11 @@ test('contents recorded only in a vault that is not in the config are reported a
   assert.is(r.code, 1, r.stderr);
   const out = JSON.parse(r.stdout) as { objectsChecked: number; unconfigured: { vault: string; contents: number }[] };
   assert.is(out.objectsChecked, 0);
-  assert.equal(out.unconfigured, [{ vault: 'local', contents: 2 }]);
+  assert.equal(out.unconfigured, [{ vault: 'local', contents: 2, alsoElsewhere: 0 }]);
+  // Asked by its new name: the journal records nothing there, which is said (exit 1), not "no problems".
+  const named = bt.run(['check', '--vault', 'renamed']);
+  assert.is(named.code, 1);
+  assert.match(named.stdout, /\nvault "renamed": the journal records none of the 2 content\(s\) there; recorded in vaults not in the config: "local" \(if it is one of them, give it that name in bt.toml\)\n$/);
   const text = bt.run(['check']);
   assert.is(text.code, 1);
   assert.match(text.stdout, /vault "local": not in the config, 2 content\(s\) stored only there \(by the journal\) not checked; if a configured vault is that vault under another name, name it "local" in bt.toml\n$/);
@@ -102,6 +106,18 @@ test('contents recorded only in a vault that is not in the config are reported a
   const back = bt.run(['check']);
   assert.is(back.code, 0);
   assert.match(back.stdout, /2 object\(s\) checked\nno problems found/);
+  // A second vault holding them too, then renamed: its copies go unchecked, which is said (exit 0: each
+  // content is verified in a configured vault), never "no problems found".
+  const second = join(tempDir('bt-second'), 'vault');
+  bt.ok(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', second]);
+  bt.ok(['config', 'vault', 'init']);
+  writeFileSync(join(d, 'c.txt'), 'charlie');
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('name = "second"', 'name = "second-renamed"'));
+  const partly = bt.run(['check']);
+  assert.is(partly.code, 0, partly.stdout);
+  assert.match(partly.stdout, /\nvault "second": not in the config, 1 content\(s\) recorded there not checked \(a configured vault holds them too\); if a configured vault is that vault under another name, name it "second" in bt.toml\n$/);
 });
 
 test('removing the only vault that holds some contents says so; removing one whose contents are elsewhere too does not', () => {
