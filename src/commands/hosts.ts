@@ -21,11 +21,14 @@ export const hosts = command({
       io.json({ vault: vc.name, hosts: list.map((h) => ({ ...h, this_host: h.host === config.host_id })) });
       if (list.length === 0) io.line(`vault "${vc.name}" holds no journals yet`);
       for (const h of list) {
-        io.line(`${h.host}  ${h.events} event(s)  last ${h.lastEventAt ?? '-'}${h.host === config.host_id ? '  (this host)' : ''}`);
+        const mine = h.host === config.host_id ? '  (this host)' : '';
+        if (h.problem !== undefined) io.line(`${h.host}  DAMAGED: ${h.problem}${mine}`);
+        else io.line(`${h.host}  ${h.events} event(s)  last ${h.lastEventAt ?? '-'}${mine}`);
       }
+      // Corruption found (exit 4), as `bt journal verify` says it; the other hosts are listed all the same.
+      return list.some((h) => h.problem !== undefined) ? ExitCode.integrity : ExitCode.ok;
     } finally {
       vault.close();
     }
-    return ExitCode.ok;
   },
 });

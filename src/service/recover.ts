@@ -10,7 +10,7 @@ import type { JournalRow } from '../events/envelope.js';
 import { findVaultConfig, openVault } from '../vaults/registry.js';
 import type { Vault } from '../vaults/vault.js';
 import type { Context } from './context.js';
-import { listVaultHosts, readVaultJournal } from './vault-journal.js';
+import { readVaultJournal, vaultHostIds } from './vault-journal.js';
 import { moveOlderStagedCopies } from './staging-area.js';
 
 export interface RecoverOptions {
@@ -133,13 +133,14 @@ async function pickVault(ctx: Context, name: string | undefined): Promise<Vault>
 }
 
 async function pickHost(ctx: Context, vault: Vault, host: string | undefined): Promise<string> {
-  const hosts = await listVaultHosts(vault);
+  // By the names of its objects: another host's damaged journal is no reason to refuse this one.
+  const ids = await vaultHostIds(vault);
   if (host !== undefined) {
-    if (!hosts.some((h) => h.host === host)) throw userError(`vault "${vault.name}" has no journal for host ${host}`, 'see `bt hosts`');
+    if (!ids.includes(host)) throw userError(`vault "${vault.name}" has no journal for host ${host}`, 'see `bt hosts`');
     return host;
   }
-  if (hosts.some((h) => h.host === ctx.config.host_id)) return ctx.config.host_id;
-  if (hosts.length === 1) return hosts[0]!.host;
-  if (hosts.length === 0) throw userError(`vault "${vault.name}" holds no journal`, 'check --vault, or that the right vault is configured');
-  throw userError(`vault "${vault.name}" holds journals of ${hosts.length} hosts`, `choose one with --host (see \`bt hosts\`): ${hosts.map((h) => h.host).join(', ')}`);
+  if (ids.includes(ctx.config.host_id)) return ctx.config.host_id;
+  if (ids.length === 1) return ids[0]!;
+  if (ids.length === 0) throw userError(`vault "${vault.name}" holds no journal`, 'check --vault, or that the right vault is configured');
+  throw userError(`vault "${vault.name}" holds journals of ${ids.length} hosts`, `choose one with --host (see \`bt hosts\`): ${ids.join(', ')}`);
 }

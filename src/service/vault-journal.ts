@@ -1,5 +1,5 @@
 // Reading journals back from a vault: which hosts it holds, and a host's events, verified segment by segment.
-import { integrityError, userError } from '../core/errors.js';
+import { BtError, integrityError, userError } from '../core/errors.js';
 import { type JournalRow } from '../events/envelope.js';
 import { type JournalHead, verifyRows } from '../events/journal.js';
 import { type SegmentName, decodeSegment } from '../events/segment.js';
@@ -11,18 +11,30 @@ export interface VaultHost {
   readonly events: number;
   readonly segments: number;
   readonly lastEventAt: string | null;
+  /** Set when this host's journal in the vault is damaged (a segment missing or unreadable): said, not fatal. */
+  readonly problem?: string;
+}
+
+/** Host ids with a journal in the vault (from the names of its objects alone). */
+export async function vaultHostIds(vault: Vault): Promise<string[]> {
+  const keys = await vault.listMetadata('hosts/');
+  return [...new Set(keys.map((k) => /^hosts\/([0-9A-HJKMNP-TV-Z]{26})\/journal\//.exec(k)?.[1]).filter((h): h is string => h !== undefined))].sort();
 }
 
 /** Host ids with a journal in the vault, with their event count and the time of their last event. */
 export async function listVaultHosts(vault: Vault): Promise<VaultHost[]> {
-  const keys = await vault.listMetadata('hosts/');
-  const hosts = [...new Set(keys.map((k) => /^hosts\/([0-9A-HJKMNP-TV-Z]{26})\/journal\//.exec(k)?.[1]).filter((h): h is string => h !== undefined))];
   const out: VaultHost[] = [];
-  for (const host of hosts.sort()) {
-    const segments = await listSegments(vault, host);
-    const last = segments[segments.length - 1];
-    const rows = last ? decodeSegment(last, await vault.getMetadata(last.key)) : [];
-    out.push({ host, events: last?.last ?? 0, segments: segments.length, lastEventAt: rows[rows.length - 1]?.time ?? null });
+  for (const host of await vaultHostIds(vault)) {
+    try {
+      const segments = await listSegments(vault, host);
+      const last = segments[segments.length - 1];
+      const rows = last ? decodeSegment(last, await vault.getMetadata(last.key)) : [];
+      out.push({ host, events: last?.last ?? 0, segments: segments.length, lastEventAt: rows[rows.length - 1]?.time ?? null });
+    } catch (err) {
+      // One host's damaged journal must not hide the others (each is recovered on its own).
+      if (!(err instanceof BtError && err.kind === 'integrity')) throw err;
+      out.push({ host, events: 0, segments: 0, lastEventAt: null, problem: err.message });
+    }
   }
   return out;
 }

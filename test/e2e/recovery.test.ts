@@ -142,6 +142,23 @@ test('a flipped byte in a vault segment fails recover and journal verify, naming
   const again = fresh.run(['recover']);
   assert.is(again.code, 4);
   assert.match(again.stderr, /journal segment with events \d+\.\.\d+ of host .* is missing/);
+
+  // Another host's journal in the same vault is listed and recovered all the same.
+  const other = freshHomeOn(vault);
+  const otherDocs = join(other.work, 'docs');
+  mkdirSync(otherDocs);
+  writeFileSync(join(otherDocs, 'o.txt'), 'other host');
+  for (const args of [['dir', 'init'], ['add'], ['backup']]) other.ok(args, { cwd: otherDocs });
+  const otherHost = other.json<{ host_id: string }>(['config', 'list']).host_id;
+  const third = freshHomeOn(vault);
+  const hosts = third.run(['hosts']);
+  assert.is(hosts.code, 4);
+  const lines = hosts.stdout.split('\n');
+  assert.match(lines.find((l) => l.startsWith(host)) ?? hosts.stdout, /^\S+  DAMAGED: vault "local": journal segment with events \d+\.\.\d+ of host \S+ is missing/);
+  assert.match(lines.find((l) => l.startsWith(otherHost)) ?? '', /^\S+  \d+ event\(s\)  last \d{4}-/);
+  third.ok(['recover', '--host', otherHost]);
+  third.ok(['restore', join(otherDocs, 'o.txt'), '--output', join(third.home, 'o.txt')]);
+  assert.is(readFileSync(join(third.home, 'o.txt'), 'utf8'), 'other host');
 });
 
 test('metadata upload stays flat over 50 backups of one changed file', () => {
