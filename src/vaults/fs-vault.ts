@@ -105,6 +105,20 @@ export class FileSystemVault implements Vault {
   }
 
   async putContent(checksum: string, sourcePath: string, size: number, opts: PutOptions = {}): Promise<PutResult> {
+    try {
+      return await this.putContentOnce(checksum, sourcePath, size, opts);
+    } catch (err) {
+      // Its own directories gone while the source is still there: the disk may have gone (unplugged, a
+      // mount point left empty). Said as such, once the marker is looked for again, not as ENOENT per file.
+      if (errnoCode(err) === 'ENOENT' && existsSync(sourcePath)) {
+        this.forgetCaches();
+        this.ensureReady();
+      }
+      throw err;
+    }
+  }
+
+  private async putContentOnce(checksum: string, sourcePath: string, size: number, opts: PutOptions): Promise<PutResult> {
     this.ensureReady();
     const final = this.contentPath(checksum);
     this.ensureFanout(final);
