@@ -1,11 +1,11 @@
 // A vault in a local directory (a second disk, a NAS mount). Layout: docs/adr/0007-vault-layout.md, and for
 // chunked content docs/adr/0012-content-defined-chunking.md.
 import { crypto } from '../core/lazy-builtin.js';
-import { createReadStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, createReadStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { restoreTmpPath } from '../fs/restore-file.js';
-import { errnoCode, vaultError } from '../core/errors.js';
+import { errnoCode, userError, vaultError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { type ChunkManifest, decodeManifest, distinctChunks, encodeManifest } from '../fs/chunk-manifest.js';
@@ -223,7 +223,12 @@ export class FileSystemVault implements Vault {
     try {
       renameSync(sourcePath, final);
     } catch (err) {
-      if (errnoCode(err) === 'EXDEV') return false;
+      const code = errnoCode(err);
+      if (code === 'EXDEV') return false;
+      // A rename needs both directories writable: the staging area's refusal is not the vault's.
+      if ((code === 'EACCES' || code === 'EPERM' || code === 'EROFS') && !isWritable(dirname(sourcePath))) {
+        throw userError(`cannot move staged copies out of the staging area ${dirname(dirname(sourcePath))} (${code})`, 'check the owner and mode of the staging directory and the directories in it');
+      }
       throw err;
     }
     this.unflushed.push(final);
@@ -435,4 +440,13 @@ async function hashFile(path: string): Promise<string | undefined> {
  */
 function removeOwnTemporary(tmp: string, err: unknown): void {
   if (errnoCode(err) !== 'EEXIST') rmSync(tmp, { force: true });
+}
+
+function isWritable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

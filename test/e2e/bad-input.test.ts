@@ -427,7 +427,7 @@ test('a truncated or overwritten database is detected, with recover and rebuild 
   assert.is(statSync(db).size, 0);
 });
 
-test('a database that cannot be written is one line naming its files (exit 1), not an internal error', () => {
+test('a database or staging area that cannot be written: one line naming it (exit 1), not an internal error or the vault', () => {
   if (!isRoot || spawnSync('setpriv', ['--version']).status !== 0) {
     console.log('NOT RUN: needs root and setpriv to run bt as another user');
     return;
@@ -448,6 +448,18 @@ test('a database that cannot be written is one line naming its files (exit 1), n
   // Made writable again (SQLite created -shm with the database's mode: it is named in the hint), all goes on.
   for (const f of ['bt.db', 'bt.db-shm', 'bt.db-wal']) chmodSync(join(bt.home, 'data/bt/data', f), 0o600);
   assert.is(asNobody(['backup']).status, 0);
+  // A staging area made read-only: its refusal is named, not blamed on the vault; nothing staged is lost.
+  writeFileSync(join(d, 'b'), 'b');
+  chownSync(join(d, 'b'), 65534, 65534);
+  assert.is(asNobody(['add']).status, 0);
+  const staging = join(bt.home, 'data/bt/staging');
+  spawnSync('chmod', ['-R', 'a-w', staging]);
+  const ro = asNobody(['backup']);
+  assert.is(ro.status, 1);
+  assert.match(ro.stderr, new RegExp(`kept staged: vault "local": cannot move staged copies out of the staging area ${staging} \\(EACCES\\)`));
+  spawnSync('chmod', ['-R', 'u+w', staging]);
+  assert.is(asNobody(['backup']).status, 0);
+  assert.is(JSON.parse(asNobody(['log', '--json', join(d, 'b')]).stdout).versions.length, 1);
 });
 
 test('a staged copy lost before backup: the stage is dropped once, with a message, and the next add stages the file again', () => {
