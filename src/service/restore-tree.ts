@@ -274,7 +274,8 @@ export function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOptions)
 
 async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
   const { directory, name: prefix } = locateDirectory(ctx, abs);
-  const at = opts.at === undefined ? isoTime(ctx.clock.now()) : isoTime(parseUserTime(opts.at, '--at'));
+  // Metadata recovered as of a time (`bt recover --at`) holds nothing later: "as of" says that time, not now.
+  const at = opts.at === undefined ? (ctx.store.settings.get('frozen_at') ?? isoTime(ctx.clock.now())) : isoTime(parseUserTime(opts.at, '--at'));
   const q = ctx.store.queries;
   // An empty tree fails before anything is made. Counted in full only for the progress display's total.
   let total = 0;

@@ -136,14 +136,14 @@ function claimOutput(tmp: string, output: string): void {
   }
 }
 
-/** Tries the vaults that hold the content first, then every other vault; returns the one that served it. */
+/**
+ * Tries the vaults that hold the content first, in the config's order (the user lists a nearby disk before a
+ * bucket that charges for reads), then every other vault; returns the one that served it.
+ */
 export async function fetchContent(ctx: Context, contentId: string, output: string, knownHolders?: readonly string[]): Promise<string> {
   const vaults = await ctx.vaults();
   const holders = knownHolders ?? ctx.store.queries.contentLocations(contentId);
-  const ordered: Vault[] = [
-    ...holders.flatMap((name) => vaults.filter((v) => v.name === name)),
-    ...vaults.filter((v) => !holders.includes(v.name)),
-  ];
+  const ordered: Vault[] = [...vaults.filter((v) => holders.includes(v.name)), ...vaults.filter((v) => !holders.includes(v.name))];
   const failures: string[] = [];
   let damaged = 0;
   for (const vault of ordered) {

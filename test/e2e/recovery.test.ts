@@ -108,6 +108,9 @@ test('recover --at gives the metadata as it was then, read-only until a full rec
   const out = join(fresh.home, 'v1');
   fresh.ok(['restore', join(docs, 'f.txt'), '--output', out]);
   assert.is(readFileSync(out, 'utf8'), 'version 1');
+  // A tree restore says the time the metadata is frozen at, not now.
+  const tree = fresh.ok(['restore', docs, '--output', join(fresh.home, 'tree')]);
+  assert.match(tree, new RegExp(` as of ${r.at.replace(/\./g, '\\.')} into `));
   // The full recovery continues from there.
   fresh.ok(['recover']);
   assert.is(fresh.json<{ versions: unknown[] }>(['log', join(docs, 'f.txt')]).versions.length, 3);

@@ -194,6 +194,16 @@ test('identical bytes are stored once, also across two tracked directories', () 
   assert.equal(vaultObjects(bt.vault).sort(), [sha(same), sha('different')].sort());
 });
 
+test('a restore reads from the vaults in the order of the config, whatever their names', () => {
+  const bt = new BtHome().init();
+  // "aaa" sorts before "local", the first vault in the config.
+  bt.ok(['config', 'vault', 'add', 'aaa', '--type', 'fs', '--path', join(bt.home, 'second-vault')]);
+  bt.ok(['config', 'vault', 'init']);
+  const d = backedUpDir(bt, { 'f.txt': 'in both vaults' });
+  const one = bt.run(['restore', join(d, 'f.txt'), '--output', join(bt.home, 'one')]);
+  assert.is(one.stdout, `restored version 1 (14 B) to ${join(bt.home, 'one')} from vault "local"\n`);
+});
+
 test('dir init: a parent absorbs tracked children with their history; inside a tracked dir it says which', () => {
   const bt = new BtHome().init();
   const child = join(bt.work, 'p/child');
