@@ -24,6 +24,10 @@ export const checkCommand = command({
       io.line(`vault "${p.vault}": ${p.contentId} ${p.problem}${p.detail ? ` (${p.detail})` : ''}${p.repaired ? `; REPAIRED ${p.repairNote ?? ''}` : p.repairNote ? `; not repaired: ${p.repairNote}` : ''}`);
       for (const a of p.affects) io.line(`  affects ${a.path} version ${a.version}`);
     }
+    for (const p of r.journalCopies) {
+      const outcome = p.repaired ? `; REPAIRED: ${p.repairNote ?? ''}` : p.repairNote ? `; not repaired: ${p.repairNote}` : '';
+      io.line(`vault "${p.vault}": journal segment ${p.key}: ${p.problem}${outcome}`);
+    }
     for (const u of r.unavailable) io.line(`vault "${u.vault}": unavailable, ${u.contents} content(s) there not checked: ${u.reason}`);
     for (const u of r.unconfigured) {
       const what =
@@ -38,9 +42,9 @@ export const checkCommand = command({
       const recorded = r.unconfigured.map((u) => `"${u.vault}"`).join(', ');
       io.line(`vault "${opts.vault}": the journal records none of the ${r.contents} content(s) there${recorded ? `; recorded in vaults not in the config: ${recorded} (if it is one of them, give it that name in bt.toml)` : ''}`);
     }
-    const open = r.problems.filter((p) => !p.repaired).length;
+    const open = r.problems.filter((p) => !p.repaired).length + r.journalCopies.filter((p) => !p.repaired).length;
     const unchecked = r.unavailable.length + r.unconfigured.filter((u) => u.contents > 0).length + (nothingThere ? 1 : 0);
-    if (r.problems.length === 0 && r.journalOk && unchecked === 0 && r.unconfigured.length === 0) io.line('no problems found');
+    if (r.problems.length === 0 && r.journalCopies.length === 0 && r.journalOk && unchecked === 0 && r.unconfigured.length === 0) io.line('no problems found');
     else if (open > 0 && !opts.repair) io.line(`${open} problem(s); \`bt check --repair\` re-uploads what it can`);
     if (!r.journalOk || open > 0) return ExitCode.integrity;
     // Nothing found damaged, but not everything could be looked at.

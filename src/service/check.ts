@@ -13,6 +13,7 @@ import { findVaultConfig } from '../vaults/registry.js';
 import { type Vault, VaultObjectError, vaultProblem } from '../vaults/vault.js';
 import type { Context } from './context.js';
 import { moveOlderStagedCopies } from './staging-area.js';
+import { type SegmentProblem, checkVaultJournal, repairSegment } from './vault-journal-check.js';
 
 export interface CheckOptions {
   readonly readData: boolean;
@@ -47,6 +48,8 @@ export interface CheckResult {
   readonly unconfigured: readonly { vault: string; contents: number; alsoElsewhere: number }[];
   /** With --vault: how many contents the journal records in that vault (none: a renamed vault, likely). */
   readonly recordedInVault?: number;
+  /** Damage to this host's journal as vaults hold it (what `bt recover` would read). */
+  readonly journalCopies: readonly SegmentProblem[];
 }
 
 /** A content id no vault holds: asking for it shows whether a vault can answer at all. */
@@ -84,6 +87,7 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
     }
   };
   let recordedInVault = 0;
+  const journalCopies: SegmentProblem[] = [];
   let checked = 0;
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
   try {
@@ -119,9 +123,19 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
         ),
       );
     }
+    for (const vault of vaults) {
+      if (down.has(vault.name)) continue;
+      try {
+        journalCopies.push(...(await checkVaultJournal(ctx, vault, opts.readData)));
+      } catch (err) {
+        down.set(vault.name, { vault: vault.name, reason: vaultProblem(vault.name, err), contents: 0 });
+      }
+    }
+    for (const p of journalCopies) ctx.reporter.notice(`vault "${p.vault}": journal segment ${p.key}: ${p.problem}`);
     if (opts.repair) {
       if (problems.length > 0) moveOlderStagedCopies(ctx.stagingDir, ctx.store.queries);
       for (const p of problems) await repair(ctx, all, p, locations, scratch);
+      for (const p of journalCopies) await repairJournalCopy(ctx, vaults, p);
       await Promise.all(all.map((v) => v.flush()));
     }
   } finally {
@@ -137,7 +151,26 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
     unavailable: [...down.values()],
     unconfigured: [...unconfigured].map(([vault, n]) => ({ vault, ...n })),
     ...(opts.vault === undefined ? {} : { recordedInVault }),
+    journalCopies,
   };
+}
+
+/** A damaged or missing segment of this host's journal, written again from the local journal where it can be. */
+async function repairJournalCopy(ctx: Context, vaults: readonly Vault[], p: SegmentProblem): Promise<void> {
+  const vault = vaults.find((v) => v.name === p.vault);
+  if (!vault || !p.repairable) {
+    p.repairNote = 'the local journal cannot stand in for it';
+    return;
+  }
+  try {
+    await repairSegment(ctx, vault, p);
+    // The next sync reads the vault's copy again instead of trusting what it remembered of it.
+    ctx.store.syncState.forget(vault.name);
+    p.repaired = true;
+    p.repairNote = 'written again from the local journal';
+  } catch (err) {
+    p.repairNote = vaultProblem(vault.name, err);
+  }
 }
 
 async function inspect(vault: Vault, contentId: string, readData: boolean): Promise<{ problem: Problem['problem']; detail?: string } | undefined> {

@@ -30,6 +30,10 @@ export class SyncState {
       .run(state.vault, state.seq, state.hash, state.key);
   }
 
+  forget(vault: string): void {
+    this.db.prepare('DELETE FROM vault_sync WHERE vault = ?').run(vault);
+  }
+
   clear(): void {
     this.db.exec('DELETE FROM vault_sync');
   }

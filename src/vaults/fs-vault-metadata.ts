@@ -46,6 +46,14 @@ export class FsVaultMetadata {
     await writeFileAtomic(path, data, 0o400);
   }
 
+  async replace(key: string, data: Buffer): Promise<void> {
+    this.vault.ensureReady();
+    const path = this.path(key);
+    this.vault.makeDirsInside(dirname(path));
+    // A new file renamed over the old one: a reader sees the damaged segment or the mended one, never half.
+    await writeFileAtomic(path, data, 0o400);
+  }
+
   async get(key: string): Promise<Buffer> {
     this.vault.ensureReady();
     try {

@@ -387,6 +387,10 @@ export class FileSystemVault implements Vault {
     return this.metadata.put(key, data);
   }
 
+  replaceMetadata(key: string, data: Buffer): Promise<void> {
+    return this.metadata.replace(key, data);
+  }
+
   getMetadata(key: string): Promise<Buffer> {
     return this.metadata.get(key);
   }

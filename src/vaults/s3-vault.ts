@@ -268,6 +268,10 @@ export class S3Vault implements Vault {
     await this.objects.putBytes(bucket, full, data, createHash('sha256').update(data).digest('hex'));
   }
 
+  async replaceMetadata(key: string, data: Buffer): Promise<void> {
+    await this.objects.putBytes(this.config.metadata_bucket, this.metadataKey(key), data, createHash('sha256').update(data).digest('hex'));
+  }
+
   async getMetadata(key: string): Promise<Buffer> {
     const data = await this.objects.read(this.config.metadata_bucket, this.metadataKey(key));
     if (!data) throw new VaultObjectError('missing', this.name, `metadata/${key}`);

@@ -88,6 +88,11 @@ export interface Vault {
    */
   forgetCaches(): void;
   putMetadata(key: string, data: Buffer): Promise<void>;
+  /**
+   * Writes `key` whatever it holds now: only for `bt check --repair`, which rewrites a journal segment found
+   * damaged with the same events from the local journal (keys are otherwise written once).
+   */
+  replaceMetadata(key: string, data: Buffer): Promise<void>;
   getMetadata(key: string): Promise<Buffer>;
   /** Keys under a prefix, sorted. */
   listMetadata(prefix: string): Promise<string[]>;

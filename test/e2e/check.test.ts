@@ -1,11 +1,12 @@
 // bt check: missing and corrupt objects are found, named with the versions they affect, and repaired.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
 import { backedUpDir as backedUp, sha } from '../support/scenarios.js';
 import { tempDir } from '../support/tmp.js';
+import { useVaultAt } from '../support/vault-path.js';
 
 const objectPath = (vault: string, id: string): string => join(vault, 'content', id.slice(0, 2), id);
 
@@ -118,6 +119,47 @@ test('contents recorded only in a vault that is not in the config are reported a
   const partly = bt.run(['check']);
   assert.is(partly.code, 0, partly.stdout);
   assert.match(partly.stdout, /\nvault "second": not in the config, 1 content\(s\) recorded there not checked \(a configured vault holds them too\); if a configured vault is that vault under another name, name it "second" in bt.toml\n$/);
+});
+
+test("this host's journal in a vault: a damaged last segment and a missing one are found by check and written again by --repair", () => {
+  const bt = new BtHome().init();
+  const d = backedUp(bt, { 'a.txt': 'alpha' });
+  for (const [name, text] of [['b.txt', 'bravo'], ['c.txt', 'charlie']]) {
+    writeFileSync(join(d, name!), text!);
+    bt.ok(['add'], { cwd: d });
+    bt.ok(['backup']);
+  }
+  const host = bt.json<{ host_id: string }>(['config', 'list']).host_id;
+  const dir = join(bt.vault, 'metadata/hosts', host, 'journal');
+  const segments = readdirSync(dir).sort();
+  assert.is(segments.length, 3);
+  const last = join(dir, segments[2]!);
+  const lastBytes = readFileSync(last);
+  // Bit rot in the last segment: a plain check reads it (as a sync would) and says so, exit 4.
+  chmodSync(last, 0o600);
+  writeFileSync(last, Buffer.concat([lastBytes.subarray(0, 20), Buffer.alloc(4), lastBytes.subarray(24)]));
+  const found = bt.run(['check']);
+  assert.is(found.code, 4);
+  assert.match(found.stdout, new RegExp(`\\nvault "local": journal segment hosts/${host}/journal/${segments[2]!.replace(/\./g, '\\.')}: damaged \\(`));
+  // A middle one gone: the listing shows the gap, and syncs stop at it.
+  rmSync(join(dir, segments[1]!));
+  writeFileSync(join(d, 'd.txt'), 'delta');
+  bt.ok(['add'], { cwd: d });
+  assert.is(bt.run(['backup']).code, 1);
+  const both = bt.run(['check', '--read-data']);
+  assert.is(both.code, 4);
+  assert.match(both.stdout, /: events \d+\.\.\d+ are missing \(no segment holds them\)\n/);
+  const repaired = bt.run(['check', '--repair']);
+  assert.is(repaired.code, 0, repaired.stdout);
+  assert.is(repaired.stdout.match(/REPAIRED: written again from the local journal/g)?.length, 2);
+  // Whole again: the sync goes on, verify agrees, and another machine recovers from it.
+  bt.ok(['sync']);
+  assert.match(bt.ok(['journal', 'verify']), /vault "local": \d+ event\(s\) match/);
+  assert.match(bt.ok(['check', '--read-data']), /no problems found/);
+  const fresh = new BtHome('bt-fresh').init();
+  useVaultAt(fresh, bt.vault);
+  fresh.ok(['recover']);
+  assert.is(fresh.json<{ versions: unknown[] }>(['log', join(d, 'd.txt')]).versions.length, 1);
 });
 
 test('removing the only vault that holds some contents says so; removing one whose contents are elsewhere too does not', () => {

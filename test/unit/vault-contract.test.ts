@@ -316,6 +316,14 @@ function contract(impl: Implementation): void {
     assert.instance(missing, VaultObjectError);
     assert.is((missing as VaultObjectError).problem, 'missing');
     assert.match(String(await rejects(v.putMetadata('../escape', data))), /invalid metadata key/);
+    // Only a repair replaces a key's bytes (a damaged segment written again), and a missing one is written.
+    const mended = randomBytes(2000);
+    await v.replaceMetadata(key, mended);
+    assert.ok((await v.getMetadata(key)).equals(mended));
+    const gap = 'hosts/01HZZZZZZZZZZZZZZZZZZZZZZZ/journal/00000000000000000003-00000000000000000004.ndjson.gz';
+    await v.replaceMetadata(gap, data);
+    assert.ok((await v.getMetadata(gap)).equals(data));
+    assert.match(String(await rejects(v.replaceMetadata('../escape', data))), /invalid metadata key/);
     v.close();
   });
 
