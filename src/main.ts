@@ -40,6 +40,9 @@ function protectValues(spec: CommandSpec<unknown>, argv: string[]): string[] {
   return out;
 }
 
+/** "contentOnly: expected a flag..." as the user typed it: "--content-only: expected a flag...". */
+const asFlag = (reason: string): string => reason.replace(/^([a-z][A-Za-z]*)(?=:)/, (name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+
 /** After `--` every word is an argument, even one that starts with a dash, as in every Unix tool. */
 function argumentsAfterDashDash(argv: readonly string[]): string[] {
   const end = argv.indexOf('--');
@@ -104,7 +107,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       c.action(async () => {
         const { '--': _rest, json: _json, ...raw } = cli.options;
         const decoded = decodeWith(s.optionsCodec, raw);
-        if (!decoded.ok) throw usageError(`bt ${s.name}: option ${decoded.reason.replace(/\u0000|\\u0000/g, '')}`, `see \`bt ${s.name} --help\``);
+        if (!decoded.ok) throw usageError(`bt ${s.name}: option ${asFlag(decoded.reason.replace(/\u0000|\\u0000/g, ''))}`, `see \`bt ${s.name} --help\``);
         exit = await s.run(cli.args.map((a) => String(a).replace(/^\u0000/, '')), decoded.value, io);
       });
     }

@@ -38,7 +38,10 @@ export const restore = command({
     const output = opts.output === undefined ? undefined : resolveUserPath(opts.output);
     const result = await withContext(io.reporter('restore'), null, async (ctx) => {
       const atIso = opts.at === undefined ? undefined : isoTime(parseUserTime(opts.at, '--at'));
-      if (!isTreeRestore(ctx, abs, { atIso, versionOfFile: opts.version !== undefined || opts.checksum !== undefined })) return { file: await restoreFile(ctx, abs, { ...opts, output, outputIsDirectory: opts.output?.endsWith('/') === true }), tree: undefined };
+      if (!isTreeRestore(ctx, abs, { atIso, versionOfFile: opts.version !== undefined || opts.checksum !== undefined })) {
+        if (opts.deleted) throw usageError('--deleted is for a directory restore', 'a deleted file restores without it');
+        return { file: await restoreFile(ctx, abs, { ...opts, output, outputIsDirectory: opts.output?.endsWith('/') === true }), tree: undefined };
+      }
       if (output === undefined) throw usageError(`${abs} is a directory: restoring it needs --output DIR`, 'e.g. `bt restore . --output ~/restored`');
       if (opts.version !== undefined || opts.checksum !== undefined) throw usageError('a directory restore takes --at, not --version or --checksum');
       return { file: undefined, tree: await restoreTree(ctx, abs, { output, at: opts.at, deleted: opts.deleted, force: opts.force, contentOnly: opts.contentOnly }) };

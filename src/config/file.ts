@@ -1,5 +1,5 @@
 // Reads and writes bt.toml: where it is, parse errors with line and column, decode errors with the key.
-import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { TomlError, parse, stringify } from 'smol-toml';
@@ -9,9 +9,12 @@ import { Config, knownKeys } from './schema.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { isUnder } from '../fs/paths.js';
 
-export const configPath = (): string => resolve(process.env.BT_CONFIG ?? `${homedir()}/.config/bt.toml`);
+/** An empty variable (`BT_CONFIG=`) counts as unset, not as the current directory. */
+const fromEnv = (name: string): string | undefined => (process.env[name] === '' ? undefined : process.env[name]);
 
-export const defaultBaseDir = (): string => resolve(process.env.BT_BASE_DIR ?? `${homedir()}/data/bt`);
+export const configPath = (): string => resolve(fromEnv('BT_CONFIG') ?? `${homedir()}/.config/bt.toml`);
+
+export const defaultBaseDir = (): string => resolve(fromEnv('BT_BASE_DIR') ?? `${homedir()}/data/bt`);
 
 export function readConfig(path = configPath()): Config {
   let text: string;
@@ -92,9 +95,15 @@ export function writeConfig(config: Config, path = configPath()): void {
   makeDirs(dirname(path), 0o700);
   if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw configIsDirectory(path);
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, HEADER + stringify(Config.encode(config)) + '\n', { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, HEADER + stringify(Config.encode(config)) + '\n', { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, path);
+  } catch (err) {
+    // A full disk, say: the old config stays as it was, and no partial copy is left beside it.
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 export const configExists = (path = configPath()): boolean => existsSync(path);

@@ -1,6 +1,7 @@
 // `bt config init`: a new config with a fresh host id and a filesystem vault under the base dir.
 import { configExists, configPath, defaultBaseDir, readConfig, writeConfig } from '../config/file.js';
 import { type Config, defaultConfig } from '../config/schema.js';
+import { statSync } from 'node:fs';
 import { userError } from '../core/errors.js';
 import { journalOwnerOf } from '../store/database.js';
 import { databaseFile } from './context.js';
@@ -37,6 +38,10 @@ export async function initConfig(force: boolean): Promise<InitResult> {
   const databaseOwner = hostId === undefined ? journalOwnerOf(databaseFile(defaultConfig(PLACEHOLDER_HOST, defaultBaseDir()))) : undefined;
   hostId ??= databaseOwner;
   const config = defaultConfig(hostId ?? ulidSource()(systemClock.now()), defaultBaseDir());
+  // Before anything is written: a config pointing at a file would fail every command after it.
+  if (statSync(config.base_dir, { throwIfNoEntry: false })?.isDirectory() === false) {
+    throw userError(`the base directory ${config.base_dir} is not a directory`, 'point BT_BASE_DIR at a directory (it is made if missing)');
+  }
   writeConfig(config, path);
   const vaultConfig = config.vaults[0]!;
   const vault = await (await openVault(vaultConfig)).validateSetup();

@@ -8,6 +8,7 @@ import { openVaults } from '../vaults/registry.js';
 import type { Vault } from '../vaults/vault.js';
 import { type HostLock, acquireHostLock } from './host-lock.js';
 import { userError } from '../core/errors.js';
+import { journalPrefix, parseSegmentKeys } from '../events/segment.js';
 import { stagedCopyPath } from './staging-area.js';
 
 /** How a use case reports as it goes; commands decide where it is shown (stderr, log file, nowhere). */
@@ -102,6 +103,30 @@ export class Context {
       );
     }
     this.lock ??= await acquireHostLock(this.config.database.data_dir, command, opts.waitMs);
+    if (APPENDING.has(command) && this.store.journal.head().seq === 0) await this.refuseLostJournal();
+  }
+
+  /**
+   * An empty journal on a host whose journal a vault holds: the database was lost or moved, the config kept.
+   * Appending now would start a second journal under the same host id, which the vault would refuse for good
+   * (it diverges at event 1); `bt recover` brings the journal back instead. A vault that cannot answer tells
+   * nothing and is passed over.
+   */
+  private async refuseLostJournal(): Promise<void> {
+    const host = this.config.host_id;
+    for (const vault of await this.vaults()) {
+      let keys: string[];
+      try {
+        keys = await vault.listMetadata(journalPrefix(host));
+      } catch {
+        continue;
+      }
+      if (parseSegmentKeys(keys).length === 0) continue;
+      throw userError(
+        `vault "${vault.name}" holds the journal of this host (${host}), but the local database has none: it was lost, moved or replaced`,
+        'run `bt recover` to bring it back from the vault (a config copied from another machine needs a host id of its own: move it aside and run `bt config init`)',
+      );
+    }
   }
 
   /**
@@ -121,5 +146,8 @@ export class Context {
     this.lock?.release();
   }
 }
+
+/** Commands that append to the journal (see refuseLostJournal). */
+const APPENDING: ReadonlySet<string> = new Set(['add', 'backup', 'dir init', 'sync', 'watch']);
 
 export const databaseFile = (config: Config): string => join(config.database.data_dir, 'bt.db');

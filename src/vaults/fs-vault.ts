@@ -84,7 +84,10 @@ export class FileSystemVault implements Vault {
     if (this.ready) return;
     try {
       readFileSync(join(this.root, MARKER));
-    } catch {
+    } catch (err) {
+      if (errnoCode(err) === 'ENOTDIR') {
+        throw vaultError(`vault "${this.name}": ${this.root} is not a directory`, 'point the vault\'s path in bt.toml at a directory');
+      }
       throw vaultError(
         `vault "${this.name}": ${this.root} is not set up (no ${MARKER})`,
         'mount the disk it lives on, or run `bt config vault init`',

@@ -462,6 +462,28 @@ test('a database or staging area that cannot be written: one line naming it (exi
   assert.is(JSON.parse(asNobody(['log', '--json', join(d, 'b')]).stdout).versions.length, 1);
 });
 
+test('config set-up mistakes: an empty BT_CONFIG is unset, a base directory that is a file is refused before anything is written, a vault path that is a file says so', () => {
+  const bt = new BtHome();
+  // Empty means unset: the default path under HOME, not a file named after the current directory.
+  bt.ok(['config', 'init'], { env: { BT_CONFIG: '' } });
+  assert.ok(existsSync(join(bt.home, '.config/bt.toml')));
+  const other = new BtHome();
+  writeFileSync(join(other.home, 'a-file'), 'x');
+  const r = other.run(['config', 'init'], { env: { BT_BASE_DIR: join(other.home, 'a-file') } });
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `bt: error: the base directory ${join(other.home, 'a-file')} is not a directory; point BT_BASE_DIR at a directory (it is made if missing)\n`);
+  assert.not.ok(existsSync(join(other.home, '.config/bt.toml')), 'no config written');
+  // A vault path replaced by a file: what is staged stays staged, and the message says what is wrong.
+  const d = tracked(bt);
+  writeFileSync(join(d, 'f'), 'f');
+  bt.ok(['add'], { cwd: d });
+  rmSync(bt.vault, { recursive: true });
+  writeFileSync(bt.vault, 'not a vault');
+  const b = bt.run(['backup']);
+  assert.is(b.code, 1);
+  assert.match(b.stderr, new RegExp(`kept staged: vault "local": ${bt.vault} is not a directory; point the vault's path in bt.toml at a directory`));
+});
+
 test('a staged copy lost before backup: the stage is dropped once, with a message, and the next add stages the file again', () => {
   const bt = new BtHome().init();
   const d = tracked(bt);

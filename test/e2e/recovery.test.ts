@@ -67,6 +67,22 @@ test('the database lost, the staging area kept in the older layout (copies at it
   assert.is(readFileSync(join(out, 'g.txt'), 'utf8'), 'a second staged file');
 });
 
+test('the database lost with the config kept: commands that would start a second journal refuse and send to recover', () => {
+  const { bt, docs, host } = backedUpHome(2);
+  const data = join(bt.home, 'data/bt/data');
+  for (const f of readdirSync(data).filter((n) => n.startsWith('bt.db'))) rmSync(join(data, f));
+  for (const args of [['dir', 'init', docs], ['add', docs], ['backup']]) {
+    const r = bt.run(args);
+    assert.is(r.code, 1, args.join(' '));
+    assert.is(r.stderr, `bt: error: vault "local" holds the journal of this host (${host}), but the local database has none: it was lost, moved or replaced; run \`bt recover\` to bring it back from the vault (a config copied from another machine needs a host id of its own: move it aside and run \`bt config init\`)\n`);
+  }
+  bt.ok(['recover']);
+  writeFileSync(join(docs, 'f.txt'), 'after the recovery');
+  bt.ok(['add'], { cwd: docs });
+  bt.ok(['backup']);
+  assert.is(bt.json<{ versions: unknown[] }>(['log', join(docs, 'f.txt')]).versions.length, 3);
+});
+
 test('the machine lost while a vault was unreachable: recover keeps the stages whose content a vault took, and symlinks; backup commits them', () => {
   const { bt, docs, vault } = backedUpHome(1);
   const second = join(tempDir('bt-vault2'), 'v2');

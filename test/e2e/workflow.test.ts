@@ -361,7 +361,13 @@ test('errors: each says what was wrong and what to do, with its exit code', () =
   assert.match(r.stderr, /has no version 3; it has versions 1 to 1/);
   r = bt.run(['restore', 'f', '--version', 'two'], { cwd: d });
   assert.is(r.code, 2);
-  assert.is(r.stderr, 'bt: error: bt restore: option version: expected a whole number, got "two"; see `bt restore --help`\n');
+  assert.is(r.stderr, 'bt: error: bt restore: option --version: expected a whole number, got "two"; see `bt restore --help`\n');
+  r = bt.run(['restore', 'f', '--content-only', '--content-only'], { cwd: d });
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /^bt: error: bt restore: option --content-only: expected a flag/);
+  r = bt.run(['restore', 'f', '--deleted'], { cwd: d });
+  assert.is(r.code, 2);
+  assert.is(r.stderr, 'bt: error: --deleted is for a directory restore; a deleted file restores without it\n');
   r = bt.run(['restore', 'f', '--version', '1', '--at', '2020-01-01'], { cwd: d });
   assert.is(r.code, 2);
   r = bt.run(['restore', 'f', '--at', '2001-01-01'], { cwd: d });
