@@ -22,7 +22,7 @@ export const add = command({
     });
     const dirs = r.directories > 0 ? `; ${r.directories} directory change(s)` : '';
     io.line(`staged ${r.staged} file(s), ${formatBytes(r.stagedBytes)}; ${r.unchanged} unchanged; ${r.deleted} deleted${dirs}`);
-    if (r.skipped.length > 0) io.line(`skipped ${r.skipped.length} file(s) that could not be read (listed above)`);
+    if (r.skipped.length > 0) io.line(`skipped ${r.skipped.length} file(s) that could not be staged (listed above, with why)`);
     if (r.staged > 0) io.line('run `bt backup` to store them');
     else if (r.deleted + r.directories > 0) io.line('run `bt backup` to record the changes in the vaults');
     return r.skipped.length > 0 ? ExitCode.partial : ExitCode.ok;

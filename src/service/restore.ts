@@ -65,7 +65,7 @@ export function chooseVersion(path: string, snapshots: readonly Snapshot[], choi
   }
   if (choice.checksum !== undefined) {
     const prefix = choice.checksum.toLowerCase();
-    if (!/^[0-9a-f]{4,64}$/.test(prefix)) throw usageError(`--checksum: "${choice.checksum}" is not a hex prefix of at least 4 digits`);
+    if (!/^[0-9a-f]{4,64}$/.test(prefix)) throw usageError(`--checksum: "${choice.checksum}" is not a hex prefix of 4 to 64 digits`);
     const matches = new Set(snapshots.filter((s) => s.content_id?.startsWith(prefix)).map((s) => s.content_id));
     if (matches.size === 0) throw userError(`${path} has no version with checksum ${prefix}`, 'see `bt log` for its checksums');
     if (matches.size > 1) throw userError(`checksum prefix ${prefix} matches ${matches.size} versions of ${path}`, 'give more digits');
