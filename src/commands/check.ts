@@ -42,9 +42,10 @@ export const checkCommand = command({
       const recorded = r.unconfigured.map((u) => `"${u.vault}"`).join(', ');
       io.line(`vault "${opts.vault}": the journal records none of the ${r.contents} content(s) there${recorded ? `; recorded in vaults not in the config: ${recorded} (if it is one of them, give it that name in bt.toml)` : ''}`);
     }
-    const open = r.problems.filter((p) => !p.repaired).length + r.journalCopies.filter((p) => !p.repaired).length;
+    // A vault ahead of this journal (recovered --at, or an older database) is said, but is no damage.
+    const open = r.problems.filter((p) => !p.repaired).length + r.journalCopies.filter((p) => !p.repaired && p.kind !== 'ahead').length;
     const unchecked = r.unavailable.length + r.unconfigured.filter((u) => u.contents > 0).length + (nothingThere ? 1 : 0);
-    if (r.problems.length === 0 && r.journalCopies.length === 0 && r.journalOk && unchecked === 0 && r.unconfigured.length === 0) io.line('no problems found');
+    if (r.problems.length === 0 && r.journalCopies.every((p) => p.kind === 'ahead') && r.journalOk && unchecked === 0 && r.unconfigured.length === 0) io.line('no problems found');
     else if (open > 0 && !opts.repair) io.line(`${open} problem(s); \`bt check --repair\` re-uploads what it can`);
     if (!r.journalOk || open > 0) return ExitCode.integrity;
     // Nothing found damaged, but not everything could be looked at.

@@ -24,7 +24,7 @@ export const recoverCommand = command({
     io.line(`recovered host ${r.host} from vault "${r.vault}": ${r.events} event(s) (${r.imported} imported), chain verified`);
     if (r.adoptedHostId) io.line(`this machine now uses host id ${r.host} (config updated)`);
     if (r.at) io.line(`metadata as it was at ${r.at}; read-only: restore what you need, then \`bt recover\` without --at to continue`);
-    if (r.lostStages > 0) io.line(`${r.lostStages} staged version(s) had not been backed up before the loss; they are dropped`);
+    if (r.lostStages > 0) io.line(`${r.lostStages} staged version(s) had not been backed up to a vault configured here before the loss; they are dropped`);
     if (r.keptStages > 0) io.line(`${r.keptStages} staged version(s) whose content a vault holds (or symlinks) are kept: run \`bt backup\` to commit them`);
     return ExitCode.ok;
   },

@@ -126,7 +126,8 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
     for (const vault of vaults) {
       if (down.has(vault.name)) continue;
       try {
-        journalCopies.push(...(await checkVaultJournal(ctx, vault, opts.readData)));
+        // A repair reads the whole copy first: it mends only a copy that is this journal's throughout.
+        journalCopies.push(...(await checkVaultJournal(ctx, vault, opts.readData || opts.repair)));
       } catch (err) {
         down.set(vault.name, { vault: vault.name, reason: vaultProblem(vault.name, err), contents: 0 });
       }
@@ -158,8 +159,9 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
 /** A damaged or missing segment of this host's journal, written again from the local journal where it can be. */
 async function repairJournalCopy(ctx: Context, vaults: readonly Vault[], p: SegmentProblem): Promise<void> {
   const vault = vaults.find((v) => v.name === p.vault);
+  if (p.kind === 'ahead') return;
   if (!vault || !p.repairable) {
-    p.repairNote = 'the local journal cannot stand in for it';
+    p.repairNote = 'the local journal cannot stand in for it (or the vault holds other events of this host id)';
     return;
   }
   try {

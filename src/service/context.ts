@@ -124,7 +124,7 @@ export class Context {
       if (parseSegmentKeys(keys).length === 0) continue;
       throw userError(
         `vault "${vault.name}" holds the journal of this host (${host}), but the local database has none: it was lost, moved or replaced`,
-        'run `bt recover` to bring it back from the vault (a config copied from another machine needs a host id of its own: move it aside and run `bt config init`)',
+        `run \`bt recover --vault ${vault.name}\` to bring it back (a config copied from another machine needs a host id of its own: move it aside and run \`bt config init\`)`,
       );
     }
   }

@@ -28,23 +28,22 @@ export class DirectoryChanges {
   private readonly recorded: Map<string, string>;
   private readonly changed: ChangedDirectory[] = [];
 
+  /** Whether any directory is recorded at or below the start (a start gone from disk still has work then). */
+  readonly anyRecorded: boolean;
+
   constructor(
     private readonly q: Queries,
     private readonly directory: Directory,
     private readonly start: string,
   ) {
     this.recorded = q.directoryMeta.keysUnder(directory, start);
+    this.anyRecorded = this.recorded.size > 0;
     if (start !== '') {
       // The walk reports the start's directory too when the start is a file or gone (see walk.ts).
       const parent = start.includes('/') ? start.slice(0, start.lastIndexOf('/')) : '';
       const meta = q.directoryMeta.of(directory, parent);
       if (meta) this.recorded.set(parent, directoryKey(meta));
     }
-  }
-
-  /** Whether any directory is recorded under the start (a start gone from disk still has work then). */
-  get anyRecorded(): boolean {
-    return this.recorded.size > 0;
   }
 
   readonly seen = (name: string, stat: BigIntStats): void => {

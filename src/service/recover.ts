@@ -102,8 +102,11 @@ export async function recover(ctx: Context, opts: RecoverOptions): Promise<Recov
       moveOlderStagedCopies(ctx.stagingDir, store.queries);
       const waiting = store.queries.stagedOperations().filter((op) => !existsSync(ctx.stagedPath(op.stage_id)));
       const held = store.queries.contentLocationsOf(waiting.flatMap((op) => (op.content_id === null ? [] : [op.content_id])));
+      // Only a vault configured here can give the content back (the lost machine's own vault is gone with it).
+      const configured = new Set(ctx.config.vaults.map((v) => v.name));
+      const fetchable = (contentId: string): boolean => [...(held.get(contentId) ?? [])].some((v) => configured.has(v));
       const lost: DomainEvent[] = waiting
-        .filter((op) => op.content_id !== null && (held.get(op.content_id)?.size ?? 0) === 0)
+        .filter((op) => op.content_id !== null && !fetchable(op.content_id))
         .map((op) => ({ type: 'StageDropped', data: { stage_id: op.stage_id, file_id: op.file_id, reason: 'lost' } }));
       lostStages = lost.length;
       keptStages = waiting.length - lost.length;

@@ -48,15 +48,15 @@ class OutputDirs {
   private readonly verified = new Map<string, Owner>();
   /** Directories this restore made, each with its name relative to the output and its identity. */
   private readonly made = new Map<string, MadeDirectory>();
-  /** With --force, the directories that were already there: they get the recorded metadata too. */
+  /** With --force, the directories already there inside the output: they get the recorded metadata too. */
   private readonly existing = new Map<string, MadeDirectory>();
 
   constructor(
     private readonly root: string,
     private readonly force: boolean,
   ) {
+    // An output that was there is left as it is, --force or not: it may be /tmp, or a link to a directory.
     if (mkdirForUser(root)) this.made.set(root, madeDirectory(root, ''));
-    else if (force) this.existing.set(root, madeDirectory(root, ''));
     // The output itself may be a link to a directory: the directory's owner counts.
     this.verified.set(root, ownerOf(statSync(root)));
     // One line for an output nothing can be written into, not one per file.

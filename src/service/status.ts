@@ -61,7 +61,9 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
   };
   const known = new KnownFiles(ctx.store.queries, directory, start, passed);
   const dirs = new DirectoryChanges(ctx.store.queries, directory, start);
-  for (const entry of walkTracked(ctx, directory.path, start, () => {}, dirs.seen)) {
+  // Read-only: a tracked directory that is gone lists its files as missing (after a recovery on a new
+  // machine, say); one replaced by something else is refused, as `bt add` refuses it.
+  for (const entry of walkTracked(ctx, directory.path, start, () => {}, dirs.seen, { goneIsEmpty: true })) {
     const k = known.lookup(entry.name);
     const backedUp = k?.current != null;
     const pending = k?.staged != null;
@@ -74,7 +76,7 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
   known.finish();
   const { changed, removed } = dirs.finish();
   // As `bt add` says it: a path bt knows nothing of, and not on disk either.
-  if (files.length === 0 && changed.length === 0 && removed.length === 0 && !pathExists(abs)) throw userError(`no such file or directory: ${abs}`);
+  if (files.length === 0 && !dirs.anyRecorded && !pathExists(abs)) throw userError(`no such file or directory: ${abs}`);
   const directories = [
     ...changed.map((d) => ({ name: d.name, state: d.isNew ? ('new' as const) : ('changed' as const) })),
     ...removed.map((name) => ({ name, state: 'removed' as const })),

@@ -17,13 +17,14 @@ export function walkTracked(
   start: string,
   notice: WalkOptions['notice'],
   onDirectory?: WalkOptions['onDirectory'],
+  opts: { readonly goneIsEmpty?: boolean } = {},
 ): Generator<WalkEntry> {
-  checkTrackedRoot(root);
+  checkTrackedRoot(root, opts.goneIsEmpty === true);
   const rules = IgnoreRules.global(ctx.config.fs.ignore);
   return walk({ root, start, rules, exclude: new Set(btOwnPaths(ctx.config)), notice, ...(onDirectory ? { onDirectory } : {}) });
 }
 
-function checkTrackedRoot(root: string): void {
+function checkTrackedRoot(root: string, goneIsEmpty: boolean): void {
   let isDirectory: boolean;
   let what = 'file';
   try {
@@ -33,16 +34,13 @@ function checkTrackedRoot(root: string): void {
   } catch (err) {
     const code = errnoCode(err);
     // Anything else (EACCES) is the walk's to report, as for any directory it cannot read.
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') return;
+    if ((code !== 'ENOENT' && code !== 'ENOTDIR') || goneIsEmpty) return;
     throw userError(
       `the tracked directory ${root} is gone (moved, deleted, or on a disk that is not mounted); nothing was recorded`,
-      'put it back (or mount it) and run the command again; if it was deleted on purpose, create it empty and `bt add` records the deletions',
+      'put it back (mount the disk, or `bt restore` it on a new machine) and run the command again; only if it was deleted on purpose, create it empty and `bt add` records the deletions',
     );
   }
   if (!isDirectory) {
-    throw userError(
-      `the tracked directory ${root} is no longer a directory (a ${what} is in its place); nothing was recorded`,
-      'put the directory back and run the command again',
-    );
+    throw userError(`the tracked directory ${root} is no longer a directory (a ${what} is in its place)`, 'put the directory back and run the command again');
   }
 }

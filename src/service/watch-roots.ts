@@ -1,5 +1,5 @@
 // The watcher's chokidar instances, one per tracked directory that is there: their events become queued changes.
-import { statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import type { FSWatcher } from 'chokidar';
 import { errnoCode } from '../core/errors.js';
 import { joinName } from '../fs/paths.js';
@@ -215,9 +215,10 @@ export class RootWatches {
   }
 }
 
+/** A real directory, not a link to one: as `bt add` takes a tracked root (tracked-walk.ts). */
 export function isDirectory(path: string): boolean {
   try {
-    return statSync(path).isDirectory();
+    return lstatSync(path).isDirectory();
   } catch {
     return false;
   }

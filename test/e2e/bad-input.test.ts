@@ -93,12 +93,20 @@ test('a tracked directory gone or replaced is refused (nothing recorded deleted)
   renameSync(d, `${d}.moved`);
   let r = bt.run(['add', d]);
   assert.is(r.code, 1);
-  assert.is(r.stderr.split('\n')[0], `bt: error: the tracked directory ${d} is gone (moved, deleted, or on a disk that is not mounted); nothing was recorded; put it back (or mount it) and run the command again; if it was deleted on purpose, create it empty and \`bt add\` records the deletions`);
+  assert.is(r.stderr.split('\n')[0], `bt: error: the tracked directory ${d} is gone (moved, deleted, or on a disk that is not mounted); nothing was recorded; put it back (mount the disk, or \`bt restore\` it on a new machine) and run the command again; only if it was deleted on purpose, create it empty and \`bt add\` records the deletions`);
+  // Read-only, bt dir status lists what is recorded there as missing (after a recovery on a new machine, say).
+  assert.equal(bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status', d]).files.map((f) => `${f.state} ${f.path}`), ['missing -notes.txt', 'missing a']);
+  // A name that is not there under an existing tracked directory is still an error.
+  mkdirSync(d);
+  r = bt.run(['add', join(d, 'typo')]);
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `bt: error: no such file or directory: ${join(d, 'typo')}\n`);
+  rmSync(d, { recursive: true });
   symlinkSync(`${d}.moved`, d);
   for (const args of [['add', d], ['dir', 'status', d]]) {
     r = bt.run(args);
     assert.is(r.code, 1, args.join(' '));
-    assert.is(r.stderr, `bt: error: the tracked directory ${d} is no longer a directory (a symlink is in its place); nothing was recorded; put the directory back and run the command again\n`);
+    assert.is(r.stderr, `bt: error: the tracked directory ${d} is no longer a directory (a symlink is in its place); put the directory back and run the command again\n`);
   }
   assert.is(events(), n);
   rmSync(d);

@@ -1,7 +1,7 @@
 // bt check: missing and corrupt objects are found, named with the versions they affect, and repaired.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
 import { backedUpDir as backedUp, sha } from '../support/scenarios.js';
@@ -160,6 +160,44 @@ test("this host's journal in a vault: a damaged last segment and a missing one a
   useVaultAt(fresh, bt.vault);
   fresh.ok(['recover']);
   assert.is(fresh.json<{ versions: unknown[] }>(['log', join(d, 'd.txt')]).versions.length, 1);
+});
+
+test("check --repair never fills a gap in this host id's journal in a vault with events of another machine using the same host id", () => {
+  const a = new BtHome('bt-a').init();
+  const d = backedUp(a, { 'a.txt': 'alpha' });
+  for (const text of ['two', 'three']) {
+    writeFileSync(join(d, 'a.txt'), text);
+    a.ok(['add'], { cwd: d });
+    a.ok(['backup']);
+  }
+  const host = a.json<{ host_id: string }>(['config', 'list']).host_id;
+  const dir = join(a.vault, 'metadata/hosts', host, 'journal');
+  const middle = readdirSync(dir).sort()[1]!;
+  rmSync(join(dir, middle));
+  // Another machine with a copy of this config (same host id, same vault) and a journal of its own.
+  const b = new BtHome('bt-b');
+  mkdirSync(join(b.home, '.config'), { recursive: true });
+  const bConfig = join(b.home, '.config/bt.toml');
+  writeFileSync(bConfig, readFileSync(join(a.home, '.config/bt.toml'), 'utf8').replaceAll(a.home, b.home));
+  b.ok(['config', 'vault', 'init']);
+  const e = join(b.work, 'e');
+  mkdirSync(e);
+  for (const args of [['dir', 'init'], ['add']]) b.ok(args, { cwd: e });
+  for (const text of ['1', '2', '3', '4']) {
+    writeFileSync(join(e, 'x.txt'), text);
+    b.ok(['add'], { cwd: e });
+  }
+  // Then pointed at the first machine's vault.
+  writeFileSync(bConfig, readFileSync(bConfig, 'utf8').replace(`path = "${join(b.home, 'data/bt/vault')}"`, `path = "${a.vault}"`));
+  const fromB = b.run(['check', '--repair']);
+  assert.is(fromB.code, 4, fromB.stdout);
+  assert.match(fromB.stdout, /holds other events than this journal/);
+  assert.not.match(fromB.stdout, /REPAIRED/);
+  assert.not.ok(existsSync(join(dir, middle)), 'the gap is left for its own machine');
+  // The machine whose journal it is mends it.
+  const fromA = a.run(['check', '--repair']);
+  assert.is(fromA.code, 0, fromA.stdout);
+  assert.match(a.ok(['check', '--read-data']), /no problems found/);
 });
 
 test('removing the only vault that holds some contents says so; removing one whose contents are elsewhere too does not', () => {

@@ -74,7 +74,7 @@ test('the database lost with the config kept: commands that would start a second
   for (const args of [['dir', 'init', docs], ['add', docs], ['backup']]) {
     const r = bt.run(args);
     assert.is(r.code, 1, args.join(' '));
-    assert.is(r.stderr, `bt: error: vault "local" holds the journal of this host (${host}), but the local database has none: it was lost, moved or replaced; run \`bt recover\` to bring it back from the vault (a config copied from another machine needs a host id of its own: move it aside and run \`bt config init\`)\n`);
+    assert.is(r.stderr, `bt: error: vault "local" holds the journal of this host (${host}), but the local database has none: it was lost, moved or replaced; run \`bt recover --vault local\` to bring it back (a config copied from another machine needs a host id of its own: move it aside and run \`bt config init\`)\n`);
   }
   bt.ok(['recover']);
   writeFileSync(join(docs, 'f.txt'), 'after the recovery');
@@ -98,11 +98,19 @@ test('the machine lost while a vault was unreachable: recover keeps the stages w
   bt.ok(['add'], { cwd: docs });
   // v2 is still unplugged: the sync reaches the first vault only.
   assert.is(bt.run(['sync']).code, 1);
-  // The machine is lost; a new one has the first vault only.
+  // The machine is lost. A new one with that vault under another name: the journal says the content is
+  // in "local", which is not configured there, so nothing can fetch it back; only the symlink is kept.
+  const renamed = freshHomeOn(vault);
+  const renamedCfg = join(renamed.home, '.config/bt.toml');
+  writeFileSync(renamedCfg, readFileSync(renamedCfg, 'utf8').replace('name = "local"', 'name = "elsewhere"'));
+  const other = renamed.run(['recover']);
+  assert.is(other.code, 0, other.stderr);
+  assert.match(other.stdout, /\n2 staged version\(s\) had not been backed up to a vault configured here before the loss; they are dropped\n1 staged version\(s\) whose content/);
+  // A new one with the first vault under its name.
   const fresh = freshHomeOn(vault);
   const r = fresh.run(['recover']);
   assert.is(r.code, 0, r.stderr);
-  assert.is(r.stdout.split('\n').slice(-3).join('\n'), '1 staged version(s) had not been backed up before the loss; they are dropped\n2 staged version(s) whose content a vault holds (or symlinks) are kept: run `bt backup` to commit them\n');
+  assert.is(r.stdout.split('\n').slice(-3).join('\n'), '1 staged version(s) had not been backed up to a vault configured here before the loss; they are dropped\n2 staged version(s) whose content a vault holds (or symlinks) are kept: run `bt backup` to commit them\n');
   assert.is(fresh.json<{ files: number }>(['backup']).files, 2);
   const out = join(fresh.home, 'out');
   fresh.ok(['restore', docs, '--output', out]);
@@ -127,6 +135,10 @@ test('recover --at gives the metadata as it was then, read-only until a full rec
   // A tree restore says the time the metadata is frozen at, not now.
   const tree = fresh.ok(['restore', docs, '--output', join(fresh.home, 'tree')]);
   assert.match(tree, new RegExp(` as of ${r.at.replace(/\./g, '\\.')} into `));
+  // The vault holds later events than this frozen journal: said by check, but no damage (exit 0).
+  const c = fresh.run(['check']);
+  assert.is(c.code, 0, c.stdout);
+  assert.match(c.stdout, /: holds events \d+\.\.\d+, which this journal does not have\n/);
   // The full recovery continues from there.
   fresh.ok(['recover']);
   assert.is(fresh.json<{ versions: unknown[] }>(['log', join(docs, 'f.txt')]).versions.length, 3);

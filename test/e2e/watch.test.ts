@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { holdHostLock } from '../support/host-lock.js';
 import { BtHome } from '../support/cli.js';
@@ -275,6 +275,23 @@ test('a change to directories alone (a new empty directory, then its removal) is
   const again = join(bt.work, 'again');
   bt.ok(['restore', dir, '--output', again]);
   assert.equal(readdirSync(again), ['a.txt']);
+});
+
+test('a tracked directory replaced by a symlink is not watched (nor staged) until it is a directory again', async () => {
+  const bt = new BtHome('bt-watch').init();
+  const dir = trackedDir(bt, 'real');
+  writeFileSync(join(dir, 'a.txt'), 'a');
+  bt.ok(['add'], { cwd: dir });
+  bt.ok(['backup']);
+  renameSync(dir, `${dir}.moved`);
+  symlinkSync(`${dir}.moved`, dir);
+  const w = startWatch(bt);
+  await w.waitFor(/real: the tracked directory is not there; not watching it until it is/);
+  assert.is(await w.stop(), 0);
+  assert.not.match(w.output(), /could not stage|real: watching/);
+  rmSync(dir);
+  renameSync(`${dir}.moved`, dir);
+  assert.is(logOf(bt, join(dir, 'a.txt'))?.deleted, false);
 });
 
 test('--poll watches by stat polling; an overflowing queue falls back to a rescan and loses nothing', async () => {
