@@ -97,6 +97,11 @@ export class Queries {
       fileById: db.prepare(`SELECT ${FILE_COLUMNS} FROM files WHERE id = ?`),
       snapshotsForFile: db.prepare('SELECT * FROM file_snapshots WHERE file_id = ? ORDER BY seq'),
       snapshotById: db.prepare('SELECT * FROM file_snapshots WHERE id = ?'),
+      // The device of a backed-up file still there: where the tracked directory's files were last seen.
+      recordedDevice: db.prepare(
+        `SELECT s.dev FROM files f JOIN file_snapshots s ON s.id = f.current_snapshot_id
+         WHERE f.directory_id = ? AND f.deleted = 0 AND s.dev IS NOT NULL LIMIT 1`,
+      ).pluck(),
       stagedForFile: db.prepare(
         `SELECT s.*, f.directory_id, f.name FROM staging s JOIN files f ON f.id = s.file_id WHERE s.file_id = ?`,
       ),
@@ -311,6 +316,12 @@ export class Queries {
   }
 
   /** Whether a file under `under` (or named so) is tracked and not recorded deleted; reads a page at a time. */
+  /** The device number (decimal) a backed-up, not deleted file of the directory was on; undefined if none. */
+  recordedDevice(directory: Directory): string | undefined {
+    const dev: unknown = this.stmts.recordedDevice.get(directory.id);
+    return typeof dev === 'string' ? dev : undefined;
+  }
+
   hasLiveFilesUnder(directory: Directory, under: string): boolean {
     for (let after = '', page; (page = this.trackedPage(directory, under, after, 1000)).length > 0; after = page[page.length - 1]!.name) {
       if (page.some(isLiveFile)) return true;

@@ -18,7 +18,7 @@ import { KnownFiles } from './known-files.js';
 import { locateDirectory } from './locate.js';
 import { StagingBuckets, removeOrphanStagedCopies } from './staging-area.js';
 import { chunksInEveryVault, currentContentOf } from './stored-chunks.js';
-import { walkTracked } from './tracked-walk.js';
+import { refuseUnmountedRoot, walkTracked } from './tracked-walk.js';
 import { makeDirs } from '../fs/make-dirs.js';
 
 export interface StageResult {
@@ -61,6 +61,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   const known = new KnownFiles(q, directory, start, (f) => {
     if (isLiveFile(f)) unseen.push(f);
   });
+  refuseUnmountedRoot(directory.path, q.recordedDevice(directory));
   const dirs = new DirectoryChanges(q, directory, start);
   if (!pathExists(abs) && known.isEmpty() && !dirs.anyRecorded) throw userError(`no such file or directory: ${abs}`);
 

@@ -1,5 +1,5 @@
 // The walk of a tracked directory, as every scan of one does it (add, status).
-import { lstatSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { errnoCode, userError } from '../core/errors.js';
 import { IgnoreRules } from '../fs/ignore-rules.js';
 import { type WalkEntry, type WalkOptions, walk } from '../fs/walk.js';
@@ -42,5 +42,29 @@ function checkTrackedRoot(root: string, goneIsEmpty: boolean): void {
   }
   if (!isDirectory) {
     throw userError(`the tracked directory ${root} is no longer a directory (a ${what} is in its place)`, 'put the directory back and run the command again');
+  }
+}
+
+/**
+ * A disk that is not mounted leaves its mount point behind: an empty directory, on the filesystem below it.
+ * Walked, it would read as every file deleted. An empty tracked directory on another device than its
+ * backed-up files were on is refused (files deleted on purpose leave the directory on its own device).
+ */
+export function refuseUnmountedRoot(root: string, recordedDevice: string | undefined): void {
+  if (recordedDevice === undefined) return;
+  let dev: bigint;
+  let empty: boolean;
+  try {
+    dev = lstatSync(root, { bigint: true }).dev;
+    if (String(dev) === recordedDevice) return;
+    empty = readdirSync(root).length === 0;
+  } catch {
+    return; // gone or unreadable: checkTrackedRoot and the walk say so
+  }
+  if (empty) {
+    throw userError(
+      `the tracked directory ${root} is empty and on another filesystem than its backed-up files (a disk that is not mounted?); nothing was recorded`,
+      'mount the disk it lives on and run the command again',
+    );
   }
 }

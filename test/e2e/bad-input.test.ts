@@ -121,6 +121,40 @@ test('a tracked directory gone or replaced is refused (nothing recorded deleted)
   assert.is(r.stderr, `bt: error: no such file or directory: ${join(d, 'nosuch')}\n`);
 });
 
+test('a tracked directory on a disk that is not mounted (its empty mount point left) is refused, not read as every file deleted', () => {
+  const bt = new BtHome().init();
+  const disk = join(bt.work, 'disk');
+  mkdirSync(disk);
+  if (!isRoot || spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', disk]).status !== 0) {
+    console.log('NOT RUN: needs root and mount');
+    return;
+  }
+  try {
+    writeFileSync(join(disk, 'a'), 'a');
+    bt.ok(['dir', 'init', disk]);
+    bt.ok(['add', disk]);
+    bt.ok(['backup']);
+  } finally {
+    spawnSync('umount', [disk]);
+  }
+  const events = bt.json<{ events: unknown[] }>(['journal']).events.length;
+  for (const target of [disk, join(disk, 'a')]) {
+    const r = bt.run(['add', target]);
+    assert.is(r.code, 1, target);
+    assert.is(r.stderr, `bt: error: the tracked directory ${disk} is empty and on another filesystem than its backed-up files (a disk that is not mounted?); nothing was recorded; mount the disk it lives on and run the command again\n`);
+  }
+  assert.is(bt.json<{ events: unknown[] }>(['journal']).events.length, events);
+  // Emptied on purpose, on its own filesystem: the deletions are recorded.
+  const plain = join(bt.work, 'plain');
+  mkdirSync(plain);
+  writeFileSync(join(plain, 'b'), 'b');
+  bt.ok(['dir', 'init', plain]);
+  bt.ok(['add', plain]);
+  bt.ok(['backup']);
+  rmSync(join(plain, 'b'));
+  assert.is(bt.json<{ deleted: number }>(['add', plain]).deleted, 1);
+});
+
 test('a .btignore that is a FIFO, a device or too deep to open is reported, never hangs or stops the walk', () => {
   const bt = new BtHome().init();
   const d = tracked(bt);
