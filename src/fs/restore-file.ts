@@ -93,6 +93,14 @@ export function noSpaceToRestore(output: string): Error {
   return Object.assign(userError(`no space left on the device of ${output}`, 'free some space, or restore elsewhere with --output'), { code: 'ENOSPC' });
 }
 
+/** Codes that mean the output refuses a write (permissions, a read-only mount), not that bt failed. */
+export const refusesWrite = (code: string | undefined): code is 'EACCES' | 'EPERM' | 'EROFS' => code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
+
+/** A directory of the output that refuses the write: said as the destination's problem, one line. */
+export function cannotWriteInto(dir: string, code: string): Error {
+  return userError(`cannot write into ${dir} (${code})`, 'restore elsewhere with --output');
+}
+
 /**
  * With --force a restore replaces a file or a link, never a device, FIFO or socket (a directory is refused
  * by the rename in placeRestored): writing "over" /dev/something as root would replace the node itself.
@@ -208,7 +216,7 @@ export function restoreSmallObject(job: SmallRestoreJob): SmallRestoreOutcome {
     const code = errnoCode(err);
     if (code === 'ENOSPC') return { kind: 'failed', reason: 'no space left on the device', noSpace: true };
     // The output's directory refuses the write (read-only, or restored read-only by an earlier restore).
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return { kind: 'failed', reason: `cannot write into ${dirname(job.target)} (${code})` };
+    if (refusesWrite(code)) return { kind: 'failed', reason: `cannot write into ${dirname(job.target)} (${code})` };
     return { kind: 'failed', reason: describeError(err) };
   }
   return { kind: 'done', warnings };

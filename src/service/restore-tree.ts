@@ -1,18 +1,16 @@
 // `bt restore DIR --output OUT`: every file under a tracked directory as of a time, with its layout and metadata.
-import { type Stats, accessSync, constants, lstatSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { BtError, describeError, errnoCode, userError } from '../core/errors.js';
 import { isoTime } from '../core/ids.js';
 import { parseUserTime } from '../core/time.js';
-import { defaultFileMode, mkdirForUser } from '../core/umask.js';
-import { pathExists, safeJoin } from '../fs/paths.js';
-import { type RestoredMeta, type SmallRestoreJob, applyDirectoryMetadata, noSpaceToRestore, refuseSpecialTarget } from '../fs/restore-file.js';
+import { defaultFileMode } from '../core/umask.js';
+import { type RestoredMeta, type SmallRestoreJob, applyDirectoryMetadata, noSpaceToRestore } from '../fs/restore-file.js';
 import { RestorePool } from '../fs/restore-pool.js';
 import type { DirectoryMeta } from '../events/codecs.js';
 import type { Directory, Snapshot } from '../projections/queries.js';
 import type { Context } from './context.js';
 import { hasFilesUnder, locateDirectory } from './locate.js';
+import { OutputDirs } from './output-dirs.js';
 import { materialize } from './restore.js';
 
 export interface TreeRestoreOptions {
@@ -36,148 +34,6 @@ export interface TreeRestoreResult {
   readonly damaged: number;
   readonly warnings: readonly string[];
 }
-
-/**
- * The directories of the output: made as needed, never through a symlink (a journal holding both
- * `a -> /etc` and `a/passwd` must not write /etc/passwd). It remembers which ones this restore made: a file
- * going into one of those cannot exist yet (names are unique in a tree) unless it is itself a directory made
- * here, so it needs no existence check: that saves an lstat per file when restoring into a new --output.
- */
-class OutputDirs {
-  /** Directories known to be real directories (not links), with their owner and group. */
-  private readonly verified = new Map<string, Owner>();
-  /** Directories this restore made, each with its name relative to the output and its identity. */
-  private readonly made = new Map<string, MadeDirectory>();
-  /** With --force, the directories already there inside the output: they get the recorded metadata too. */
-  private readonly existing = new Map<string, MadeDirectory>();
-
-  constructor(
-    private readonly root: string,
-    private readonly force: boolean,
-  ) {
-    // An output that was there is left as it is, --force or not: it may be /tmp, or a link to a directory.
-    if (mkdirForUser(root)) this.made.set(root, madeDirectory(root, ''));
-    // The output itself may be a link to a directory: the directory's owner counts.
-    this.verified.set(root, ownerOf(statSync(root)));
-    // One line for an output nothing can be written into, not one per file.
-    try {
-      accessSync(root, constants.W_OK);
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw userError(`cannot write into ${root} (${code})`, 'restore elsewhere with --output');
-      throw err;
-    }
-  }
-
-  /**
-   * Makes the directory `rel` of the output (and its parents) where it is not there yet; returns what is in
-   * the way instead, if something is.
-   */
-  directory(rel: string): string | undefined {
-    if (rel === '') return undefined;
-    const inTheWay = this.makeDirectory(rel.split('/'));
-    return inTheWay && `${inTheWay.dir} is ${inTheWay.what}`;
-  }
-
-  /**
-   * True when a file created in `target`'s directory already has this owner and group, so restoring them
-   * needs no chown: they are this process's uid and gid, and the directory has both too. A new file takes
-   * the directory's group on BSD, or on Linux under setgid; either way it is this one. A filesystem that
-   * gives new files another owner (NFS squashing root or everyone) gave the directories bt made there that
-   * owner too, so they fail this test and their files are chowned as before. Only a directory that existed
-   * before, owned by root on an export that squashes root, would let a file come out with the squashed owner
-   * and no warning.
-   */
-  newFileOwnedBy(target: string, uid: number, gid: number): boolean {
-    const dir = this.verified.get(dirname(target));
-    return uid === euid && gid === egid && dir !== undefined && dir.uid === uid && dir.gid === gid;
-  }
-
-  /** Where a file of the tree goes: inside the output, not over an existing file (without --force), parents made. */
-  target(rel: string, force: boolean): string {
-    const target = safeJoin(this.root, rel);
-    // Only a directory this restore made for deeper files can already be there.
-    const fresh = this.made.has(this.prepareParents(rel)) && !this.verified.has(target);
-    if (!force && !fresh && pathExists(target)) throw userError(`${target} already exists`, 'use --force to overwrite');
-    if (force && !fresh) refuseSpecialTarget(target);
-    return target;
-  }
-
-  private prepareParents(rel: string): string {
-    const parts = rel.split('/').slice(0, -1);
-    const inTheWay = inUserTerms(() => this.makeDirectory(parts));
-    if (inTheWay) {
-      // Something in the output is in the way (never written through): the destination's problem, not corruption.
-      throw userError(`refusing to restore ${rel}: ${inTheWay.dir} is ${inTheWay.what}`, 'restore into an empty --output directory');
-    }
-    return parts.length === 0 ? this.root : join(this.root, ...parts);
-  }
-
-  /** The output's directory of these name parts, made as needed; or what is in the way of it. */
-  private makeDirectory(parts: readonly string[]): { dir: string; what: string } | undefined {
-    let dir = this.root;
-    for (let i = 0; i < parts.length; i++) {
-      dir = join(dir, parts[i]!);
-      if (this.verified.has(dir)) continue;
-      let stat;
-      const rel = parts.slice(0, i + 1).join('/');
-      try {
-        stat = lstatSync(dir);
-      } catch {
-        if (mkdirForUser(dir)) this.made.set(dir, madeDirectory(dir, rel));
-        this.verified.set(dir, ownerOf(lstatSync(dir)));
-        continue;
-      }
-      if (!stat.isDirectory()) return { dir, what: stat.isSymbolicLink() ? 'a symlink' : 'not a directory' };
-      this.verified.set(dir, ownerOf(stat));
-      if (this.force && !this.made.has(dir)) this.existing.set(dir, madeDirectory(dir, rel));
-    }
-    return undefined;
-  }
-
-  /**
-   * The directories whose metadata this restore sets, deepest first (a directory's metadata goes on after its
-   * contents'): those it made, and with --force those already there (so running an interrupted restore
-   * again with --force finishes what the first one never reached).
-   */
-  ownDeepestFirst(): (MadeDirectory & { abs: string })[] {
-    const depth = (rel: string): number => (rel === '' ? 0 : rel.split('/').length);
-    return [...this.made, ...this.existing].map(([abs, m]) => ({ abs, ...m })).sort((a, b) => depth(b.rel) - depth(a.rel));
-  }
-}
-
-/** A directory of the output refusing a mkdir (read-only, not ours), said in the user's terms. */
-function inUserTerms<T>(make: () => T): T {
-  try {
-    return make();
-  } catch (err) {
-    const code = errnoCode(err);
-    const path = err instanceof Error && 'path' in err && typeof err.path === 'string' ? err.path : undefined;
-    if (path !== undefined && (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')) {
-      throw userError(`cannot write into ${dirname(path)} (${code})`, 'restore elsewhere with --output');
-    }
-    throw err;
-  }
-}
-
-interface MadeDirectory {
-  readonly rel: string;
-  readonly dev: bigint;
-  readonly ino: bigint;
-}
-function madeDirectory(abs: string, rel: string): MadeDirectory {
-  const st = lstatSync(abs, { bigint: true });
-  return { rel, dev: st.dev, ino: st.ino };
-}
-
-const euid = process.geteuid?.() ?? -1;
-const egid = process.getegid?.() ?? -1;
-
-interface Owner {
-  readonly uid: number;
-  readonly gid: number;
-}
-const ownerOf = (st: Stats): Owner => ({ uid: st.uid, gid: st.gid });
 
 /**
  * Directories of the tree as of `at` (recorded by `bt add`, not since removed) are made, empty ones too;

@@ -6,7 +6,7 @@ import { BtError, errnoCode, integrityError, userError, usageError, vaultError }
 import { parseUserTime } from '../core/time.js';
 import { defaultFileMode, mkdirForUser } from '../core/umask.js';
 import { pathExists } from '../fs/paths.js';
-import { applyMetadata, noSpaceToRestore, placeRestored, refuseSpecialTarget, restoreTmpPath } from '../fs/restore-file.js';
+import { applyMetadata, cannotWriteInto, noSpaceToRestore, placeRestored, refuseSpecialTarget, restoreTmpPath } from '../fs/restore-file.js';
 import type { Snapshot } from '../projections/queries.js';
 import { type Vault, VaultObjectError } from '../vaults/vault.js';
 import type { Context } from './context.js';
@@ -132,7 +132,7 @@ function claimOutput(tmp: string, output: string): void {
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOSPC') throw noSpaceToRestore(dirname(output));
-    throw userError(`cannot write into ${dirname(output)} (${code ?? String(err)})`, 'restore elsewhere with --output');
+    throw cannotWriteInto(dirname(output), code ?? String(err));
   }
 }
 
