@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BT_BIN, BtHome } from '../support/cli.js';
+import { BT_BIN, BtHome, canRunAsNobody } from '../support/cli.js';
 import { holdHostLock } from '../support/host-lock.js';
 import { listFiles, stagedCopies } from '../support/files.js';
 import { backedUpDir, sha } from '../support/scenarios.js';
@@ -226,8 +226,7 @@ test('unreadable files and directories are skipped and listed (exit 3); the rest
   chmodSync(join(d, 'secret.txt'), 0o600);
   chownSync(join(d, 'closed'), 0, 0);
   chmodSync(join(d, 'closed'), 0o700);
-  const asNobody = (args: string[]) =>
-    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BT_BIN, ...args], { cwd: d, env: bt.env, encoding: 'utf8' });
+  const asNobody = (args: string[]) => bt.asNobody(args, d);
   const add = asNobody(['add', '--json']);
   assert.is(add.status, 3, add.stderr);
   assert.match(add.stderr, /secret\.txt: cannot read \(EACCES\)/);
@@ -470,7 +469,7 @@ test('a truncated or overwritten database is detected, with recover and rebuild 
 });
 
 test('a database or staging area that cannot be written: one line naming it (exit 1), not an internal error or the vault', () => {
-  if (!isRoot || spawnSync('setpriv', ['--version']).status !== 0) {
+  if (!canRunAsNobody()) {
     console.log('NOT RUN: needs root and setpriv to run bt as another user');
     return;
   }
@@ -479,8 +478,7 @@ test('a database or staging area that cannot be written: one line naming it (exi
   writeFileSync(join(d, 'a'), 'a');
   spawnSync('chown', ['-R', '65534:65534', bt.home]);
   chmodSync(bt.home, 0o755);
-  const asNobody = (args: string[]) =>
-    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BT_BIN, ...args], { cwd: d, env: bt.env, encoding: 'utf8' });
+  const asNobody = (args: string[]) => bt.asNobody(args, d);
   assert.is(asNobody(['add']).status, 0);
   const db = join(bt.home, 'data/bt/data/bt.db');
   chmodSync(db, 0o444);

@@ -6,7 +6,7 @@ import { appendFileSync, chmodSync, chownSync, mkdirSync, readdirSync, readFileS
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { BT_BIN, BtHome } from '../support/cli.js';
+import { BtHome, canRunAsNobody } from '../support/cli.js';
 import { tempDir } from '../support/tmp.js';
 
 const FILES = 600; // above the 256 files a worker is started for
@@ -411,7 +411,7 @@ test('a tree of empty directories alone restores; a file added alone under a rem
 });
 
 test('as a user, an empty directory whose parent in the output refuses the write is a warning naming the errno', () => {
-  if (!isRoot || spawnSync('setpriv', ['--version']).status !== 0) {
+  if (!canRunAsNobody()) {
     console.log('NOT RUN: needs root and setpriv to run bt as another user');
     return;
   }
@@ -424,8 +424,7 @@ test('as a user, an empty directory whose parent in the output refuses the write
   spawnSync('chown', ['-R', '65534:65534', bt.home]);
   chmodSync(bt.home, 0o755);
   chownSync(join(out, 'ro'), 0, 0); // root's, 0755: the user cannot make emp in it
-  const asNobody = (args: string[]) =>
-    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BT_BIN, ...args], { cwd: d, env: bt.env, encoding: 'utf8' });
+  const asNobody = (args: string[]) => bt.asNobody(args, d);
   for (const args of [['dir', 'init'], ['add'], ['backup']]) assert.is(asNobody(args).status, 0, args.join(' '));
   const r = asNobody(['restore', '.', '--output', out]);
   assert.is(r.status, 0, r.stderr);

@@ -1,5 +1,5 @@
 // Runs the real `bt` binary as a child process in a temporary HOME, as a user would.
-import { spawn, spawnSync } from 'node:child_process';
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,9 @@ export interface RunOptions {
   readonly env?: Record<string, string | undefined>;
   readonly timeoutMs?: number;
 }
+
+/** Whether bt can be run as another user here (root, with setpriv): permissions bind that user, not root. */
+export const canRunAsNobody = (): boolean => process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
 
 export class BtHome {
   readonly home: string;
@@ -51,6 +54,11 @@ export class BtHome {
     });
     if (r.error) throw r.error;
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Runs bt in `cwd` as the unprivileged user nobody (65534:65534); see canRunAsNobody. */
+  asNobody(args: readonly string[], cwd: string): SpawnSyncReturns<string> {
+    return spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BT_BIN, ...args], { cwd, env: this.env, encoding: 'utf8' });
   }
 
   /** Runs bt, expecting exit code 0; returns stdout. */
