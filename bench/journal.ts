@@ -2,6 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { DomainEvent } from '../src/events/codecs.js';
 import { ulidSource } from '../src/core/ids.js';
 import { defaultReplayReader, replaysOffThread } from '../src/events/off-thread-replay.js';
@@ -11,6 +13,8 @@ import { Store } from '../src/store/store.js';
 export interface JournalFigures {
   readonly appendEvents: number;
   readonly appendSeconds: number;
+  /** The same rows the append wrote, inserted by SQLite alone (no JS per event): the floor under it. */
+  readonly ceiling: { readonly journalOnly: number; readonly withProjections: number };
   readonly rebuildEvents: number;
   readonly rebuildSeconds: number;
 }
@@ -39,6 +43,39 @@ function stagedEvents(ids: (t: number) => string, directoryId: string, from: num
   return out;
 }
 
+/**
+ * Seconds SQLite takes to insert, in transactions of `batch` events, the rows `tables` hold: the same tables,
+ * indexes and settings (WAL, synchronous FULL, the page cache bt uses), no triggers, values already made.
+ * What an append costs beyond it is bt's (validation, canonical JSON, hashing, the projections' code).
+ */
+function sqliteCeiling(from: BetterSqlite3.Database, file: string, tables: readonly string[], batch: number, events: number): number {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('cache_size = -8192');
+  const copies = tables.map((table) => {
+    const ddl = from.prepare("SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('table', 'index') AND sql IS NOT NULL ORDER BY type DESC").pluck().all(table) as string[];
+    for (const sql of ddl) db.exec(sql);
+    const rows = from.prepare(`SELECT * FROM ${table}`).raw(true).all() as unknown[][];
+    const insert = db.prepare(`INSERT INTO ${table} VALUES (${rows[0]!.map(() => '?').join(', ')})`);
+    // The journal holds one more row (DirectoryTracked) and files one per event: share them out per batch.
+    return { rows, insert, perEvent: rows.length / events };
+  });
+  const insertBatch = db.transaction((from: number, to: number) => {
+    for (const c of copies) {
+      for (let i = Math.round(from * c.perEvent); i < Math.round(to * c.perEvent); i++) c.insert.run(c.rows[i]);
+    }
+  });
+  spawnSync('sync');
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < events; i += batch) insertBatch(i, Math.min(i + batch, events));
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  db.close();
+  for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+  return seconds;
+}
+
 /** Stage then commit in pairs, so a rebuild replays the staging queue and the snapshot tables both. */
 export function benchJournal(dir: string, appendCount: number, rebuildCount: number): JournalFigures {
   const ids = ulidSource();
@@ -58,6 +95,10 @@ export function benchJournal(dir: string, appendCount: number, rebuildCount: num
   let t = process.hrtime.bigint();
   for (const b of batches) store.append(b);
   const appendSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+  const ceiling = {
+    journalOnly: sqliteCeiling(store.db, join(dir, 'ceiling.db'), ['journal'], BATCH, appendCount),
+    withProjections: sqliteCeiling(store.db, join(dir, 'ceiling.db'), ['journal', 'files', 'staging'], BATCH, appendCount),
+  };
 
   // Grow the journal to rebuildCount with commits of what was staged, then more stage/commit pairs.
   let n = store.journal.head().seq;
@@ -94,11 +135,11 @@ export function benchJournal(dir: string, appendCount: number, rebuildCount: num
   const r = rebuildProjections(store.db, store.journal, undefined, reader);
   const rebuildSeconds = Number(process.hrtime.bigint() - t) / 1e9;
   store.close();
-  if (process.env.BT_BENCH_KEEP_DB) return { appendEvents: appendCount, appendSeconds, rebuildEvents: r.events, rebuildSeconds };
+  if (process.env.BT_BENCH_KEEP_DB) return { appendEvents: appendCount, appendSeconds, ceiling, rebuildEvents: r.events, rebuildSeconds };
   rmSync(file, { force: true });
   rmSync(`${file}-wal`, { force: true });
   rmSync(`${file}-shm`, { force: true });
-  return { appendEvents: appendCount, appendSeconds, rebuildEvents: r.events, rebuildSeconds };
+  return { appendEvents: appendCount, appendSeconds, ceiling, rebuildEvents: r.events, rebuildSeconds };
 }
 
 if (process.argv[1]?.endsWith('journal.ts')) {
@@ -107,6 +148,7 @@ if (process.argv[1]?.endsWith('journal.ts')) {
   const dir = mkdtempSync(join(tmpdir(), 'bt-bench-'));
   const f = benchJournal(dir, Number(process.argv[2] ?? 100_000), Number(process.argv[3] ?? 1_000_000));
   console.log(`append ${f.appendEvents} FileStaged: ${f.appendSeconds.toFixed(2)} s = ${Math.round(f.appendEvents / f.appendSeconds)} events/s`);
+  console.log(`ceiling: journal rows ${Math.round(f.appendEvents / f.ceiling.journalOnly)}/s, with projections ${Math.round(f.appendEvents / f.ceiling.withProjections)}/s`);
   console.log(`rebuild ${f.rebuildEvents} events: ${f.rebuildSeconds.toFixed(2)} s = ${Math.round(f.rebuildEvents / f.rebuildSeconds)} events/s`);
   rmSync(dir, { recursive: true, force: true });
 }
