@@ -49,6 +49,9 @@ try {
   if (sections.has('journal')) {
     const j = benchJournal(work, Number(process.env.BT_BENCH_APPEND ?? 100_000), Number(process.env.BT_BENCH_REBUILD ?? 1_000_000));
     row('journal', `append ${j.appendEvents} FileStaged, batches of 5000`, `${Math.round(j.appendEvents / j.appendSeconds)} events/s`, '', 'target >= 100000 events/s');
+    const perSecond = (seconds: number): string => `${Math.round(j.appendEvents / seconds)} rows/s`;
+    row('journal', 'ceiling: SQLite alone, the same journal rows', '', `bt takes ${x(j.appendSeconds, j.ceiling.journalOnly)}`, perSecond(j.ceiling.journalOnly));
+    row('journal', 'ceiling: SQLite alone, journal and projection rows', '', `bt takes ${x(j.appendSeconds, j.ceiling.withProjections)}`, perSecond(j.ceiling.withProjections));
     row('journal', `rebuild from ${j.rebuildEvents} events`, `${j.rebuildSeconds.toFixed(2)} s`, `${Math.round(j.rebuildEvents / j.rebuildSeconds)} events/s`, 'target < 10 s for 1,000,000');
   }
   if (sections.has('startup')) {
