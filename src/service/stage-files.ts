@@ -84,13 +84,7 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
         if (prior && isLiveFile(prior)) unseen.push({ ...prior, name: change.entry.name });
         continue;
       }
-      if (r.kind === 'staging-failed') {
-        const full = r.code === 'ENOSPC' || r.code === 'EDQUOT';
-        throw userError(
-          `${full ? 'no space left on' : 'cannot write to'} the staging area ${ctx.stagingDir} (${r.code})`,
-          full ? 'free some space and run `bt add` again; nothing staged before was lost' : 'check that it is writable; nothing staged before was lost',
-        );
-      }
+      if (r.kind === 'staging-failed') throw new StagingFailed(r.code);
       if (r.kind === 'skipped') {
         skipped.push({ path: change.entry.abs, reason: r.reason });
         ctx.reporter.notice(`${change.entry.abs}: ${r.reason}`);
@@ -180,6 +174,16 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
     known.finish();
     await Promise.all(inflight);
     if (failure) throw failure.err;
+  } catch (err) {
+    // What was captured before the failure is whole: keeping it is progress even when the staging area is
+    // smaller than one batch (back it up, then add again). Deletions are not recorded: the walk did not end.
+    await pool.close();
+    const kept = await batch.commit().then(
+      () => staged,
+      () => 0,
+    );
+    if (err instanceof StagingFailed) throw stagingFailedError(ctx.stagingDir, err.code, kept);
+    throw err;
   } finally {
     await pool.close();
   }
@@ -205,6 +209,23 @@ export async function stageFiles(ctx: Context, abs: string): Promise<StageResult
   }
   await batch.commit();
   return { directory: directory.path, staged, stagedBytes, unchanged, deleted, directories: changed.length + removed.length, skipped, passedOver };
+}
+
+class StagingFailed extends Error {
+  constructor(readonly code: string) {
+    super(`staging failed (${code})`);
+  }
+}
+
+function stagingFailedError(stagingDir: string, code: string, kept: number): Error {
+  const full = code === 'ENOSPC' || code === 'EDQUOT';
+  const keptText = kept > 0 ? `the ${kept} file${kept === 1 ? '' : 's'} staged before it ${full ? 'filled' : 'failed'} were kept` : 'nothing staged before was lost';
+  return userError(
+    `${full ? 'no space left on' : 'cannot write to'} the staging area ${stagingDir} (${code})`,
+    full
+      ? `${keptText}; run \`bt backup\` to move staged files to the vaults, or free some space, then run \`bt add\` again`
+      : `check that it is writable; ${keptText}`,
+  );
 }
 
 /**

@@ -361,11 +361,53 @@ test('a full staging area stops add with a clear message; what was staged before
     writeFileSync(join(d, 'huge.bin'), Buffer.alloc(4 << 20, 1));
     const r = bt.run(['add'], { cwd: d });
     assert.is(r.code, 1);
-    assert.match(r.stderr, /no space left on the staging area .* \(ENOSPC\); free some space and run `bt add` again; nothing staged before was lost/);
+    assert.is(r.stderr, `bt: error: no space left on the staging area ${join(small, 'staging')} (ENOSPC); nothing staged before was lost; run \`bt backup\` to move staged files to the vaults, or free some space, then run \`bt add\` again\n`);
     const status = bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status'], { cwd: d });
     assert.equal(status.files.map((f) => [f.path, f.state]), [['huge.bin', 'untracked'], ['small.txt', 'staged']]);
     rmSync(join(d, 'huge.bin'));
     assert.is(bt.json<{ files: number }>(['backup']).files, 1);
+  } finally {
+    spawnSync('umount', [small]);
+  }
+});
+
+test('a staging area smaller than what one add would stage: each add keeps what fit, backup frees it, and the adds finish', () => {
+  if (!isRoot) {
+    console.log('NOT RUN: needs root to mount a small tmpfs');
+    return;
+  }
+  const small = tempDir('bt-staging');
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', small]).status !== 0) {
+    console.log('NOT RUN: could not mount a tmpfs');
+    return;
+  }
+  try {
+    const bt = new BtHome().init();
+    const cfg = join(bt.home, '.config/bt.toml');
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(/staging_dir = "[^"]*"/, `staging_dir = ${JSON.stringify(join(small, 'staging'))}`));
+    const d = tracked(bt);
+    const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((c) => `${c}.bin`);
+    names.forEach((name, i) => writeFileSync(join(d, name), Buffer.alloc(600 << 10, i + 1)));
+    const states = (): string[] => bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status'], { cwd: d }).files.map((f) => `${f.path} ${f.state}`);
+    const first = bt.run(['add'], { cwd: d });
+    assert.is(first.code, 1);
+    assert.match(first.stderr, /^bt: error: no space left on the staging area \S+ \(ENOSPC\); the [1-3] files? staged before it filled were kept; run `bt backup` to move staged files to the vaults, or free some space, then run `bt add` again\n$/);
+    const keptFirst = states().filter((s) => s.endsWith(' staged')).length;
+    assert.ok(keptFirst >= 1 && keptFirst <= 3, `${keptFirst} staged`);
+    // Each backup empties the staging area; each add then stages more, until one ends without an error.
+    let rounds = 0;
+    for (;;) {
+      bt.ok(['backup']);
+      const r = bt.run(['add'], { cwd: d });
+      if (r.code === 0) break;
+      assert.is(r.code, 1, r.stderr);
+      assert.ok(++rounds < 7, 'every add stages at least one file');
+    }
+    bt.ok(['backup']);
+    assert.equal(states(), names.map((n) => `${n} backed-up`));
+    const out = join(bt.work, 'out');
+    bt.ok(['restore', d, '--output', out]);
+    names.forEach((name, i) => assert.ok(readFileSync(join(out, name)).equals(Buffer.alloc(600 << 10, i + 1)), name));
   } finally {
     spawnSync('umount', [small]);
   }
