@@ -1,5 +1,5 @@
 // Ignore rules with gitignore semantics: the config's global list plus a .btignore in any directory.
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
 import ignore, { type Ignore } from 'ignore';
 import { errnoCode } from '../core/errors.js';
 
@@ -83,7 +83,9 @@ function readIgnoreFile(path: string, problem: (reason: string) => void): string
   } catch (err) {
     const code = errnoCode(err);
     // Not there, or its directory unreadable or too deep to name: the walk says so for the directory.
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EACCES' || code === 'ENAMETOOLONG') return undefined;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENAMETOOLONG') return undefined;
+    // EACCES with the directory searchable is the file's own mode: its rules exist and are not applied.
+    if (code === 'EACCES' && !isThere(path)) return undefined;
     problem(`cannot read (${code ?? 'error'}); the directory is walked without its rules`);
     return undefined;
   }
@@ -104,5 +106,13 @@ function readIgnoreFile(path: string, problem: (reason: string) => void): string
     return undefined;
   } finally {
     closeSync(fd);
+  }
+}
+
+function isThere(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
   }
 }

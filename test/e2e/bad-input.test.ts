@@ -209,7 +209,7 @@ test('bt never backs up its own directories, even named on purpose; a vault is r
   bt.ok(['config', 'vault', 'add', 'v2', '--type', 'fs', '--path', join(bt.home, 'second-vault')]);
 });
 
-test('unreadable files and directories are skipped and listed (exit 3); the rest is backed up', () => {
+test('unreadable files, directories and ignore rules are reported; unreadable files and directories are skipped and listed (exit 3); the rest is backed up', () => {
   if (!isRoot) {
     console.log('NOT RUN: needs root to run bt as another user (permissions do not bind root)');
     return;
@@ -220,7 +220,13 @@ test('unreadable files and directories are skipped and listed (exit 3); the rest
   writeFileSync(join(d, 'secret.txt'), 'no access');
   mkdirSync(join(d, 'closed'));
   writeFileSync(join(d, 'closed/inner.txt'), 'behind a closed door');
+  writeFileSync(join(d, 'closed/.btignore'), '*.txt\n');
+  mkdirSync(join(d, 'rules'));
+  writeFileSync(join(d, 'rules/.btignore'), '*.log\n');
+  writeFileSync(join(d, 'rules/x.log'), 'its rule cannot be read');
   spawnSync('chown', ['-R', '65534:65534', bt.home]);
+  chownSync(join(d, 'rules/.btignore'), 0, 0);
+  chmodSync(join(d, 'rules/.btignore'), 0o600);
   chmodSync(bt.home, 0o755);
   chownSync(join(d, 'secret.txt'), 0, 0);
   chmodSync(join(d, 'secret.txt'), 0o600);
@@ -231,9 +237,13 @@ test('unreadable files and directories are skipped and listed (exit 3); the rest
   assert.is(add.status, 3, add.stderr);
   assert.match(add.stderr, /secret\.txt: cannot read \(EACCES\)/);
   assert.match(add.stderr, /closed: cannot read directory \(EACCES\)/);
+  // Rules that exist but cannot be read are said (what they leave out is backed up); behind a closed
+  // directory, the directory's own notice is enough.
+  assert.ok(add.stderr.includes(`bt: ${join(d, 'rules/.btignore')}: cannot read (EACCES); the directory is walked without its rules\n`), add.stderr);
+  assert.not.match(add.stderr, /closed\/\.btignore/);
   const result = JSON.parse(add.stdout) as { staged: number; skipped: { path: string }[] };
-  assert.is(result.staged, 1);
-  assert.equal(result.skipped.map((s) => s.path.replace(`${d}/`, '')).sort(), ['closed', 'secret.txt']);
+  assert.is(result.staged, 2);
+  assert.equal(result.skipped.map((s) => s.path.replace(`${d}/`, '')).sort(), ['closed', 'rules/.btignore', 'secret.txt']);
   const firstBackup = asNobody(['backup']);
   assert.is(firstBackup.status, 0, firstBackup.stdout + firstBackup.stderr);
   // A later run that cannot read the directory does not mistake its files for deleted ones.
