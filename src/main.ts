@@ -22,15 +22,19 @@ function foldCommandWords(words: readonly string[]): { spec: CommandSpec<unknown
 /** Marks option values so the parser keeps them as text ("0123" must not become 123); codecs unmark them. */
 function protectValues(spec: CommandSpec<unknown>, argv: string[]): string[] {
   const valued = new Set<string>();
+  const flags = new Set<string>(['--json']);
   for (const o of spec.options ?? []) {
-    if (!o.flags.includes('<') && !o.flags.includes('[')) continue;
-    for (const m of o.flags.matchAll(/(--?[A-Za-z][\w-]*)/g)) valued.add(m[1]!);
+    const takesValue = o.flags.includes('<') || o.flags.includes('[');
+    for (const m of o.flags.matchAll(/(--?[A-Za-z][\w-]*)/g)) (takesValue ? valued : flags).add(m[1]!);
   }
   const out = [...argv];
   for (let i = 1; i < out.length; i++) {
     const token = out[i]!;
     if (token === '--') break;
     const eq = token.indexOf('=');
+    if (eq > 0 && flags.has(token.slice(0, eq))) {
+      throw usageError(`bt ${spec.name}: option ${token.slice(0, eq)} takes no value (got "${token.slice(eq + 1)}")`, `write ${token.slice(0, eq)} alone; see \`bt ${spec.name} --help\``);
+    }
     if (eq > 0 && valued.has(token.slice(0, eq))) out[i] = `${token.slice(0, eq + 1)}\u0000${token.slice(eq + 1)}`;
     else if (valued.has(token) && i + 1 < out.length) {
       out[i + 1] = `\u0000${out[i + 1]}`;

@@ -395,6 +395,9 @@ test('errors: each says what was wrong and what to do, with its exit code', () =
   r = bt.run(['add', '--bogus'], { cwd: d });
   assert.is(r.code, 2);
   assert.is(r.stderr, "bt: error: Unknown option '--bogus'; see `bt add --help`\n");
+  r = bt.run(['restore', 'f', '--force=yes'], { cwd: d });
+  assert.is(r.code, 2);
+  assert.is(r.stderr, 'bt: error: bt restore: option --force takes no value (got "yes"); write --force alone; see `bt restore --help`\n');
   // The top-level help lists -v, which bt answers before loading any command.
   const help = bt.run(['--help']);
   assert.is(help.code, 0);
