@@ -74,16 +74,19 @@ function unknownKey(raw: Record<string, unknown>): { key: string; known: readonl
   for (const [table, value] of Object.entries(raw)) {
     if (table === 'vaults' && Array.isArray(value)) {
       for (const [i, v] of value.entries()) {
-        const found = check('vaults', `vaults.${i}.`, v as Record<string, unknown>);
+        const found = isTable(v) ? check('vaults', `vaults.${i}.`, v) : undefined;
         if (found) return found;
       }
-    } else if (typeof value === 'object' && value !== null) {
-      const found = check(table, `${table}.`, value as Record<string, unknown>);
+    } else if (isTable(value)) {
+      const found = check(table, `${table}.`, value);
       if (found) return found;
     }
   }
   return undefined;
 }
+
+/** A TOML table; anything else in its place is a wrong type, which decoding names with the value found. */
+const isTable = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const configIsDirectory = (path: string): Error =>
   userError(`the config ${path} is a directory`, 'point BT_CONFIG at a file (it need not exist before `bt config init`)');

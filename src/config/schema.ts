@@ -44,7 +44,7 @@ const VaultType = t.keyof({ fs: null, s3: null }, '"fs" or "s3"');
  * instead of printing the whole union of both shapes.
  */
 export const VaultConfig = new t.Type<VaultConfig, VaultConfig, unknown>(
-  'vault',
+  'a [[vaults]] table',
   (u): u is VaultConfig => FsVaultConfig.is(u) || S3VaultConfig.is(u),
   (u, c) => {
     if (typeof u !== 'object' || u === null || Array.isArray(u)) return t.failure(u, c, 'a [[vaults]] table');
@@ -70,11 +70,11 @@ export const Config = t.type({
   host_id: Ulid,
   base_dir: AbsolutePath,
   log_dir: AbsolutePath,
-  database: t.type({ data_dir: AbsolutePath }),
-  staging: t.type({ staging_dir: AbsolutePath }),
-  fs: t.type({ ignore: t.array(t.string) }),
-  backup: t.type({ concurrency: NonNegInt }),
-  watch: t.type({ settle_ms: NonNegInt, backup_interval_minutes: NonNegInt, poll: t.boolean }),
+  database: t.type({ data_dir: AbsolutePath }, 'a [database] table'),
+  staging: t.type({ staging_dir: AbsolutePath }, 'a [staging] table'),
+  fs: t.type({ ignore: t.array(t.string) }, 'a [fs] table'),
+  backup: t.type({ concurrency: NonNegInt }, 'a [backup] table'),
+  watch: t.type({ settle_ms: NonNegInt, backup_interval_minutes: NonNegInt, poll: t.boolean }, 'a [watch] table'),
   vaults: t.array(VaultConfig, 'a list of [[vaults]] tables'),
 });
 export type Config = t.TypeOf<typeof Config>;

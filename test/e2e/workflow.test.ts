@@ -428,6 +428,15 @@ test('errors: each says what was wrong and what to do, with its exit code', () =
   r = bt.run(['config', 'list']);
   assert.is(r.code, 1);
   assert.is(r.stderr, `bt: error: config ${cfg}: vaults.0.type: expected "fs" or "s3", got "ftp"; fix that key in the file\n`);
+  // A value where a table belongs is a wrong type, not a table of unknown keys "0", "1"...
+  writeFileSync(cfg, `vaults = ["x"]\n${good.slice(0, good.indexOf('[[vaults]]'))}`);
+  r = bt.run(['config', 'list']);
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `bt: error: config ${cfg}: vaults.0: expected a [[vaults]] table, got "x"; fix that key in the file\n`);
+  writeFileSync(cfg, `fs = ["x"]\n${good.replace(/\[fs\]\nignore = .*\n/, '')}`);
+  r = bt.run(['config', 'list']);
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `bt: error: config ${cfg}: fs: expected a [fs] table, got ["x"]; fix that key in the file\n`);
   writeFileSync(cfg, good);
   // BT_CONFIG naming a directory, and a time window that is empty by construction.
   const dirAsConfig = join(bt.home, 'cfgdir');
