@@ -1,5 +1,6 @@
 // Bundles src/cli.ts into dist/ with esbuild: a tiny entry that answers --version, the commands in one file.
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -13,7 +14,7 @@ await build({
   // only when a command runs (`bt --version` loads nothing else).
   entryPoints: {
     cli: 'src/cli.ts', main: 'src/main.ts', 'capture-worker': 'src/fs/capture-worker.ts', 'restore-worker': 'src/fs/restore-worker.ts',
-    'hash-worker': 'src/fs/hash-worker.ts', 'replay-worker': 'src/events/replay-worker.ts',
+    'hash-worker': 'src/fs/hash-worker.ts', 'replay-worker': 'src/events/replay-worker.ts', 'code-cache': 'src/core/code-cache.ts',
   },
   outdir: fresh,
   bundle: true,
@@ -32,6 +33,9 @@ await build({
 });
 // The package is "type": "module"; the bundle's .js files are CommonJS.
 writeFileSync(`${root}/${fresh}/package.json`, '{ "type": "commonjs" }\n');
+// main.js's V8 code cache (src/core/code-cache.ts), made by a Node process as bt's own would be.
+const made = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(`${root}/${fresh}/code-cache.js`)}).writeCodeCache(${JSON.stringify(`${root}/${fresh}/main.js`)})`], { stdio: 'inherit' });
+if (made.status !== 0) throw new Error('could not write the code cache of dist/main.js');
 const old = `${root}/dist.old-${process.pid}`;
 if (existsSync(`${root}/dist`)) renameSync(`${root}/dist`, old);
 renameSync(`${root}/${fresh}`, `${root}/dist`);

@@ -1,5 +1,6 @@
 // bt's process entry: answers --version without loading anything, else runs main and sets the exit code.
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { requireCached } from './core/code-cache.js';
 import { keepHeapSlackSmall } from './core/heap.js';
 import { BT_VERSION } from './version.js';
 
@@ -15,7 +16,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
 } else {
   keepHeapSlackSmall();
   // Built, this file and main.js are CommonJS (scripts/build.mjs): require keeps main off the ESM loader.
-  const { main } = createRequire(import.meta.url)('./main.js') as typeof import('./main.js');
+  const { main } = requireCached(fileURLToPath(new URL('./main.js', import.meta.url))) as typeof import('./main.js');
   void main(process.argv).then((code) => {
     process.exitCode = code;
   });
