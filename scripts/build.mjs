@@ -33,10 +33,11 @@ await build({
 });
 // The package is "type": "module"; the bundle's .js files are CommonJS.
 writeFileSync(`${root}/${fresh}/package.json`, '{ "type": "commonjs" }\n');
-// main.js's V8 code cache (src/core/code-cache.ts), made by a Node process as bt's own would be.
-const made = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(`${root}/${fresh}/code-cache.js`)}).writeCodeCache(${JSON.stringify(`${root}/${fresh}/main.js`)})`], { stdio: 'inherit' });
-if (made.status !== 0) throw new Error('could not write the code cache of dist/main.js');
 const old = `${root}/dist.old-${process.pid}`;
 if (existsSync(`${root}/dist`)) renameSync(`${root}/dist`, old);
 renameSync(`${root}/${fresh}`, `${root}/dist`);
 rmSync(old, { recursive: true, force: true });
+// main.js's V8 code cache (src/core/code-cache.ts), made by a Node process as bt's own would be. Made in
+// place: V8 keeps the file name it compiled under in the cache, and stack traces would name dist.new-*.
+const made = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(`${root}/dist/code-cache.js`)}).writeCodeCache(${JSON.stringify(`${root}/dist/main.js`)})`], { stdio: 'inherit' });
+if (made.status !== 0) throw new Error('could not write the code cache of dist/main.js');
