@@ -37,6 +37,11 @@ const old = `${root}/dist.old-${process.pid}`;
 if (existsSync(`${root}/dist`)) renameSync(`${root}/dist`, old);
 renameSync(`${root}/${fresh}`, `${root}/dist`);
 rmSync(old, { recursive: true, force: true });
+// A script compiled from a code cache loses its import() callback on Node 20 ("A dynamic import callback was
+// not specified"): main.js must load its modules with require.
+if (/\bimport\(/.test(readFileSync(`${root}/dist/main.js`, 'utf8').replace(/typeof import\(/g, ''))) {
+  throw new Error('dist/main.js calls import(): load the module with require (createRequire) instead, see src/core/code-cache.ts');
+}
 // main.js's V8 code cache (src/core/code-cache.ts), made by a Node process as bt's own would be. Made in
 // place: V8 keeps the file name it compiled under in the cache, and stack traces would name dist.new-*.
 const made = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(`${root}/dist/code-cache.js`)}).writeCodeCache(${JSON.stringify(`${root}/dist/main.js`)})`], { stdio: 'inherit' });

@@ -15,8 +15,14 @@ interface Loaded {
   readonly script: Script;
 }
 
+/**
+ * No import() in such a file: on Node 20 a script compiled from a code cache loses its dynamic import
+ * callback, whatever option is given (the build refuses a main.js that calls import()).
+ */
+const compile = (file: string, cachedData: Buffer | undefined): Script => new Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+
 function run(file: string, cachedData: Buffer | undefined): Loaded {
-  const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+  const script = compile(file, cachedData);
   const module = { exports: {} as unknown };
   const body = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
   body.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
@@ -46,6 +52,5 @@ export function writeCodeCache(file: string): void {
 /** Whether V8 takes `file.cache` for `file`, in a process started as bt's is (a test holds the build to it). */
 export function codeCacheAccepted(file: string): boolean {
   keepHeapSlackSmall();
-  const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData: readFileSync(`${file}.cache`) });
-  return !script.cachedDataRejected;
+  return !compile(file, readFileSync(`${file}.cache`)).cachedDataRejected;
 }

@@ -1,4 +1,5 @@
 // `bt watch`: stages and backs up changes as they happen; chokidar events settle, rescans catch what events miss.
+import { createRequire } from 'node:module';
 import { BtError } from '../core/errors.js';
 import { isoTime } from '../core/ids.js';
 import { Context, type Reporter } from './context.js';
@@ -54,7 +55,9 @@ export async function runWatcher(opts: WatchOptions): Promise<void> {
       directories: [], pending: 0, last_change_at: null, last_backup_at: null, last_backup_files: 0,
     });
     log = openWatchLog(ctx.config.log_dir, opts.echo);
-    const chokidar = await import('chokidar');
+    // require, not import(): Node 20 loses a script's import() callback when the script comes from a code
+    // cache (src/core/code-cache.ts). Node >= 20.19 requires this ES module as it is.
+    const chokidar = createRequire(import.meta.url)('chokidar') as Chokidar;
     const settings = { settleMs, poll, intervalMs: intervalMinutes * 60_000, since, formatBytes: opts.formatBytes };
     const watcher = new Watcher(ctx, chokidar, log, lock, settings);
     await watcher.run(opts.signal);
