@@ -1,5 +1,5 @@
 // `bt backup`: every staged version goes to every vault, then becomes a snapshot; then the journal is synced.
-import { chmodSync } from 'node:fs';
+import { chmodSync, readdirSync } from 'node:fs';
 import { rm, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import pLimit from 'p-limit';
@@ -7,6 +7,7 @@ import { errnoCode, userError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import type { DomainEvent, FileMeta, StoredIn } from '../events/codecs.js';
 import type { StagedOperation } from '../projections/queries.js';
+import { CHUNK_THRESHOLD } from '../fs/chunker.js';
 import { chunkFromFile, chunkSourceFrom } from '../vaults/chunked-content.js';
 import { type ChunkSource, type Vault, vaultProblem } from '../vaults/vault.js';
 import type { Context, Reporter } from './context.js';
@@ -25,6 +26,8 @@ export interface BackupResult {
   readonly bytesDeduped: number;
   /** Staged versions left in place for the next run, with why. */
   readonly failed: readonly { path: string; reason: string }[];
+  /** Stages dropped because their staged copy was lost (the next `bt add` stages the file again). */
+  readonly dropped: readonly { path: string; reason: string }[];
   readonly sync: readonly SyncResult[];
 }
 
@@ -68,6 +71,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
   const unlinking = pLimit(8);
   let removing: Promise<unknown> = Promise.resolve();
   const failed: { path: string; reason: string }[] = [];
+  const dropped: { path: string; reason: string }[] = [];
   const unavailable = new UnavailableVaults(() => ctx.clock.now());
   const kept = new KeptNotices(ctx.reporter);
   let files = 0;
@@ -98,11 +102,18 @@ export async function backup(ctx: Context): Promise<BackupResult> {
                 // The staged copy is the last copy bt has in hand: before it goes, each vault said to hold the
                 // content is asked (a stat on disk, a HEAD on S3), and one that lost it gets it again.
                 const gone = await absentFrom(vaults, held.get(contentId), contentId);
-                const missing = vaults.filter((v) => !held.get(contentId)?.has(v.name) || gone.has(v.name));
+                const lacking = (v: Vault): boolean => !held.get(contentId)?.has(v.name) || gone.has(v.name);
+                // Chunks in a staged directory are those `bt add` found some vault lacking (all of them, for a
+                // file new here): a vault that holds the content takes the put too, and keeps its copy as it is
+                // only when it has those chunks whole. Else a chunk lost since would stay lost, in hand.
+                const confirming = op.size >= CHUNK_THRESHOLD && holdsChunks(staged) ? vaults.filter((v) => !lacking(v)) : [];
+                const missing = vaults.filter((v) => lacking(v) || confirming.includes(v));
                 const chunkSource = chunkSourceFrom(vaults, chunkFromFile(staged, contentId, originalPath(op)));
                 const put = (to: readonly Vault[]) => storeContent(to, contentId, staged, op.size, chunkSource, unavailable, ctx.reporter);
                 const outcome = await put(missing);
-                return { ...(outcome.copyLost ? await fetchBackAndPut(outcome, missing, vaults, contentId, staged, put) : outcome), gone };
+                // A vault that only confirmed its copy stored nothing: it is not recorded again.
+                const stored = outcome.stored.filter((s) => s.sent > 0 || !confirming.some((v) => v.name === s.vault));
+                return { ...(outcome.copyLost ? await fetchBackAndPut(outcome, missing, vaults, contentId, staged, put) : { ...outcome, stored }), gone };
               })();
               uploads.set(contentId, upload);
             }
@@ -126,7 +137,9 @@ export async function backup(ctx: Context): Promise<BackupResult> {
         bytesSent += s.sent;
         bytesDeduped += Math.max(0, op.size - s.sent);
       }
-      const stillHeld = [...(contentId === null ? [] : held.get(contentId) ?? [])].filter((v) => !outcome.gone.has(v));
+      // A vault that held the content and stored a lost chunk of it again is counted once, with what it sent.
+      const storedIn = new Set(stored.map((s) => s.vault));
+      const stillHeld = [...(contentId === null ? [] : held.get(contentId) ?? [])].filter((v) => !outcome.gone.has(v) && !storedIn.has(v));
       if (contentId !== null) bytesDeduped += op.size * (first ? stillHeld.length : vaults.length);
       const holders = new Set([...stillHeld, ...outcome.stored.map((s) => s.vault)]);
       if (contentId !== null && !vaults.every((v) => holders.has(v.name)) && outcome.copyLost && outcome.stored.length === 0 && !pathExists(ctx.stagedPath(op.stage_id))) {
@@ -134,7 +147,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
         // already: the stage is dropped, so the next `bt add` stages the file (or records its deletion) again.
         events.push({ type: 'StageDropped', data: { stage_id: op.stage_id, file_id: op.file_id, reason: 'lost' } });
         const path = originalPath(op);
-        failed.push({ path, reason: 'its staged copy was lost: the stage is dropped; run `bt add` to stage the file again' });
+        dropped.push({ path, reason: 'its staged copy was lost: the stage is dropped; run `bt add` to stage the file again' });
         ctx.reporter.notice(`${path}: its staged copy was lost; the stage is dropped: run \`bt add\` to stage the file again`);
         continue;
       }
@@ -168,7 +181,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
   removeEmptyBuckets(ctx.stagingDir);
   kept.summarize();
   const sync = await syncJournal(ctx, vaults);
-  return { files, bytesSent, bytesDeduped, failed, sync };
+  return { files, bytesSent, bytesDeduped, failed, dropped, sync };
 }
 
 function snapshotCommitted(ctx: Context, op: StagedOperation, stored: readonly Stored[]): DomainEvent {
@@ -271,6 +284,15 @@ async function fetchBackAndPut(
  * Of the vaults the projections say hold a content, those that do not have it now (a lost or re-created
  * vault, a deleted object); a vault that cannot answer counts as not having it, so the staged copy is kept.
  */
+/** Whether a staged copy is a chunk directory with chunk files in it (beside its manifest). */
+function holdsChunks(staged: string): boolean {
+  try {
+    return readdirSync(staged).length > 1;
+  } catch {
+    return false;
+  }
+}
+
 async function absentFrom(vaults: readonly Vault[], heldBy: ReadonlySet<string> | undefined, contentId: string): Promise<Set<string>> {
   const gone = new Set<string>();
   if (!heldBy) return gone;

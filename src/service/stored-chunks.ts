@@ -17,11 +17,11 @@ export async function chunksInEveryVault(ctx: Context, contentId: string): Promi
     const holders = new Set(ctx.store.queries.contentLocations(contentId));
     const vaults = await ctx.vaults();
     if (vaults.length === 0 || !vaults.every((v) => holders.has(v.name))) return undefined;
-    let common: Set<string> | undefined;
+    let common: Map<string, number> | undefined;
     for (const vault of vaults) {
-      const ids = await vault.chunksOf(contentId);
-      if (!ids) return undefined;
-      common = new Set(common ? ids.filter((id) => common!.has(id)) : ids);
+      const chunks = await vault.chunksOf(contentId);
+      if (!chunks) return undefined;
+      common = new Map(common ? chunks.filter(([id, length]) => common!.get(id) === length) : chunks);
     }
     // A stat per chunk on a local disk is free; a HEAD per chunk on S3 would double what a backup asks the
     // bucket, which checks each chunk again anyway: there the manifest is trusted, and a chunk lost since
@@ -29,7 +29,7 @@ export async function chunksInEveryVault(ctx: Context, contentId: string): Promi
     const local = vaults.filter((v) => v.kind === 'fs');
     const limit = pLimit(CHECKS_IN_FLIGHT);
     const everywhere = await Promise.all(
-      [...(common ?? [])].map((id) => limit(async () => ((await Promise.all(local.map((v) => v.hasChunk(id)))).every(Boolean) ? id : null))),
+      [...(common ?? [])].map(([id, length]) => limit(async () => ((await Promise.all(local.map((v) => v.hasChunk(id, length)))).every(Boolean) ? id : null))),
     );
     return everywhere.filter((id): id is string => id !== null);
   } catch {

@@ -173,23 +173,26 @@ export class FileSystemVault implements Vault {
   private async putChunked(checksum: string, dir: string, opts: PutOptions): Promise<PutResult> {
     const { manifest } = await readStagedManifest(dir, checksum);
     if (!opts.repair) {
+      // A stored manifest stands only with its chunks: one lost or cut short since would make every new
+      // version of this content unrestorable while the chunks in hand were thrown away.
       const stored = this.storedManifest(checksum);
-      if (stored) return this.foundManifest(checksum, stored);
+      if (stored && distinctChunks(stored).every(([id, length]) => this.chunkSize(id) === length)) return this.foundManifest(checksum, stored);
     }
     const placed: string[] = [];
     let sent = 0;
     for (const [id, length] of distinctChunks(manifest)) {
       const final = this.chunkPath(id);
       this.ensureFanout(final);
-      if (existsSync(final)) {
+      const size = this.chunkSize(id);
+      if (size === length) {
         // Shared with other contents, or left by an interrupted put: not sent again, but flushed with the
         // rest before the manifest names it (an interrupted put's chunk may still be only in memory).
         if (!opts.repair || (await hashFile(final)) === id) {
           placed.push(final);
           continue;
         }
-        await rm(final, { force: true });
       }
+      if (size !== undefined) await rm(final, { force: true });
       const src = join(dir, id);
       if (!existsSync(src)) await this.writeIn(id, await unstagedChunk(dir, id, length, opts.chunkSource), final);
       else if (!(opts.consume && this.moveIn(src, final))) await this.copyIn(id, src, final);
@@ -257,18 +260,23 @@ export class FileSystemVault implements Vault {
     await rename(tmp, final);
   }
 
-  async hasChunk(id: string): Promise<boolean> {
-    return existsSync(this.chunkPath(id));
+  async hasChunk(id: string, length: number): Promise<boolean> {
+    return this.chunkSize(id) === length;
+  }
+
+  /** The size of the chunk object `id`, undefined when there is none: a chunk of the wrong size is damaged. */
+  private chunkSize(id: string): number | undefined {
+    return statSync(this.chunkPath(id), { throwIfNoEntry: false })?.size;
   }
 
   localObjectPath(checksum: string): string {
     return this.contentPath(checksum);
   }
 
-  async chunksOf(checksum: string): Promise<readonly string[] | undefined> {
+  async chunksOf(checksum: string): Promise<readonly (readonly [string, number])[] | undefined> {
     this.ensureReady();
     const m = this.storedManifest(checksum);
-    return m && chunkIds(m);
+    return m && distinctChunks(m);
   }
 
   /** The manifest stored for a content, or undefined when there is none (or none that decodes: it is rewritten). */
@@ -381,8 +389,10 @@ export class FileSystemVault implements Vault {
     }
     const m = await this.manifestOf(checksum);
     if (readData) return readChunks(this.name, m, this.readChunk, null, READ_AHEAD);
-    for (const [id] of distinctChunks(m)) {
-      if (!existsSync(this.chunkPath(id))) throw new VaultObjectError('missing', this.name, `chunks/${id}`);
+    for (const [id, length] of distinctChunks(m)) {
+      const size = this.chunkSize(id);
+      if (size === undefined) throw new VaultObjectError('missing', this.name, `chunks/${id}`);
+      if (size !== length) throw new VaultObjectError('corrupt', this.name, `chunks/${id}`);
     }
   }
 

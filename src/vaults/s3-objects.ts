@@ -56,11 +56,15 @@ export class S3Objects {
   }
 
   async exists(bucket: string, key: string): Promise<boolean> {
+    return (await this.size(bucket, key)) !== undefined;
+  }
+
+  /** The object's length (a HEAD), or undefined when there is no such object. */
+  async size(bucket: string, key: string): Promise<number | undefined> {
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return true;
+      return (await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength ?? 0;
     } catch (err) {
-      if (isNotFound(err)) return false;
+      if (isNotFound(err)) return undefined;
       throw this.fail(err, bucket, key);
     }
   }

@@ -1,7 +1,9 @@
 // A vault in an S3 bucket (AWS or S3-compatible): what is stored under which key (layout: ADR 0007, and for
 // chunked content ADR 0012), on top of the object operations of s3-objects.ts; client: ADR 0009.
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { restoreTmpPath } from '../fs/restore-file.js';
 import { type BucketLocationConstraint, CreateBucketCommand, HeadBucketCommand, type S3Client, type StorageClass } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
@@ -10,7 +12,7 @@ import { errnoCode, vaultError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import { type ChunkManifest, decodeManifest, distinctChunks, encodeManifest, sha256Hex } from '../fs/chunk-manifest.js';
 import { CHUNK_THRESHOLD } from '../fs/chunker.js';
-import { chunkIds, parseStoredManifest, readChunks, readStagedChunk, readStagedManifest, writeChunkedContent } from './chunked-content.js';
+import { parseStoredManifest, readChunks, readStagedChunk, readStagedManifest, writeChunkedContent } from './chunked-content.js';
 import { makeS3Client } from './s3-client.js';
 import { errorCode, httpStatus, isNotFound, knownSecrets } from './s3-errors.js';
 import { MULTIPART_THRESHOLD, S3Objects, stagedCopyChanged } from './s3-objects.js';
@@ -136,13 +138,24 @@ export class S3Vault implements Vault {
   private async putChunked(checksum: string, dir: string, justChecked: boolean, opts: PutOptions): Promise<PutResult> {
     const bucket = this.config.content_bucket;
     const { manifest } = await readStagedManifest(dir, checksum);
-    if (!justChecked && !opts.repair) {
-      // A GET costs what a HEAD costs, and tells how many chunks the stored manifest has.
-      const stored = await this.storedManifest(checksum);
-      if (stored) return { sent: 0, chunks: stored.chunks.length };
-      if (await this.objects.exists(bucket, this.contentKey(checksum))) return { sent: 0 };
-    }
     const limit = pLimit(this.partsInFlight);
+    if (!justChecked && !opts.repair) {
+      // A GET costs what a HEAD costs, and tells how many chunks the stored manifest has. It stands only if
+      // the chunks staged in hand are in the bucket: `bt add` stages a chunk a vault lacks (elsewhere the
+      // bucket's chunks are trusted, as `bt add` trusts them), and dropping it would leave the new version
+      // naming a chunk nobody has.
+      const stored = await this.storedManifest(checksum);
+      const inHand = distinctChunks(manifest).filter(([id]) => existsSync(join(dir, id)));
+      // Asked of the bucket, not of what this run saw: this is the path of a chunk lost since.
+      const whole = async (id: string, length: number): Promise<boolean> => {
+        if ((await this.objects.size(bucket, this.chunkKey(id))) === length) return true;
+        this.presentChunks.delete(id);
+        return false;
+      };
+      const held = async (): Promise<boolean> => (await Promise.all(inHand.map(([id, length]) => limit(() => whole(id, length))))).every(Boolean);
+      if (stored && (await held())) return { sent: 0, chunks: stored.chunks.length };
+      if (!stored && (await this.objects.exists(bucket, this.contentKey(checksum)))) return { sent: 0 };
+    }
     let sent = 0;
     let failed = false;
     const results = await Promise.allSettled(
@@ -151,7 +164,7 @@ export class S3Vault implements Vault {
           if (failed || (this.presentChunks.has(id) && !opts.repair)) return;
           try {
             const key = this.chunkKey(id);
-            if ((await this.objects.exists(bucket, key)) && (!opts.repair || (await this.objects.hash(bucket, key)) === id)) {
+            if ((await this.objects.size(bucket, key)) === length && (!opts.repair || (await this.objects.hash(bucket, key)) === id)) {
               this.presentChunks.add(id);
               return;
             }
@@ -192,16 +205,16 @@ export class S3Vault implements Vault {
 
   readChunk = (id: string): Promise<Buffer | undefined> => this.objects.read(this.config.content_bucket, this.chunkKey(id));
 
-  async hasChunk(id: string): Promise<boolean> {
+  async hasChunk(id: string, length: number): Promise<boolean> {
     if (this.presentChunks.has(id)) return true;
-    const found = await this.objects.exists(this.config.content_bucket, this.chunkKey(id));
+    const found = (await this.objects.size(this.config.content_bucket, this.chunkKey(id))) === length;
     if (found) this.presentChunks.add(id);
     return found;
   }
 
-  async chunksOf(checksum: string): Promise<readonly string[] | undefined> {
+  async chunksOf(checksum: string): Promise<readonly (readonly [string, number])[] | undefined> {
     const m = await this.storedManifest(checksum);
-    return m && chunkIds(m);
+    return m && distinctChunks(m);
   }
 
   /** Deletes a content's object or manifest (bt check --repair replaces a corrupt one this way); chunks stay. */

@@ -69,10 +69,10 @@ export interface Vault {
    * `bt check --repair` does this, to replace a corrupt one.
    */
   removeContent?(checksum: string): Promise<void>;
-  /** The distinct chunk ids of a content stored chunked here; undefined when stored whole or absent. */
-  chunksOf(checksum: string): Promise<readonly string[] | undefined>;
-  /** Whether a chunk object is there (not read: a stat on disk, a HEAD on S3). */
-  hasChunk(id: string): Promise<boolean>;
+  /** The distinct chunks (id, length) of a content stored chunked here; undefined when stored whole or absent. */
+  chunksOf(checksum: string): Promise<readonly (readonly [string, number])[] | undefined>;
+  /** Whether a chunk object is there with its length (not read: a stat on disk, a HEAD on S3). */
+  hasChunk(id: string, length: number): Promise<boolean>;
   /** A chunk's bytes as stored (unverified: the caller checks them), or undefined when it is absent. */
   readChunk(id: string): Promise<Buffer | undefined>;
   /**

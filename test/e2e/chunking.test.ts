@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { keystream } from '../../bench/corpus.js';
 import { insertAt, writeAt, writeKeystream } from '../../bench/edits.js';
@@ -273,6 +273,53 @@ test('a chunk the staged copy left out and the vault lost since is read back fro
     const v4 = await sha256File(file);
     bt.ok(['restore', 'disk.raw', '--output', join(bt.home, 'v4.raw')], { cwd: d });
     assert.is(await sha256File(join(bt.home, 'v4.raw')), v4);
+  } finally {
+    rmSync(bt.home, { recursive: true, force: true });
+  }
+});
+
+test('a chunk the vault lost or holds cut short is stored again by the next backup that has it in hand, not left out of a new version', async () => {
+  const { bt, d, file } = backedUpDisk('bt-chunk-carried', 24 * MiB + 5, 77);
+  try {
+    const chunks = (name: string): string[] => {
+      const id = bt.json<{ versions: { checksum: string }[] }>(['log', name], { cwd: d }).versions[0]!.checksum;
+      const manifest = JSON.parse(readFileSync(join(bt.vault, 'manifests', id.slice(0, 2), id), 'utf8')) as { chunks: [string, number][] };
+      return manifest.chunks.map(([c]) => c);
+    };
+    const chunkPath = (id: string): string => join(bt.vault, 'chunks', id.slice(0, 2), id);
+    const v1 = await sha256File(file);
+
+    // Lost, then a copy of the same file: its content is stored already, but not whole. The copy's
+    // backup puts the chunk back (it has it in hand) instead of recording a version that names it.
+    const lost = chunks('disk.raw')[1]!;
+    rmSync(chunkPath(lost));
+    copyFileSync(file, join(d, 'copy.raw'));
+    bt.ok(['add'], { cwd: d });
+    assert.is(bt.json<Backup>(['backup']).files, 1);
+    assert.ok(existsSync(chunkPath(lost)), 'the lost chunk is stored again');
+    const afterCopy = bt.run(['check']);
+    assert.is(afterCopy.code, 0, afterCopy.stdout);
+
+    // Cut short (a crash mid-write, a disk that lost a block): a check without --read-data sees the length.
+    const cut = chunks('disk.raw')[2]!;
+    chmodSync(chunkPath(cut), 0o600);
+    truncateSync(chunkPath(cut), 1000);
+    const quick = bt.run(['check']);
+    assert.is(quick.code, 4);
+    assert.match(quick.stdout, new RegExp(`vault "local": [0-9a-f]{64} corrupt \\(chunks/${cut}\\)\n  affects ${d}/copy.raw version 1`));
+    // A change elsewhere in the file: bt add stages the damaged chunk again, as one the vault lacks.
+    writeAt(file, 20 * MiB, keystream(12, 4096));
+    const v2 = await sha256File(file);
+    bt.ok(['add'], { cwd: d });
+    assert.is(bt.json<Backup>(['backup']).files, 1);
+    assert.is(statSync(chunkPath(cut)).size > 1000, true, 'the chunk is whole again');
+    const deep = bt.run(['check', '--read-data']);
+    assert.is(deep.code, 0, deep.stdout);
+    for (const [name, version, sha] of [['disk.raw', '1', v1], ['disk.raw', '2', v2], ['copy.raw', '1', v1]] as const) {
+      const out = join(bt.home, `${name}.${version}`);
+      bt.ok(['restore', name, '--version', version, '--output', out], { cwd: d });
+      assert.is(await sha256File(out), sha, `${name} version ${version}`);
+    }
   } finally {
     rmSync(bt.home, { recursive: true, force: true });
   }

@@ -399,12 +399,12 @@ function contract(impl: Implementation): void {
     const s = stagedChunks(large);
     await holder.putContent(s.checksum, s.path, s.size);
     await holder.flush();
-    assert.equal(await holder.chunksOf(s.checksum), [...new Set(s.chunks.map(([id]) => id))]);
+    assert.equal(await holder.chunksOf(s.checksum), [...new Map(s.chunks.map(([id, length]) => [id, length]))]);
     const [someId, someLength] = s.chunks[1]!;
     assert.is((await holder.readChunk(someId))?.length, someLength);
     assert.is(await holder.readChunk('0'.repeat(64)), undefined);
-    assert.is(await holder.hasChunk(someId), true);
-    assert.is(await holder.hasChunk('0'.repeat(64)), false);
+    assert.is(await holder.hasChunk(someId, someLength), true);
+    assert.is(await holder.hasChunk('0'.repeat(64), someLength), false);
 
     // As `bt add` stages a new version whose unchanged chunks every vault held: only a few chunk files.
     const left = s.chunks.slice(2).map(([id]) => id);
@@ -483,7 +483,11 @@ function contract(impl: Implementation): void {
     // A truncated chunk is corrupt too.
     impl.corruptChunk(v, bad, original.subarray(0, 1000));
     assert.is(((await rejects(v.getContent(s.checksum, join(dir, 'out')))) as VaultObjectError).problem, 'corrupt');
-    // An ordinary put trusts what is there; a repair put verifies every chunk and rewrites the bad one.
+    // An ordinary put stores again a chunk it has in hand that is there cut short (a stat or a HEAD sees
+    // the length), and trusts one of the right length; a repair put verifies every chunk and rewrites the bad one.
+    assert.equal(await v.putContent(s.checksum, s.path, s.size), { sent: length, chunks: s.chunks.length });
+    assert.is(await v.hasChunk(bad, length), true);
+    impl.corruptChunk(v, bad, flipped);
     assert.equal(await v.putContent(s.checksum, s.path, s.size), { sent: 0, chunks: s.chunks.length });
     await v.removeContent!(s.checksum);
     assert.is(await v.hasContent(s.checksum), false);
