@@ -57,7 +57,9 @@ function argumentsAfterDashDash(argv: readonly string[]): string[] {
 
 function unknownCommand(words: readonly string[]): BtError {
   const first = words[0] ?? '';
-  const related = commands.filter((c) => c.name.split(' ')[0] === first).map((c) => `bt ${c.name}`);
+  // What git and restic users type first.
+  const known = new Map([['status', ['bt dir status']], ['ls', ['bt dir status']], ['snapshots', ['bt log FILE', 'bt journal']]]);
+  const related = known.get(first) ?? commands.filter((c) => c.name.split(' ')[0] === first).map((c) => `bt ${c.name}`);
   const hint = related.length > 0 ? `did you mean ${related.join(', ')}?` : 'see `bt --help`';
   return usageError(`unknown command "${words.join(' ')}"`, hint);
 }
@@ -65,7 +67,7 @@ function unknownCommand(words: readonly string[]): BtError {
 /** Errors from the platform, in the user's terms. */
 function translate(err: unknown, command: string | undefined): unknown {
   if (err instanceof BtError) return err;
-  if (err instanceof Error && err.name === 'CACError') return usageError(err.message.replace(/`/g, "'").replace(/\u0000/g, ''), `see \`bt ${command ?? '<command>'} --help\``);
+  if (err instanceof Error && err.name === 'CACError') return parserError(err.message.replace(/`/g, "'").replace(/\u0000/g, ''), command);
   const code = errnoCode(err);
   if (code === 'EEXIST' || code === 'ENOTDIR') return userError(`a file is in the way: ${message(err)}`, 'move it, or choose another path');
   if (code?.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
@@ -84,6 +86,17 @@ function translate(err: unknown, command: string | undefined): unknown {
   if (code === 'EISDIR') return userError(`a directory is in the way: ${message(err)}`, 'choose a file path');
   if (code === 'ENAMETOOLONG') return userError(`a name is too long for the filesystem: ${message(err)}`, 'choose a shorter path (for a restore: --output)');
   return err;
+}
+
+/** cac's messages with the options as typed (it reports --dry-run as --dryRun) and arguments a command does not take said so. */
+function parserError(text: string, command: string | undefined): BtError {
+  const help = `see \`bt ${command ?? '<command>'} --help\``;
+  const unused = /^Unused args: (.*)$/.exec(text);
+  if (unused && command) {
+    const hint = command === 'backup' ? 'it stores everything staged, for every tracked directory; stage a path with `bt add PATH` first' : help;
+    return usageError(`bt ${command} takes no arguments (got ${unused[1]})`, hint);
+  }
+  return usageError(text.replace(/--([a-z]+(?:[A-Z][a-z0-9]*)+)\b/g, (_, name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`), help);
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));

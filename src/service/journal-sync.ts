@@ -30,14 +30,15 @@ export async function syncJournal(ctx: Context, vaults: readonly Vault[]): Promi
   return results;
 }
 
-/** The vault's segments for a host, checked to be contiguous from event 1. */
-export async function listSegments(vault: Vault, hostId: string): Promise<SegmentName[]> {
+/** The vault's segments for a host, checked to be contiguous from event 1; `gapHint` says what to do about a gap. */
+export async function listSegments(vault: Vault, hostId: string, gapHint?: string): Promise<SegmentName[]> {
   const segments = parseSegmentKeys(await vault.listMetadata(journalPrefix(hostId)));
   let expected = 1;
   for (const s of segments) {
     if (s.first !== expected) {
       throw integrityError(
         `vault "${vault.name}": journal segment with events ${expected}..${s.first - 1} of host ${hostId} is missing (next is ${s.key})`,
+        gapHint,
       );
     }
     expected = s.last + 1;
@@ -49,7 +50,8 @@ async function syncOne(ctx: Context, vault: Vault): Promise<SyncResult> {
   const journal = ctx.store.journal;
   const hostId = ctx.config.host_id;
   const local = journal.head();
-  const segments = await listSegments(vault, hostId);
+  // This host's own copy: the local journal holds every event to write it again.
+  const segments = await listSegments(vault, hostId, 'run `bt check --repair` to write it again from this journal');
   const lastSegment = segments[segments.length - 1];
   const vaultSeq = lastSegment?.last ?? 0;
   if (vaultSeq > local.seq) {

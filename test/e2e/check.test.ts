@@ -145,7 +145,9 @@ test("this host's journal in a vault: a damaged last segment and a missing one a
   rmSync(join(dir, segments[1]!));
   writeFileSync(join(d, 'd.txt'), 'delta');
   bt.ok(['add'], { cwd: d });
-  assert.is(bt.run(['backup']).code, 1);
+  const stopped = bt.run(['backup']);
+  assert.is(stopped.code, 1);
+  assert.match(stopped.stdout, new RegExp(`\njournal -> vault "local": FAILED: journal segment with events \\d+\\.\\.\\d+ of host ${host} is missing \\(next is [^)]+\\); run \`bt check --repair\` to write it again from this journal\n`));
   const both = bt.run(['check', '--read-data']);
   assert.is(both.code, 4);
   assert.match(both.stdout, /: events \d+\.\.\d+ are missing \(no segment holds them\)\n/);

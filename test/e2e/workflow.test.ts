@@ -395,6 +395,17 @@ test('errors: each says what was wrong and what to do, with its exit code', () =
   r = bt.run(['add', '--bogus'], { cwd: d });
   assert.is(r.code, 2);
   assert.is(r.stderr, "bt: error: Unknown option '--bogus'; see `bt add --help`\n");
+  r = bt.run(['add', '--dry-run'], { cwd: d });
+  assert.is(r.code, 2);
+  assert.is(r.stderr, "bt: error: Unknown option '--dry-run'; see `bt add --help`\n");
+  r = bt.run(['backup', d]);
+  assert.is(r.code, 2);
+  assert.is(r.stderr, `bt: error: bt backup takes no arguments (got '${d}'); it stores everything staged, for every tracked directory; stage a path with \`bt add PATH\` first\n`);
+  for (const [typed, meant] of [['status', 'bt dir status'], ['constructor', null]] as const) {
+    r = bt.run([typed]);
+    assert.is(r.code, 2);
+    assert.is(r.stderr, `bt: error: unknown command "${typed}"; ${meant ? `did you mean ${meant}?` : 'see `bt --help`'}\n`);
+  }
   r = bt.run(['restore', 'f', '--force=yes'], { cwd: d });
   assert.is(r.code, 2);
   assert.is(r.stderr, 'bt: error: bt restore: option --force takes no value (got "yes"); write --force alone; see `bt restore --help`\n');
