@@ -4,7 +4,7 @@
 import { crypto } from '../core/lazy-builtin.js';
 import {
   chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync,
-  openSync, readSync, renameSync, rmSync, utimesSync, writeSync,
+  openSync, readSync, readdirSync, renameSync, rmSync, utimesSync, writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describeError, errnoCode, userError } from '../core/errors.js';
@@ -33,6 +33,30 @@ let tmpCount = 0;
  * later one never reuses it). Short and not made from the target's name: any name bt backed up (up to the
  * filesystem's 255 bytes) must be restorable, and a vault's own temporary may be made from this one.
  */
+/** The names restoreTmpPath makes: bt's own, never backed up, swept once surely abandoned. */
+export const RESTORE_TEMPORARY = /^\.bt-restore-[0-9a-f]{8}[0-9a-z]+$/;
+
+/** A temporary unchanged this long belongs to no restore under way: each write and each metadata change set its ctime. */
+const ABANDONED_AFTER_MS = 10 * 60 * 1000;
+
+/**
+ * Removes what killed restores left in `dir`: temporaries whose ctime (not mtime: a temporary gets the
+ * restored file's old mtime before its rename) is older than `before` (ms). Housekeeping only: what cannot
+ * be read or removed is left, silently.
+ */
+export function sweepRestoreTemporaries(dir: string, before = Date.now() - ABANDONED_AFTER_MS): void {
+  try {
+    for (const name of readdirSync(dir)) {
+      if (!RESTORE_TEMPORARY.test(name)) continue;
+      const path = join(dir, name);
+      const st = lstatSync(path, { throwIfNoEntry: false });
+      if (st && !st.isDirectory() && st.ctimeMs < before) rmSync(path, { force: true });
+    }
+  } catch {
+    /* left for a later restore */
+  }
+}
+
 export const restoreTmpPath = (output: string): string =>
   join(dirname(output), `.bt-restore-${(tmpPrefix ??= crypto().randomBytes(4).toString('hex'))}${(tmpCount++).toString(36)}`);
 

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { errnoCode, userError } from '../core/errors.js';
 import { mkdirForUser } from '../core/umask.js';
 import { pathExists, safeJoin } from '../fs/paths.js';
-import { cannotWriteInto, refuseSpecialTarget, refusesWrite } from '../fs/restore-file.js';
+import { cannotWriteInto, refuseSpecialTarget, refusesWrite, sweepRestoreTemporaries } from '../fs/restore-file.js';
 
 /**
  * The directories of the output: made as needed, never through a symlink (a journal holding both
@@ -27,6 +27,7 @@ export class OutputDirs {
   ) {
     // An output that was there is left as it is, --force or not: it may be /tmp, or a link to a directory.
     if (mkdirForUser(root)) this.made.set(root, madeDirectory(root, ''));
+    else sweepRestoreTemporaries(root);
     // The output itself may be a link to a directory: the directory's owner counts.
     this.verified.set(root, ownerOf(statSync(root)));
     // One line for an output nothing can be written into, not one per file.
@@ -100,6 +101,8 @@ export class OutputDirs {
       }
       if (!stat.isDirectory()) return { dir, what: stat.isSymbolicLink() ? 'a symlink' : 'not a directory' };
       this.verified.set(dir, ownerOf(stat));
+      // There before: an interrupted restore into it may have left temporaries.
+      sweepRestoreTemporaries(dir);
       if (this.force && !this.made.has(dir)) this.existing.set(dir, madeDirectory(dir, rel));
     }
     return undefined;

@@ -5,6 +5,7 @@ import { type Dir, lstatSync, opendirSync, readdirSync, renameSync, rmSync, rmdi
 import { join } from 'node:path';
 import type { Queries } from '../projections/queries.js';
 import { makeDirs } from '../fs/make-dirs.js';
+import { RESTORE_TEMPORARY } from '../fs/restore-file.js';
 
 /** The bucket of a stage (stage ids are ULIDs: the last character spreads them evenly). */
 const bucketOf = (stagingDir: string, stageId: string): string => join(stagingDir, stageId.slice(-1));
@@ -104,8 +105,6 @@ interface Swept {
 }
 
 const STAGE_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-/** A staged copy being fetched back from a vault (backup.ts), left by a killed run: never live. */
-const FETCH_TEMPORARY = /^\.bt-restore-[0-9a-f]{8}[0-9a-z]+$/;
 
 /** Removes (if `removeOrphans`) the entries of `dir` named like a stage that name no queued stage. */
 function sweepDirectory(dir: string, queries: Pick<Queries, 'liveStageIds'>, removeOrphans: boolean, top: boolean): Swept {
@@ -121,7 +120,8 @@ function sweepDirectory(dir: string, queries: Pick<Queries, 'liveStageIds'>, rem
     // someone pointed at a folder of their own is not bt's to remove.
     if (removeOrphans) {
       for (const name of found) {
-        if (!FETCH_TEMPORARY.test(name)) continue;
+        // A staged copy being fetched back from a vault (backup.ts), left by a killed run: never live.
+        if (!RESTORE_TEMPORARY.test(name)) continue;
         rmSync(join(dir, name), { force: true });
         swept.removed++;
       }

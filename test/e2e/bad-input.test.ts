@@ -576,6 +576,23 @@ test('config set-up mistakes: an empty BT_CONFIG is unset, a base directory that
   assert.match(b.stderr, new RegExp(`kept staged: vault "local": ${bt.vault} is not a directory; point the vault's path in bt.toml at a directory`));
 });
 
+test('a temporary a killed restore left beside a file is never staged; a restore there leaves a fresh one alone (another restore may be writing it)', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'f.txt'), 'the file');
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  // As a restore beside the file killed mid-write leaves it: bt's temporary name, partial bytes.
+  const left = join(d, '.bt-restore-0123abcd7');
+  writeFileSync(left, 'partial');
+  const add = bt.json<{ staged: number; unchanged: number }>(['add'], { cwd: d });
+  assert.equal([add.staged, add.unchanged], [0, 1]);
+  assert.equal(bt.json<{ files: { path: string }[] }>(['dir', 'status'], { cwd: d }).files.map((f) => f.path), ['f.txt']);
+  // A restore into that directory leaves a fresh temporary alone: another restore may be writing it.
+  bt.ok(['restore', 'f.txt'], { cwd: d });
+  assert.ok(existsSync(left));
+});
+
 test('a staged copy lost before backup: the stage is dropped once, with a message, and the next add stages the file again', () => {
   const bt = new BtHome().init();
   const d = tracked(bt);
