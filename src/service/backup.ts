@@ -9,7 +9,7 @@ import type { DomainEvent, FileMeta, StoredIn } from '../events/codecs.js';
 import type { StagedOperation } from '../projections/queries.js';
 import { CHUNK_THRESHOLD } from '../fs/chunker.js';
 import { chunkFromFile, chunkSourceFrom } from '../vaults/chunked-content.js';
-import { type ChunkSource, type Vault, vaultProblem } from '../vaults/vault.js';
+import { type ChunkSource, StagedCopyDamaged, type Vault, vaultProblem } from '../vaults/vault.js';
 import type { Context, Reporter } from './context.js';
 import { RETRY_UNAVAILABLE_MS, UnavailableVaults } from './unavailable-vaults.js';
 import { type SyncResult, syncJournal } from './journal-sync.js';
@@ -51,6 +51,8 @@ interface ContentOutcome {
   readonly gone: ReadonlySet<string>;
   /** A put found the staged copy gone (ENOENT). */
   readonly copyLost: boolean;
+  /** A put found the staged copy damaged (see StagedCopyDamaged). */
+  readonly copyDamaged: boolean;
 }
 
 export async function backup(ctx: Context): Promise<BackupResult> {
@@ -118,7 +120,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
               uploads.set(contentId, upload);
             }
           }
-          const outcome: ContentOutcome = upload ? await upload : { stored: [], errors: [], consumed: false, gone: new Set(), copyLost: false };
+          const outcome: ContentOutcome = upload ? await upload : { stored: [], errors: [], consumed: false, gone: new Set(), copyLost: false, copyDamaged: false };
           done++;
           ctx.reporter.progress?.({ phase: 'backing up', files: done, totalFiles: total, bytes: bytesSent });
           return { op, outcome, first };
@@ -140,8 +142,9 @@ export async function backup(ctx: Context): Promise<BackupResult> {
       // A vault that held the content and stored a lost chunk of it again is counted once, with what it sent.
       const storedIn = new Set(stored.map((s) => s.vault));
       const stillHeld = [...(contentId === null ? [] : held.get(contentId) ?? [])].filter((v) => !outcome.gone.has(v) && !storedIn.has(v));
-      if (contentId !== null) bytesDeduped += op.size * (first ? stillHeld.length : vaults.length);
       const holders = new Set([...stillHeld, ...outcome.stored.map((s) => s.vault)]);
+      // A later operation on the same content sends nothing: it is deduplicated in the vaults that hold it now.
+      if (contentId !== null) bytesDeduped += op.size * (first ? stillHeld.length : holders.size);
       if (contentId !== null && !vaults.every((v) => holders.has(v.name)) && outcome.copyLost && outcome.stored.length === 0 && !pathExists(ctx.stagedPath(op.stage_id))) {
         // Kept staged, it would fail the same way every run, and `bt add` would skip the file as staged
         // already: the stage is dropped, so the next `bt add` stages the file (or records its deletion) again.
@@ -149,6 +152,15 @@ export async function backup(ctx: Context): Promise<BackupResult> {
         const path = originalPath(op);
         dropped.push({ path, reason: 'its staged copy was lost: the stage is dropped; run `bt add` to stage the file again' });
         ctx.reporter.notice(`${path}: its staged copy was lost; the stage is dropped: run \`bt add\` to stage the file again`);
+        continue;
+      }
+      if (contentId !== null && outcome.copyDamaged && holders.size === 0) {
+        // No vault holds the content and the copy can never be stored: dropped, as a lost one is (its files
+        // are then an orphan for the next sweep), so the next `bt add` stages the file again.
+        events.push({ type: 'StageDropped', data: { stage_id: op.stage_id, file_id: op.file_id, reason: 'lost' } });
+        const path = originalPath(op);
+        dropped.push({ path, reason: 'its staged copy is damaged: the stage is dropped; run `bt add` to stage the file again' });
+        ctx.reporter.notice(`${path}: its staged copy is damaged; the stage is dropped: run \`bt add\` to stage the file again`);
         continue;
       }
       if (contentId !== null && !vaults.every((v) => holders.has(v.name))) {
@@ -217,6 +229,7 @@ async function storeContent(
   const errors: string[] = [];
   let consumed = false;
   let copyLost = false;
+  let copyDamaged = false;
   for (const [i, vault] of vaults.entries()) {
     const down = unavailable.reasonToSkip(vault.name);
     if (down !== undefined) {
@@ -234,6 +247,7 @@ async function storeContent(
       // ENOENT from the vault's side (its directories gone with an unmounted disk) is the vault's problem.
       const gone = errnoCode(err) === 'ENOENT' && !pathExists(stagedCopy);
       copyLost ||= gone;
+      copyDamaged ||= err instanceof StagedCopyDamaged;
       const problem = vaultProblem(vault.name, err);
       errors.push(`vault "${vault.name}": ${gone ? 'the staged copy is gone; run `bt add` on the file again' : problem}`);
       // A full disk takes no next file either; else only a vault that cannot even answer is skipped.
@@ -243,7 +257,7 @@ async function storeContent(
       }
     }
   }
-  return { stored, errors, consumed, copyLost };
+  return { stored, errors, consumed, copyLost, copyDamaged };
 }
 
 /**

@@ -1,6 +1,7 @@
 // What both vaults do alike with chunked content (ADR 0012): read a staged chunk directory's manifest, and
 // read a stored content's chunks back in order, each chunk and the whole verified.
 import { crypto } from '../core/lazy-builtin.js';
+import { existsSync } from 'node:fs';
 import { type FileHandle, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { restoreTmpPath } from '../fs/restore-file.js';
@@ -8,7 +9,7 @@ import { vaultError } from '../core/errors.js';
 import { errnoCode } from '../core/errors.js';
 import { type ChunkManifest, MANIFEST_FILE, decodeManifest, distinctChunks, sha256Hex } from '../fs/chunk-manifest.js';
 import { openSource } from '../fs/source-file.js';
-import { type ChunkSource, type Vault, VaultObjectError } from './vault.js';
+import { type ChunkSource, StagedCopyDamaged, type Vault, VaultObjectError } from './vault.js';
 
 /** Whether a staged copy is a chunk directory (else a single file); a vanished copy fails as ENOENT. */
 export async function isChunkDirectory(sourcePath: string): Promise<boolean> {
@@ -28,9 +29,15 @@ export async function stagedCopyComplete(path: string, checksum: string): Promis
 
 /** The manifest of a staged chunk directory, checked against the content id it is staged under. */
 export async function readStagedManifest(dir: string, checksum: string): Promise<{ manifest: ChunkManifest; bytes: Buffer }> {
-  const bytes = await readFile(join(dir, MANIFEST_FILE));
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(dir, MANIFEST_FILE));
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' && existsSync(dir)) throw new StagedCopyDamaged(`the staged copy ${dir} has lost its manifest`);
+    throw err;
+  }
   const m = decodeManifest(bytes, checksum);
-  if (!m.ok) throw vaultError(`the staged copy ${dir} has a damaged manifest (${m.reason})`, 'run `bt add` on the file again');
+  if (!m.ok) throw new StagedCopyDamaged(`the staged copy ${dir} has a damaged manifest (${m.reason})`);
   return { manifest: m.value, bytes };
 }
 
@@ -47,7 +54,7 @@ export async function readStagedChunk(dir: string, id: string, length: number, s
     return unstagedChunk(dir, id, length, source);
   }
   if (bytes.length !== length || sha256Hex(bytes) !== id) {
-    throw vaultError(`the staged chunk ${join(dir, id)} no longer has checksum ${id.slice(0, 12)}`, 'run `bt add` on the file again');
+    throw new StagedCopyDamaged(`the staged chunk ${join(dir, id)} no longer has checksum ${id.slice(0, 12)}`);
   }
   return bytes;
 }

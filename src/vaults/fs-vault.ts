@@ -13,7 +13,7 @@ import { CHUNK_THRESHOLD } from '../fs/chunker.js';
 import { flushFilesystem } from '../fs/durable.js';
 import { copyHashing } from '../fs/hash-copy.js';
 import { chunkIds, parseStoredManifest, readChunks, readStagedManifest, unstagedChunk, writeChunkedContent } from './chunked-content.js';
-import { type PutOptions, type PutResult, type SetupReport, type Vault, VaultObjectError, isSha256 } from './vault.js';
+import { type PutOptions, type PutResult, type SetupReport, StagedCopyDamaged, type Vault, VaultObjectError, isSha256 } from './vault.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { sweepOldTemporaries } from './vault-temporaries.js';
 import { FsVaultMetadata } from './fs-vault-metadata.js';
@@ -246,7 +246,7 @@ export class FileSystemVault implements Vault {
     const { sha256 } = await copyHashing(sourcePath, tmp);
     if (sha256 !== checksum) {
       await rm(tmp, { force: true });
-      throw new Error(`staged copy ${sourcePath} no longer has checksum ${checksum}`);
+      throw new StagedCopyDamaged(`the staged copy ${sourcePath} no longer has checksum ${checksum.slice(0, 12)}`);
     }
     await chmod(tmp, 0o400);
     await rename(tmp, final);

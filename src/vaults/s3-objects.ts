@@ -21,6 +21,7 @@ import * as t from 'io-ts';
 import { decodeWith } from '../core/decode.js';
 import { type BtError, errnoCode, vaultError } from '../core/errors.js';
 import { type S3Where, isNotFound, isUnsupportedChecksumHeader, s3Failure } from './s3-errors.js';
+import { StagedCopyDamaged } from './vault.js';
 import { ContentMismatch, collect, verifyingStream } from './s3-transfer.js';
 
 const MiB = 1024 * 1024;
@@ -216,4 +217,4 @@ export class S3Objects {
 }
 
 export const stagedCopyChanged = (path: string, checksum: string): BtError =>
-  vaultError(`the staged copy ${path} no longer has checksum ${checksum.slice(0, 12)}`, 'run `bt add` on the file again');
+  new StagedCopyDamaged(`the staged copy ${path} no longer has checksum ${checksum.slice(0, 12)}`);

@@ -101,6 +101,17 @@ export interface Vault {
   close(): void;
 }
 
+/**
+ * A staged copy that no longer holds what `bt add` recorded (a manifest gone or damaged, bytes changed):
+ * never stored, and once no vault holds the content, the stage is dropped so the next `bt add` stages the
+ * file again (backup.ts).
+ */
+export class StagedCopyDamaged extends BtError {
+  constructor(message: string) {
+    super('vault', message, 'run `bt add` on the file again');
+  }
+}
+
 export class VaultObjectError extends BtError {
   constructor(
     readonly problem: 'missing' | 'corrupt',

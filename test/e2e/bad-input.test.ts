@@ -576,6 +576,22 @@ test('config set-up mistakes: an empty BT_CONFIG is unset, a base directory that
   assert.match(b.stderr, new RegExp(`kept staged: vault "local": ${bt.vault} is not a directory; point the vault's path in bt.toml at a directory`));
 });
 
+test('two files with one content and the vault away: nothing is counted as deduplicated, both stay staged', () => {
+  const bt = new BtHome().init();
+  const d = tracked(bt);
+  writeFileSync(join(d, 'a.bin'), Buffer.alloc(3000, 7));
+  writeFileSync(join(d, 'b.bin'), Buffer.alloc(3000, 7));
+  bt.ok(['add'], { cwd: d });
+  renameSync(bt.vault, `${bt.vault}.away`);
+  const r = bt.run(['backup', '--json']);
+  assert.is(r.code, 1);
+  const result = JSON.parse(r.stdout) as { files: number; bytes_sent: number; bytes_deduped: number; failed: unknown[] };
+  assert.equal([result.files, result.bytes_sent, result.bytes_deduped, result.failed.length], [0, 0, 0, 2]);
+  renameSync(`${bt.vault}.away`, bt.vault);
+  const again = bt.json<{ files: number; bytes_sent: number; bytes_deduped: number }>(['backup']);
+  assert.equal([again.files, again.bytes_sent, again.bytes_deduped], [2, 3000, 3000]);
+});
+
 test('a temporary a killed restore left beside a file is never staged; a restore there leaves a fresh one alone (another restore may be writing it)', () => {
   const bt = new BtHome().init();
   const d = tracked(bt);

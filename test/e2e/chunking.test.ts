@@ -325,6 +325,35 @@ test('a chunk the vault lost or holds cut short is stored again by the next back
   }
 });
 
+test('a staged chunk directory that lost its manifest is dropped once, with a message, and the next add stages the file again', async () => {
+  const bt = new BtHome('bt-chunk-nomanifest').init();
+  try {
+    const d = join(bt.work, 'vm');
+    mkdirSync(d);
+    const file = join(d, 'disk.raw');
+    writeKeystream(file, 20 * MiB + 9, 88);
+    bt.ok(['dir', 'init'], { cwd: d });
+    bt.ok(['add'], { cwd: d });
+    const staging = join(bt.home, 'data/bt/staging');
+    const [id] = stagedCopies(staging);
+    rmSync(join(staging, id!.slice(-1), id!, 'manifest.json'));
+    const r = bt.run(['backup', '--json']);
+    assert.is(r.code, 1);
+    const result = JSON.parse(r.stdout) as { files: number; failed: unknown[]; dropped: { path: string; reason: string }[] };
+    assert.equal([result.files, result.failed], [0, []]);
+    assert.equal(result.dropped, [{ path: file, reason: 'its staged copy is damaged: the stage is dropped; run `bt add` to stage the file again' }]);
+    // Not stuck: the unchanged file is staged again, then backed up; the damaged directory is swept.
+    assert.is(bt.json<{ staged: number }>(['add'], { cwd: d }).staged, 1);
+    assert.is(bt.json<Backup>(['backup']).files, 1);
+    assert.equal(stagedCopies(staging), []);
+    const out = join(bt.home, 'out.raw');
+    bt.ok(['restore', 'disk.raw', '--output', out], { cwd: d });
+    assert.is(await sha256File(out), await sha256File(file));
+  } finally {
+    rmSync(bt.home, { recursive: true, force: true });
+  }
+});
+
 test('bt check finds a lost and a damaged chunk, names them, and repairs them from the other vault', () => {
   const bt = new BtHome('bt-chunk-check').init();
   const second = join(tempDir('bt-chunk-second'), 'vault');
