@@ -13,14 +13,19 @@ export const backupCommand = command({
   optionsCodec: t.type({}),
   async run(_args, _opts, io) {
     const r = await withContext(io.reporter('backup'), 'backup', (ctx) => backup(ctx));
-    io.json({ files: r.files, bytes_sent: r.bytesSent, bytes_deduped: r.bytesDeduped, failed: r.failed, dropped: r.dropped, journal: r.sync });
+    io.json({ files: r.files, bytes_sent: r.bytesSent, bytes_deduped: r.bytesDeduped, failed: r.failed, dropped: r.dropped, skipped_vaults: r.skipped, caught_up: r.caughtUp, journal: r.sync });
     io.line(`backed up ${r.files} file(s): ${formatBytes(r.bytesSent)} sent, ${formatBytes(r.bytesDeduped)} deduplicated`);
+    for (const c of r.caughtUp) {
+      const left = c.left > 0 ? `; ${c.left} left${c.error ? '' : ' (no configured vault could give them: see `bt check`)'}` : '';
+      io.line(`vault "${c.vault}": ${c.contents} content(s) copied from the other vaults, ${formatBytes(c.bytes)} sent${left}${c.error ? `; FAILED: ${c.error}` : ''}`);
+    }
     for (const s of r.sync) {
       if (s.error) io.line(`journal -> vault "${s.vault}": FAILED: ${s.error}`);
       else io.line(`journal -> vault "${s.vault}": ${s.events} new event(s), ${formatBytes(s.bytes)}`);
     }
     if (r.failed.length > 0) io.line(`${r.failed.length} file(s) kept staged for the next \`bt backup\` (see above)`);
     if (r.dropped.length > 0) io.line(`${r.dropped.length} file(s) not backed up: their staged copies were lost; run \`bt add\` to stage them again`);
-    return r.failed.length > 0 || r.dropped.length > 0 || r.sync.some((s) => s.error) ? ExitCode.error : ExitCode.ok;
+    const incomplete = r.skipped.length > 0 || r.caughtUp.some((c) => c.error !== null);
+    return r.failed.length > 0 || r.dropped.length > 0 || incomplete || r.sync.some((s) => s.error) ? ExitCode.error : ExitCode.ok;
   },
 });

@@ -85,7 +85,7 @@ export const configVaultAdd = command({
     );
     io.json({ config: r.path, vault: maskVault(r.vault) });
     io.line(`added vault ${describeVault(r.vault)}`);
-    io.line('next: `bt config vault init` to set it up and check access');
+    io.line('next: `bt config vault init` to set it up and check access; the next `bt backup` copies every backed-up version into it');
     return ExitCode.ok;
   },
 });

@@ -146,6 +146,13 @@ export class Queries {
         'SELECT content_id, vault FROM content_locations WHERE content_id IN (SELECT value FROM json_each(?))',
       ),
       locations: db.prepare('SELECT vault FROM content_locations WHERE content_id = ? ORDER BY stored_at, vault'),
+      contentCount: db.prepare('SELECT COUNT(*) FROM contents').pluck(),
+      locationCount: db.prepare('SELECT COUNT(*) FROM content_locations WHERE vault = ?').pluck(),
+      contentsNotIn: db.prepare(
+        `SELECT id, size FROM contents c WHERE id > ?
+           AND NOT EXISTS (SELECT 1 FROM content_locations l WHERE l.content_id = c.id AND l.vault = ?)
+         ORDER BY id LIMIT ?`,
+      ),
       // A file's pending stage comes by its unique index: one probe per file, and none kept in memory.
       trackedPage: db.prepare(TRACKED_PAGE(true)).raw(true),
       // The same rows when nothing is staged (the usual state after a backup), without a staging probe per file.
@@ -233,6 +240,16 @@ export class Queries {
       set.add(r.vault);
     }
     return out;
+  }
+
+  /** How many contents the vault `vault` does not hold, of all those some vault holds (two counts, no join). */
+  contentsLacking(vault: string): number {
+    return (this.stmts.contentCount.get() as number) - (this.stmts.locationCount.get(vault) as number);
+  }
+
+  /** A page of the contents `vault` does not hold, in id order after `after`. */
+  contentsNotIn(vault: string, after: string, limit: number): { id: string; size: number }[] {
+    return this.stmts.contentsNotIn.all(after, vault, limit) as { id: string; size: number }[];
   }
 
   /** Which of these names are stage ids in the queue (to tell staged copies from leftovers, a page at a time). */

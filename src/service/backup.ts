@@ -12,6 +12,7 @@ import { chunkFromFile, chunkSourceFrom } from '../vaults/chunked-content.js';
 import { type ChunkSource, StagedCopyDamaged, type Vault, vaultProblem } from '../vaults/vault.js';
 import type { Context, Reporter } from './context.js';
 import { RETRY_UNAVAILABLE_MS, UnavailableVaults } from './unavailable-vaults.js';
+import { type CatchUp, catchUpVaults } from './vault-catch-up.js';
 import { type SyncResult, syncJournal } from './journal-sync.js';
 import { removeEmptyBuckets, removeOrphanStagedCopies } from './staging-area.js';
 import { joinName, pathExists } from '../fs/paths.js';
@@ -28,6 +29,10 @@ export interface BackupResult {
   readonly failed: readonly { path: string; reason: string }[];
   /** Stages dropped because their staged copy was lost (the next `bt add` stages the file again). */
   readonly dropped: readonly { path: string; reason: string }[];
+  /** Vaults found unavailable, with how many versions were committed without them (ADR 0016). */
+  readonly skipped: readonly { vault: string; problem: string; versions: number }[];
+  /** Vaults that were brought up to the contents the others hold. */
+  readonly caughtUp: readonly CatchUp[];
   readonly sync: readonly SyncResult[];
 }
 
@@ -74,6 +79,8 @@ export async function backup(ctx: Context): Promise<BackupResult> {
   let removing: Promise<unknown> = Promise.resolve();
   const failed: { path: string; reason: string }[] = [];
   const dropped: { path: string; reason: string }[] = [];
+  /** Versions committed without each vault found unavailable. */
+  const without = new Map<string, number>();
   const unavailable = new UnavailableVaults(() => ctx.clock.now());
   const kept = new KeptNotices(ctx.reporter);
   let files = 0;
@@ -163,7 +170,10 @@ export async function backup(ctx: Context): Promise<BackupResult> {
         ctx.reporter.notice(`${path}: its staged copy is damaged; the stage is dropped: run \`bt add\` to stage the file again`);
         continue;
       }
-      if (contentId !== null && !vaults.every((v) => holders.has(v.name))) {
+      // Committed once every vault holds the content, or at least one does and the others were found
+      // unavailable in this run: those get it from the vaults that have it once they answer (ADR 0016).
+      const enough = vaults.some((v) => holders.has(v.name)) && vaults.every((v) => holders.has(v.name) || unavailable.isDown(v.name));
+      if (contentId !== null && !enough) {
         // Kept staged; what some vaults did store is recorded on its own.
         for (const s of stored) {
           events.push({ type: 'ContentStored', data: { content_id: contentId, vault: s.vault, size: op.size, sent: s.sent, chunks: s.chunks } });
@@ -176,6 +186,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
       }
       events.push(snapshotCommitted(ctx, op, stored));
       committed.push(op);
+      if (contentId !== null) for (const v of vaults) if (!holders.has(v.name)) without.set(v.name, (without.get(v.name) ?? 0) + 1);
       if (!(first && outcome.consumed) && op.content_id !== null) leftovers.push(ctx.stagedPath(op.stage_id));
     }
     // Vault objects must be durable before the journal says they are stored.
@@ -192,8 +203,13 @@ export async function backup(ctx: Context): Promise<BackupResult> {
   await removing;
   removeEmptyBuckets(ctx.stagingDir);
   kept.summarize();
+  const skipped = [...without].map(([vault, versions]) => ({ vault, problem: unavailable.reasonWhy(vault) ?? 'unavailable', versions }));
+  for (const s of skipped) {
+    ctx.reporter.notice(`vault "${s.vault}" is unavailable (${s.problem}): ${s.versions} version(s) committed without it; the next \`bt backup\` that reaches it copies them from the other vaults`);
+  }
+  const caughtUp = await catchUpVaults(ctx, vaults, unavailable);
   const sync = await syncJournal(ctx, vaults);
-  return { files, bytesSent, bytesDeduped, failed, dropped, sync };
+  return { files, bytesSent, bytesDeduped, failed, dropped, skipped, caughtUp, sync };
 }
 
 function snapshotCommitted(ctx: Context, op: StagedOperation, stored: readonly Stored[]): DomainEvent {

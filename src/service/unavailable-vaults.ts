@@ -33,6 +33,16 @@ export class UnavailableVaults {
     return true;
   }
 
+  /** What made `vault` unavailable, if it is. */
+  reasonWhy(vault: string): string | undefined {
+    return this.down.get(vault)?.problem;
+  }
+
+  /** Whether `vault` was found unavailable in this run (and has not taken anything since). */
+  isDown(vault: string): boolean {
+    return this.down.has(vault);
+  }
+
   /** Records that `vault` took something; true when it had been found unavailable. */
   up(vault: string): boolean {
     return this.down.delete(vault);

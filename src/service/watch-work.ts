@@ -128,8 +128,16 @@ export class WatchWork {
       this.opts.progress.backedUp(Date.now(), r.files);
       const journal = r.sync.map((s) => (s.error ? `vault "${s.vault}" FAILED: ${s.error}` : `vault "${s.vault}" +${s.events} event(s)`)).join(', ');
       log.line(`backed up ${r.files} file(s): ${formatBytes(r.bytesSent)} sent, ${formatBytes(r.bytesDeduped)} deduplicated; journal: ${journal || 'no vault'}`);
+      for (const c of r.caughtUp) log.line(`vault "${c.vault}": ${c.contents} content(s) copied from the other vaults${c.error ? `; FAILED: ${c.error}` : ''}`);
       if (r.failed.length > 0 || r.sync.some((s) => s.error)) {
         log.line(`${r.failed.length} file(s) kept staged; retrying in ${FAILURE_RETRY_MS / 1000} s`);
+        return Date.now() + FAILURE_RETRY_MS;
+      }
+      const away = [...r.skipped.map((s) => s.vault), ...r.caughtUp.filter((c) => c.error !== null).map((c) => c.vault)];
+      if (away.length > 0) {
+        // Tried again with nothing staged, so a vault that comes back gets what it missed.
+        this.dirty = true;
+        log.line(`vault(s) ${away.map((v) => `"${v}"`).join(', ')} missed versions; trying again in ${FAILURE_RETRY_MS / 1000} s`);
         return Date.now() + FAILURE_RETRY_MS;
       }
       return undefined;

@@ -90,7 +90,7 @@ export class FileSystemVault implements Vault {
       }
       throw vaultError(
         `vault "${this.name}": ${this.root} is not set up (no ${MARKER})`,
-        'mount the disk it lives on, or run `bt config vault init`',
+        'mount the disk it lives on (only for a vault never set up: `bt config vault init`)',
       );
     }
     this.ready = true;

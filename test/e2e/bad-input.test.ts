@@ -321,7 +321,7 @@ test('an unknown vault, an unmounted vault and a full vault: clear messages, sta
   renameSync(bt.vault, `${bt.vault}.away`);
   const checked = bt.run(['check']);
   assert.is(checked.code, 1);
-  assert.match(checked.stdout, /^vault "local": unavailable, 31 content\(s\) there not checked: .*vault is not set up \(no bt-vault\.json\); mount the disk it lives on, or run `bt config vault init`$/m);
+  assert.match(checked.stdout, /^vault "local": unavailable, 31 content\(s\) there not checked: .*vault is not set up \(no bt-vault\.json\); mount the disk it lives on \(only for a vault never set up: `bt config vault init`\)$/m);
   assert.not.match(checked.stdout + checked.stderr, /unreadable|no problems found|--repair/);
   renameSync(`${bt.vault}.away`, bt.vault);
 
@@ -341,11 +341,14 @@ test('an unknown vault, an unmounted vault and a full vault: clear messages, sta
     bt.ok(['add'], { cwd: d });
     const full = bt.run(['backup']);
     assert.is(full.code, 1);
-    assert.match(full.stderr, /kept staged: vault "tiny": no space left on its disk; free some space there\n/);
+    // A full disk takes no next file either: the version is committed to "local" without it (ADR 0016).
+    assert.match(full.stderr, /vault "tiny" is unavailable \(no space left on its disk; free some space there\): 1 version\(s\) committed without it/);
     assert.not.match(full.stdout + full.stderr, /internal error|ENOSPC/);
-    assert.match(full.stdout, /1 file\(s\) kept staged for the next `bt backup`/);
+    assert.match(full.stdout, /^backed up 1 file\(s\)/);
+    bt.ok(['restore', 'big.bin', '--output', join(bt.home, 'big.out')], { cwd: d });
+    assert.ok(readFileSync(join(bt.home, 'big.out')).equals(Buffer.alloc(3 << 20, 7)));
     bt.ok(['config', 'vault', 'remove', 'tiny']);
-    assert.is(bt.json<{ files: number }>(['backup']).files, 1);
+    assert.is(bt.json<{ files: number }>(['backup']).files, 0);
   } finally {
     spawnSync('umount', [small]);
   }
@@ -574,6 +577,46 @@ test('config set-up mistakes: an empty BT_CONFIG is unset, a base directory that
   const b = bt.run(['backup']);
   assert.is(b.code, 1);
   assert.match(b.stderr, new RegExp(`kept staged: vault "local": ${bt.vault} is not a directory; point the vault's path in bt.toml at a directory`));
+});
+
+test('a second vault away (disk not mounted): versions are committed to the first, and the backup that reaches it again copies them in', () => {
+  const bt = new BtHome().init();
+  const usb = join(tempDir('bt-usb'), 'vault');
+  bt.ok(['config', 'vault', 'add', 'usb', '--type', 'fs', '--path', usb]);
+  bt.ok(['config', 'vault', 'init']);
+  const d = tracked(bt);
+  writeFileSync(join(d, 'before.txt'), 'backed up to both');
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  renameSync(usb, `${usb}.away`);
+  const bodies: Record<string, string> = { 'away.txt': 'written while the disk was away', 'also.txt': 'and this' };
+  for (const [name, body] of Object.entries(bodies)) writeFileSync(join(d, name), body);
+  bt.ok(['add'], { cwd: d });
+  const r = bt.run(['backup', '--json']);
+  assert.is(r.code, 1, 'a backup that missed a vault is not complete');
+  const away = JSON.parse(r.stdout) as { files: number; failed: unknown[]; skipped_vaults: { vault: string; versions: number }[] };
+  assert.equal([away.files, away.failed.length], [2, 0]);
+  assert.equal(away.skipped_vaults.map((s) => [s.vault, s.versions]), [['usb', 2]]);
+  assert.match(r.stderr, /vault "usb" is unavailable \(.*not set up.*\): 2 version\(s\) committed without it; the next `bt backup` that reaches it copies them from the other vaults\n/);
+  // Committed: restorable from the first vault, and nothing left staged.
+  assert.equal(stagedCopies(join(bt.home, 'data/bt/staging')), []);
+  bt.ok(['restore', 'away.txt', '--output', join(bt.home, 'away.out')], { cwd: d });
+  assert.is(readFileSync(join(bt.home, 'away.out'), 'utf8'), bodies['away.txt']);
+
+  renameSync(`${usb}.away`, usb);
+  const back = bt.json<{ files: number; caught_up: { vault: string; contents: number; bytes: number; left: number; error: string | null }[] }>(['backup']);
+  assert.equal(back.caught_up, [{ vault: 'usb', contents: 2, bytes: 31 + 8, left: 0, error: null }]);
+  assert.is(bt.run(['check', '--read-data', '--vault', 'usb']).code, 0);
+  // The disk alone now gives them back.
+  renameSync(bt.vault, `${bt.vault}.gone`);
+  for (const [name, body] of Object.entries(bodies)) {
+    const out = bt.run(['restore', name, '--output', join(bt.home, `${name}.usb`)], { cwd: d });
+    assert.match(out.stdout, /from vault "usb"/);
+    assert.is(readFileSync(join(bt.home, `${name}.usb`), 'utf8'), body);
+  }
+  renameSync(`${bt.vault}.gone`, bt.vault);
+  // Nothing left to catch up: the next backup copies nothing.
+  assert.equal(bt.json<{ caught_up: unknown[] }>(['backup']).caught_up, []);
 });
 
 test('two files with one content and the vault away: nothing is counted as deduplicated, both stay staged', () => {

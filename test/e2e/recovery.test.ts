@@ -83,15 +83,20 @@ test('the database lost with the config kept: commands that would start a second
   assert.is(bt.json<{ versions: unknown[] }>(['log', join(docs, 'f.txt')]).versions.length, 3);
 });
 
-test('the machine lost while a vault was unreachable: recover keeps the stages whose content a vault took, and symlinks; backup commits them', () => {
+test('the machine lost while a vault refused a content: recover keeps the stages whose content a vault took, and symlinks; backup commits them', () => {
   const { bt, docs, vault } = backedUpHome(1);
   const second = join(tempDir('bt-vault2'), 'v2');
   bt.ok(['config', 'vault', 'add', 'v2', '--type', 'fs', '--path', second]);
   bt.ok(['config', 'vault', 'init']);
-  writeFileSync(join(docs, 'f.txt'), 'stored in one vault of two');
+  const body = 'stored in one vault of two';
+  writeFileSync(join(docs, 'f.txt'), body);
   bt.ok(['add'], { cwd: docs });
-  renameSync(second, `${second}.unplugged`);
+  // v2 answers but cannot take this content (a file where its directory goes): the version stays staged,
+  // its content recorded in "local" only. (A vault that cannot answer at all would not hold it back: ADR 0016.)
+  writeFileSync(join(second, 'content', sha(body).slice(0, 2)), 'in the way');
   assert.is(bt.run(['backup']).code, 1);
+  rmSync(join(second, 'content', sha(body).slice(0, 2)));
+  renameSync(second, `${second}.unplugged`);
   // Staged after that backup: a symlink (its stage holds all of it) and a file (its copy is on this machine only).
   symlinkSync('f.txt', join(docs, 'link'));
   writeFileSync(join(docs, 'g.txt'), 'staged only, never stored');
