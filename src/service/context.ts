@@ -36,7 +36,7 @@ export class Context {
   private lock: HostLock | undefined;
 
   private constructor(
-    readonly config: Config,
+    private current: Config,
     readonly store: Store,
     readonly clock: Clock,
     readonly ids: IdSource,
@@ -50,6 +50,37 @@ export class Context {
       reporter.notice('the database was made by an older bt: rebuilding its projections from the journal (once)'),
     );
     return new Context(config, store, clock, ids, reporter);
+  }
+
+  get config(): Config {
+    return this.current;
+  }
+
+  /**
+   * For a process that runs for days (`bt watch`): takes the config file again when it changed. Vaults,
+   * ignore rules and the backup settings take effect; a change to the host id or to where bt keeps its
+   * files needs a restart, and is said instead. Returns what to tell the user, or undefined.
+   */
+  async reloadConfig(path?: string): Promise<string | undefined> {
+    let next: Config;
+    try {
+      next = readConfig(path);
+    } catch (err) {
+      return `the config cannot be read now (${err instanceof Error ? err.message : String(err)}); still using the one read before`;
+    }
+    const now = this.current;
+    if (JSON.stringify(next) === JSON.stringify(now)) return undefined;
+    const places = (c: Config): string => JSON.stringify([c.host_id, c.base_dir, c.log_dir, c.database, c.staging]);
+    if (places(next) !== places(now)) return 'the config changed where bt keeps its files or its host id: restart the watcher to use it';
+    const vaultsChanged = JSON.stringify(next.vaults) !== JSON.stringify(now.vaults);
+    if (vaultsChanged && this.vaultsOpening) {
+      const old = await this.vaultsOpening.catch(() => []);
+      for (const v of old) v.close();
+      this.vaultsOpening = undefined;
+      this.vaultList = undefined;
+    }
+    this.current = next;
+    return vaultsChanged ? `config read again: vaults now ${next.vaults.map((v) => `"${v.name}"`).join(', ') || 'none'}` : 'config read again';
   }
 
   /**

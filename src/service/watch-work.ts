@@ -121,8 +121,11 @@ export class WatchWork {
     const staged = ctx.store.queries.stagedCount();
     if (staged === 0 && !this.dirty) return undefined;
     this.opts.progress.setState('backing up');
-    log.line(`backing up ${staged} staged file(s)`);
     try {
+      // A vault added or removed since the watcher started (`bt config vault add`) counts from this backup on.
+      const reloaded = await ctx.reloadConfig();
+      if (reloaded) log.line(reloaded);
+      log.line(`backing up ${staged} staged file(s)`);
       const r = await backup(ctx);
       this.dirty = false;
       this.opts.progress.backedUp(Date.now(), r.files);

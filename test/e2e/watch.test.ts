@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { holdHostLock } from '../support/host-lock.js';
 import { BtHome } from '../support/cli.js';
@@ -369,6 +369,32 @@ test('bt backup by hand while the watcher runs succeeds and corrupts nothing', a
   holding.release();
   await committed(bt, join(dir, 'while-locked.txt'), 'written while the lock was held');
   await w.waitFor(/the host lock is free again/);
+  assert.is(await w.stop(), 0);
+});
+
+test('a vault added while the watcher runs gets the next versions and the ones before; a removed one gets nothing more', async () => {
+  const bt = new BtHome('bt-watch').init();
+  const dir = trackedDir(bt, 'vaults');
+  writeFileSync(join(dir, 'before.txt'), 'backed up before the second vault');
+  const w = startWatch(bt);
+  await committed(bt, join(dir, 'before.txt'), 'backed up before the second vault');
+  const second = join(bt.home, 'second');
+  bt.ok(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', second]);
+  bt.ok(['config', 'vault', 'init']);
+  writeFileSync(join(dir, 'after.txt'), 'backed up after');
+  await committed(bt, join(dir, 'after.txt'), 'backed up after');
+  await w.waitFor(/config read again: vaults now "local", "second"/);
+  // The new version went to both; the older one was copied in by the same backup.
+  for (const [name, body] of [['before.txt', 'backed up before the second vault'], ['after.txt', 'backed up after']]) {
+    const id = sha(body!);
+    assert.is(readFileSync(join(second, 'content', id.slice(0, 2), id), 'utf8'), body, name);
+  }
+  bt.ok(['config', 'vault', 'remove', 'local']);
+  writeFileSync(join(dir, 'later.txt'), 'after local was removed');
+  await committed(bt, join(dir, 'later.txt'), 'after local was removed');
+  const later = sha('after local was removed');
+  assert.ok(existsSync(join(second, 'content', later.slice(0, 2), later)));
+  assert.not.ok(existsSync(join(bt.vault, 'content', later.slice(0, 2), later)), 'nothing more goes to a removed vault');
   assert.is(await w.stop(), 0);
 });
 
