@@ -224,8 +224,12 @@ async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locati
       break;
     }
   }
-  for (const other of vaults) {
-    if (source || other === target || !locations.get(p.contentId)?.has(other.name)) continue;
+  // The vaults the journal names first, then any other configured one: after a recovery onto a machine whose
+  // new vault took the old one's name, the old vault (added under another name) holds what the journal
+  // records under that name. Every copy is verified on the way.
+  const recorded = (v: Vault): boolean => locations.get(p.contentId)?.has(v.name) ?? false;
+  for (const other of [...vaults.filter(recorded), ...vaults.filter((v) => !recorded(v))]) {
+    if (source || other === target) continue;
     source = await copyForRepair(scratch, p.contentId, (copy) => other.getContent(p.contentId, copy).then(() => true));
     if (source) p.repairNote = `from vault "${other.name}"`;
   }

@@ -288,4 +288,24 @@ test('a tree restore with a damaged object restores the rest, names the file and
   assert.not.ok(existsSync(join(out, 'bad.txt')));
 });
 
+test('recovered onto a machine whose new vault took the old name: --repair fills it from the old vault, added under another name', () => {
+  const lost = new BtHome('bt-lost').init();
+  backedUp(lost, { 'a.txt': 'alpha', 'b.txt': 'bravo' });
+  const fresh = new BtHome('bt-fresh').init();
+  // `bt config init` made a new, empty "local"; the old disk is added as "old". The journal says "local".
+  fresh.ok(['config', 'vault', 'add', 'old', '--type', 'fs', '--path', lost.vault]);
+  fresh.ok(['recover', '--vault', 'old']);
+  const found = fresh.run(['check']);
+  assert.is(found.code, 4);
+  assert.match(found.stdout, /vault "local": [0-9a-f]{64} missing\n  affects .*a\.txt version 1/);
+  const repaired = fresh.run(['check', '--repair']);
+  assert.is(repaired.code, 0, repaired.stdout);
+  assert.is(repaired.stdout.match(/REPAIRED from vault "old"/g)?.length, 2);
+  assert.match(fresh.ok(['check', '--read-data']), /no problems found/);
+  for (const [name, body] of [['a.txt', 'alpha'], ['b.txt', 'bravo']]) {
+    const id = sha(body!);
+    assert.is(readFileSync(join(fresh.vault, 'content', id.slice(0, 2), id), 'utf8'), body);
+  }
+});
+
 test.run();
