@@ -45,13 +45,15 @@ export function nameWithin(root: string, abs: string): string {
 export const joinName = (root: string, name: string): string => (name === '' ? root : root === '/' ? `/${name}` : `${root}/${name}`);
 
 /**
- * Whether a tracked file (or symlink) at `path` is gone: nothing is there, or a directory took its place
- * (its files are tracked under their own names). A path that cannot be looked at (a directory on the way
+ * Whether a tracked file (or symlink) at `path` is gone: nothing is there, or a directory (its files are
+ * tracked under their own names), a FIFO, a socket or a device took its place (bt passes those over). A path that cannot be looked at (a directory on the way
  * is unreadable) is not gone: a file bt cannot see must not be recorded as deleted.
  */
 export function isGoneAsFile(path: string): boolean {
   try {
-    return lstatSync(path).isDirectory();
+    // A directory, FIFO, socket or device in its place: the file bt backed up is gone.
+    const st = lstatSync(path);
+    return !st.isFile() && !st.isSymbolicLink();
   } catch (err) {
     const code = errnoCode(err);
     return code === 'ENOENT' || code === 'ENOTDIR';
