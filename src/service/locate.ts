@@ -1,13 +1,28 @@
 // From a path the user typed to the tracked directory and file record it names.
+import { lstatSync, realpathSync } from 'node:fs';
 import { userError } from '../core/errors.js';
 import { nameWithin } from '../fs/paths.js';
 import type { Directory, FileRecord } from '../projections/queries.js';
 import type { Context } from './context.js';
 
 export function locateDirectory(ctx: Context, abs: string): { directory: Directory; name: string } {
-  const directory = ctx.store.queries.searchDirectoryForPath(abs);
-  if (!directory) throw userError(`${abs} is not inside a tracked directory`, notTrackedHint(ctx));
-  return { directory, name: nameWithin(directory.path, abs) };
+  const q = ctx.store.queries;
+  const directory = q.searchDirectoryForPath(abs);
+  if (directory) return { directory, name: nameWithin(directory.path, abs) };
+  // Outside every tracked directory, a symlink is no entry of one: it is a way to one (`bt dir init Docs`
+  // tracked where Docs points), so it is followed.
+  const real = symlinkTarget(abs);
+  const reached = real === undefined ? undefined : q.searchDirectoryForPath(real);
+  if (real !== undefined && reached) return { directory: reached, name: nameWithin(reached.path, real) };
+  throw userError(`${abs} is not inside a tracked directory`, notTrackedHint(ctx));
+}
+
+function symlinkTarget(abs: string): string | undefined {
+  try {
+    return lstatSync(abs).isSymbolicLink() ? realpathSync(abs) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Which directories are tracked: after `bt recover` on a new machine they are the old machine's paths. */

@@ -155,6 +155,26 @@ test('a tracked directory on a disk that is not mounted (its empty mount point l
   assert.is(bt.json<{ deleted: number }>(['add', plain]).deleted, 1);
 });
 
+test('a tracked directory named through a symlink outside it works with every command; a symlink inside one stays an entry', () => {
+  const bt = new BtHome().init();
+  const real = join(bt.work, 'real');
+  mkdirSync(real);
+  writeFileSync(join(real, 'f'), 'through the link');
+  const docs = join(bt.work, 'Docs');
+  symlinkSync('real', docs);
+  assert.match(bt.ok(['dir', 'init', docs]), new RegExp(`tracking ${real}`));
+  assert.is(bt.json<{ staged: number }>(['add', docs]).staged, 1);
+  assert.equal(bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status', docs]).files.map((f) => [f.path, f.state]), [['f', 'staged']]);
+  bt.ok(['backup']);
+  const out = join(bt.home, 'out');
+  bt.ok(['restore', docs, '--output', out]);
+  assert.is(readFileSync(join(out, 'f'), 'utf8'), 'through the link');
+  // Inside the tracked directory a symlink to a directory is recorded as a link, never followed.
+  symlinkSync('/etc', join(real, 'etc-link'));
+  assert.is(bt.json<{ staged: number }>(['add', join(real, 'etc-link')]).staged, 1);
+  assert.equal(bt.json<{ files: { path: string; state: string }[] }>(['dir', 'status', docs]).files.map((f) => [f.path, f.state]), [['etc-link', 'staged'], ['f', 'backed-up']]);
+});
+
 test('a backed-up file replaced by a FIFO is recorded deleted, not left as if it were still there', () => {
   const bt = new BtHome().init();
   const d = tracked(bt);
