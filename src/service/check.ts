@@ -138,6 +138,15 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
       for (const p of problems) await repair(ctx, all, p, locations, scratch);
       for (const p of journalCopies) await repairJournalCopy(ctx, vaults, p);
       await Promise.all(all.map((v) => v.flush()));
+      // One repair can mend another problem: a chunk two versions share, written again for one of them.
+      for (const p of problems) {
+        const vault = all.find((v) => v.name === p.vault);
+        if (p.repaired || !vault || p.problem === 'unstored') continue;
+        if ((await inspect(vault, p.contentId, opts.readData)) === undefined) {
+          p.repaired = true;
+          p.repairNote = 'by another repair (a chunk it shares)';
+        }
+      }
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });

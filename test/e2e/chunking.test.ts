@@ -354,6 +354,28 @@ test('a staged chunk directory that lost its manifest is dropped once, with a me
   }
 });
 
+test('check --repair of a chunk two versions share: one repair mends both, and the report says so', async () => {
+  const { bt, d, file } = backedUpDisk('bt-chunk-shared', 20 * MiB + 11, 99);
+  try {
+    writeAt(file, statSync(file).size, keystream(13, 100));
+    bt.ok(['add'], { cwd: d });
+    bt.ok(['backup']);
+    // The first chunk is in both versions; only the file's current bytes (version 2) can give it back.
+    const id = bt.json<{ versions: { checksum: string }[] }>(['log', 'disk.raw'], { cwd: d }).versions[0]!.checksum;
+    const manifest = JSON.parse(readFileSync(join(bt.vault, 'manifests', id.slice(0, 2), id), 'utf8')) as { chunks: [string, number][] };
+    const shared = join(bt.vault, 'chunks', manifest.chunks[0]![0].slice(0, 2), manifest.chunks[0]![0]);
+    chmodSync(shared, 0o600);
+    writeAt(shared, 7, Buffer.from('X'));
+    const r = bt.run(['check', '--read-data', '--repair']);
+    assert.is(r.code, 0, r.stdout);
+    assert.match(r.stdout, /corrupt \(chunks\/[0-9a-f]{64}\); REPAIRED from .*disk\.raw, which still holds those bytes/);
+    assert.match(r.stdout, /corrupt \(chunks\/[0-9a-f]{64}\); REPAIRED by another repair \(a chunk it shares\)/);
+    assert.is(bt.run(['check', '--read-data']).code, 0);
+  } finally {
+    rmSync(bt.home, { recursive: true, force: true });
+  }
+});
+
 test('bt check finds a lost and a damaged chunk, names them, and repairs them from the other vault', () => {
   const bt = new BtHome('bt-chunk-check').init();
   const second = join(tempDir('bt-chunk-second'), 'vault');
