@@ -19,6 +19,8 @@ export interface ClientOptions {
   readonly maxSockets: number;
 }
 
+const SILENT_LOGGER = { debug: (): void => {}, info: (): void => {}, warn: (): void => {}, error: (): void => {} };
+
 export function makeS3Client(config: S3VaultConfig, opts: ClientOptions): S3Client {
   // The SDK warns about the Node version on every run unless this is set before the first client exists.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -34,6 +36,9 @@ export function makeS3Client(config: S3VaultConfig, opts: ClientOptions): S3Clie
     forcePathStyle: config.force_path_style ?? false,
     followRegionRedirects: config.endpoint === undefined,
     profile: config.profile,
+    // The SDK's own logger writes to the console: its warning when a profile and AWS_ACCESS_KEY_ID are both
+    // set (bt uses the profile, as named in bt.toml) came on every command. bt says what fails itself.
+    logger: SILENT_LOGGER,
     credentials:
       config.access_key_id !== undefined && config.secret_access_key !== undefined
         ? { accessKeyId: config.access_key_id, secretAccessKey: config.secret_access_key }

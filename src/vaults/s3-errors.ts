@@ -67,6 +67,8 @@ export interface S3Where {
   readonly region?: string;
   /** Values that must never appear in a message (access keys, secrets, tokens). */
   readonly secrets: readonly string[];
+  /** The named profile of the shared AWS config the vault uses, if any. */
+  readonly profile?: string;
 }
 
 /** Replaces every secret (and anything signature-like) in a text; keeps messages to one line. */
@@ -101,6 +103,12 @@ export function s3Failure(err: unknown, where: S3Where): BtError {
   const said = scrub(e.message ?? '', where.secrets);
 
   if (e.name === 'CredentialsProviderError' || /could not load credentials|credential.*(not found|missing)/i.test(e.message ?? '')) {
+    if (where.profile !== undefined) {
+      return vaultError(
+        `${prefix}: no credentials for profile "${where.profile}": it is not in the shared AWS config or credentials files (~/.aws/config, ~/.aws/credentials), or has no keys; with a profile named, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not used`,
+        `add the profile (\`aws configure --profile ${where.profile}\`), or remove \`profile\` from the vault in bt.toml to use the environment's keys`,
+      );
+    }
     return vaultError(
       `${prefix}: no credentials: none found in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), the shared AWS config and credentials files${/profile/i.test(said) ? ' or the named profile' : ''}`,
       'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile (`--profile` at `bt config vault add`, `profile` in bt.toml)',

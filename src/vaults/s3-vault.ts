@@ -49,7 +49,7 @@ export class S3Vault implements Vault {
     // Each upload: its parts in flight plus a HEAD; plus journal and probe requests.
     this.client = makeS3Client(config, { maxSockets: parallelism * (this.partsInFlight + 1) + 4 });
     const secrets = knownSecrets([config.access_key_id, config.secret_access_key]);
-    this.objects = new S3Objects(this.client, { vault: this.name, endpoint: this.endpoint, region: config.region, secrets }, this.partsInFlight);
+    this.objects = new S3Objects(this.client, { vault: this.name, endpoint: this.endpoint, region: config.region, secrets, profile: config.profile }, this.partsInFlight);
   }
 
   forgetCaches(): void {
