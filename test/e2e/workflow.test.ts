@@ -320,6 +320,24 @@ test('status in each state, deletions recorded by add, deleted files shown and r
   assert.is(readFileSync(out, 'utf8'), 'gone v1');
 });
 
+test('config init --force keeps the base directory of the config it replaces; BT_BASE_DIR elsewhere says what is left behind', () => {
+  const bt = new BtHome();
+  const alt = join(bt.home, 'alt');
+  bt.ok(['config', 'init'], { env: { BT_BASE_DIR: alt } });
+  const d = join(bt.work, 'docs');
+  mkdirSync(d);
+  writeFileSync(join(d, 'a'), 'kept history');
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  bt.ok(['config', 'init', '--force']);
+  assert.is(bt.json<{ base_dir: string }>(['config', 'list']).base_dir, alt);
+  assert.is(bt.json<{ versions: unknown[] }>(['log', 'a'], { cwd: d }).versions.length, 1);
+  const other = join(bt.home, 'other');
+  const moved = bt.ok(['config', 'init', '--force'], { env: { BT_BASE_DIR: other } });
+  assert.match(moved, new RegExp(`\nnote: the replaced config's database ${join(alt, 'data/bt.db')} holds a journal this config does not use; to go on with it, set base_dir \\(and the directories under it\\) back in `));
+});
+
 test('errors: each says what was wrong and what to do, with its exit code', () => {
   const bt = new BtHome();
   let r = bt.run(['dir', 'init']);
@@ -328,7 +346,7 @@ test('errors: each says what was wrong and what to do, with its exit code', () =
   bt.init();
   r = bt.run(['config', 'init']);
   assert.is(r.code, 1);
-  assert.match(r.stderr, /a config already exists at .*; use --force to replace it \(the host id is kept\)/);
+  assert.match(r.stderr, /a config already exists at .*; use --force to replace it \(the host id and the base directory are kept\)/);
   const before = bt.json<{ host_id: string }>(['config', 'list']).host_id;
   bt.ok(['config', 'init', '--force']);
   assert.is(bt.json<{ host_id: string }>(['config', 'list']).host_id, before);
