@@ -8,7 +8,7 @@ import { describeError } from '../core/errors.js';
 import { chunkThreshold } from '../fs/chunker.js';
 import { chunkFileInto } from '../fs/chunked-copy.js';
 import { copyHashing } from '../fs/hash-copy.js';
-import { chunkSourceFrom, stagedCopyComplete } from '../vaults/chunked-content.js';
+import { assembleFromVaults, chunkSourceFrom, stagedCopyComplete } from '../vaults/chunked-content.js';
 import { findVaultConfig } from '../vaults/registry.js';
 import { type Vault, VaultObjectError, vaultProblem } from '../vaults/vault.js';
 import type { Context } from './context.js';
@@ -242,6 +242,11 @@ async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locati
     source = await copyForRepair(scratch, p.contentId, (copy) => other.getContent(p.contentId, copy).then(() => true));
     if (source) p.repairNote = `from vault "${other.name}"`;
   }
+  // Each vault may have lost another chunk of it: put together chunk by chunk, each verified.
+  if (!source && vaults.length > 1) {
+    source = await copyForRepair(scratch, p.contentId, (copy) => assembleFromVaults(vaults, p.contentId, copy));
+    if (source) p.repairNote = 'chunk by chunk from the vaults that hold each intact';
+  }
   // Last, the files themselves: one that still holds these bytes (hashed to be sure) is as good a source.
   for (const path of new Set(p.affects.map((a) => a.path))) {
     if (source) break;
@@ -252,7 +257,7 @@ async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locati
     if (source) p.repairNote = `from ${path}, which still holds those bytes`;
   }
   if (!source) {
-    p.repairNote = 'no intact copy anywhere (no staged copy, no other vault, no file that still has it)';
+    p.repairNote = 'no intact copy anywhere (no staged copy, no vault with it or each of its chunks intact, no file that still has it)';
     return;
   }
   try {

@@ -8,6 +8,7 @@ import { defaultFileMode, mkdirForUser } from '../core/umask.js';
 import { pathExists } from '../fs/paths.js';
 import { applyMetadata, cannotWriteInto, noSpaceToRestore, placeRestored, refuseSpecialTarget, restoreTmpPath, sweepRestoreTemporaries } from '../fs/restore-file.js';
 import type { Snapshot } from '../projections/queries.js';
+import { assembleFromVaults } from '../vaults/chunked-content.js';
 import { type Vault, VaultObjectError } from '../vaults/vault.js';
 import type { Context } from './context.js';
 import { locateFile } from './locate.js';
@@ -158,6 +159,10 @@ export async function fetchContent(ctx: Context, contentId: string, output: stri
     }
   }
   if (ordered.length === 0) throw vaultError('no vault is configured', 'add one with `bt config vault add`');
+  // Each copy damaged: a chunked content may still be whole across them, each vault having lost another chunk.
+  if (damaged === ordered.length && ordered.length > 1) {
+    if (await assembleFromVaults(ordered, contentId, output)) return ordered.map((v) => v.name).join(' + ');
+  }
   const message = `content ${contentId.slice(0, 12)} could not be read from any vault: ${failures.join('; ')}`;
   // Every vault answered, and each copy is missing or damaged: that is corruption (exit 4), not an outage.
   if (damaged === ordered.length) throw integrityError(message, 'run `bt check --read-data` to see what else it affects');

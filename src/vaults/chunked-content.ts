@@ -116,6 +116,27 @@ export function chunkFromFile(dir: string, checksum: string, file: string): (id:
   };
 }
 
+/**
+ * A chunked content put together from several vaults, each chunk from the first that has it intact (every
+ * chunk and the whole verified): each vault may have lost a different chunk. False when a chunk is in none.
+ */
+export async function assembleFromVaults(vaults: readonly Vault[], contentId: string, outputPath: string): Promise<boolean> {
+  let manifest: ChunkManifest | undefined;
+  for (const vault of vaults) {
+    manifest = await vault.manifestFor(contentId).catch(() => undefined);
+    if (manifest) break;
+  }
+  if (!manifest) return false;
+  const lengths = new Map(manifest.chunks);
+  const source = chunkSourceFrom(vaults);
+  try {
+    await writeChunkedContent('(several)', manifest, (id) => source(id, lengths.get(id) ?? 0).catch(() => undefined), 2, outputPath);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The distinct chunk ids of a manifest. */
 export const chunkIds = (m: ChunkManifest): string[] => distinctChunks(m).map(([id]) => id);
 

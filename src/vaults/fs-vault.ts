@@ -273,6 +273,11 @@ export class FileSystemVault implements Vault {
     return this.contentPath(checksum);
   }
 
+  async manifestFor(checksum: string): Promise<ChunkManifest | undefined> {
+    this.ensureReady();
+    return this.storedManifest(checksum);
+  }
+
   async chunksOf(checksum: string): Promise<readonly (readonly [string, number])[] | undefined> {
     this.ensureReady();
     const m = this.storedManifest(checksum);

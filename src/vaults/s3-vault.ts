@@ -212,6 +212,10 @@ export class S3Vault implements Vault {
     return found;
   }
 
+  manifestFor(checksum: string): Promise<ChunkManifest | undefined> {
+    return this.storedManifest(checksum);
+  }
+
   async chunksOf(checksum: string): Promise<readonly (readonly [string, number])[] | undefined> {
     const m = await this.storedManifest(checksum);
     return m && distinctChunks(m);

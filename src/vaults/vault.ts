@@ -1,5 +1,6 @@
 // The Vault contract: where content and metadata are kept. Every implementation passes test/vault-contract.
 import { BtError, describeError, errnoCode } from '../core/errors.js';
+import type { ChunkManifest } from '../fs/chunk-manifest.js';
 
 export interface PutResult {
   /** Bytes sent to the vault: 0 when it already held the object; for chunked content, the chunks it lacked. */
@@ -69,6 +70,8 @@ export interface Vault {
    * `bt check --repair` does this, to replace a corrupt one.
    */
   removeContent?(checksum: string): Promise<void>;
+  /** The manifest of a content stored chunked here (unverified chunks); undefined when stored whole or absent. */
+  manifestFor(checksum: string): Promise<ChunkManifest | undefined>;
   /** The distinct chunks (id, length) of a content stored chunked here; undefined when stored whole or absent. */
   chunksOf(checksum: string): Promise<readonly (readonly [string, number])[] | undefined>;
   /** Whether a chunk object is there with its length (not read: a stat on disk, a HEAD on S3). */

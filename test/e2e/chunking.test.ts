@@ -376,6 +376,39 @@ test('check --repair of a chunk two versions share: one repair mends both, and t
   }
 });
 
+test('each of two vaults lost another chunk of a file: restore and check --repair put it together chunk by chunk', async () => {
+  const bt = new BtHome('bt-chunk-split').init();
+  try {
+    const second = join(tempDir('bt-chunk-split-second'), 'vault');
+    bt.ok(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', second]);
+    bt.ok(['config', 'vault', 'init']);
+    const d = join(bt.work, 'vm');
+    mkdirSync(d);
+    const file = join(d, 'disk.raw');
+    writeKeystream(file, 24 * MiB + 13, 101);
+    const original = await sha256File(file);
+    bt.ok(['dir', 'init'], { cwd: d });
+    bt.ok(['add'], { cwd: d });
+    bt.ok(['backup']);
+    const id = bt.json<{ versions: { checksum: string }[] }>(['log', 'disk.raw'], { cwd: d }).versions[0]!.checksum;
+    const chunks = (JSON.parse(readFileSync(join(bt.vault, 'manifests', id.slice(0, 2), id), 'utf8')) as { chunks: [string, number][] }).chunks.map(([c]) => c);
+    rmSync(join(bt.vault, 'chunks', chunks[1]!.slice(0, 2), chunks[1]!));
+    rmSync(join(second, 'chunks', chunks[3]!.slice(0, 2), chunks[3]!));
+    rmSync(file);
+    const out = join(bt.home, 'out.raw');
+    const r = bt.run(['restore', 'disk.raw', '--output', out], { cwd: d });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /from vault "local \+ second"/);
+    assert.is(await sha256File(out), original);
+    const repair = bt.run(['check', '--repair']);
+    assert.is(repair.code, 0, repair.stdout);
+    assert.is(repair.stdout.match(/REPAIRED chunk by chunk from the vaults that hold each intact/g)?.length, 2);
+    assert.is(bt.run(['check', '--read-data']).code, 0);
+  } finally {
+    rmSync(bt.home, { recursive: true, force: true });
+  }
+});
+
 test('bt check finds a lost and a damaged chunk, names them, and repairs them from the other vault', () => {
   const bt = new BtHome('bt-chunk-check').init();
   const second = join(tempDir('bt-chunk-second'), 'vault');
