@@ -33,6 +33,7 @@ export const dirStatus = command({
       directory: r.directory,
       files: r.files.map((f) => ({ path: f.name, state: f.state, pending: f.pending, backed_up: f.backedUp })),
       directories: r.directories.map((d) => ({ path: d.name === '' ? '.' : d.name, state: d.state })),
+      skipped: r.skipped,
     });
     io.line(`directory ${r.directory}`);
     for (const state of ORDER) {
@@ -41,7 +42,10 @@ export const dirStatus = command({
       io.line(`${LABEL[state]} (${files.length}):`);
       for (const f of files) io.line(`  ${f.name}`);
     }
-    if (r.files.length === 0) io.line('no files');
+    if (r.files.length === 0 && r.skipped.length === 0) io.line('no files');
+    // Not backed up, and `bt add` would say so: shown here too, not left out as if nothing were there.
+    if (r.skipped.length > 0) io.line(`cannot be backed up (${r.skipped.length}):`);
+    for (const s of r.skipped) io.line(`  ${s.path}: ${s.reason}`);
     // Directories only `bt add` records (mode, owner, mtime, removal): there is no staged state for them.
     for (const state of DIRECTORY_ORDER) {
       const dirs = r.directories.filter((d) => d.state === state);

@@ -1,7 +1,7 @@
 // `bt dir status`: how each file under a path compares with its last snapshot and its staged version.
 import { sameStat } from '../fs/meta.js';
 import { userError } from '../core/errors.js';
-import { isGoneAsFile, joinName, pathExists } from '../fs/paths.js';
+import { isGoneAsFile, joinName, nameWithin, pathExists } from '../fs/paths.js';
 import type { NamedTrackedFile } from '../projections/queries.js';
 import type { Context } from './context.js';
 import { DirectoryChanges } from './directory-changes.js';
@@ -39,6 +39,8 @@ export interface StatusResult {
   readonly files: readonly FileStatus[];
   /** Directories whose change `bt add` would record, by name ('' for the tracked directory itself). */
   readonly directories: readonly { readonly name: string; readonly state: DirectoryState }[];
+  /** What `bt add` would skip and report (unreadable, a name that is not valid UTF-8), with why. */
+  readonly skipped: readonly { readonly path: string; readonly reason: string }[];
 }
 
 /**
@@ -63,7 +65,12 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
   const dirs = new DirectoryChanges(ctx.store.queries, directory, start);
   // Read-only: a tracked directory that is gone lists its files as missing (after a recovery on a new
   // machine, say); one replaced by something else is refused, as `bt add` refuses it.
-  for (const entry of walkTracked(ctx, directory.path, start, () => {}, dirs.seen, { goneIsEmpty: true })) {
+  const skipped: { path: string; reason: string }[] = [];
+  const notice = (n: { path: string; reason: string; skipped: boolean }): void => {
+    // Named as the files are, relative to the tracked directory.
+    if (n.skipped) skipped.push({ path: nameWithin(directory.path, n.path) || '.', reason: n.reason });
+  };
+  for (const entry of walkTracked(ctx, directory.path, start, notice, dirs.seen, { goneIsEmpty: true })) {
     const k = known.lookup(entry.name);
     const backedUp = k?.current != null;
     const pending = k?.staged != null;
@@ -83,7 +90,7 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
   ];
   files.sort(byName);
   directories.sort(byName);
-  return { directory: directory.path, files, directories };
+  return { directory: directory.path, files, directories, skipped };
 }
 
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

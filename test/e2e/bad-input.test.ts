@@ -57,6 +57,11 @@ test('a name that is not valid UTF-8 is reported and skipped (exit 3); the rest 
   assert.is(r.code, 3);
   assert.match(r.stderr, /bad-\\xff\\xfe\.txt: skipped: its name is not valid UTF-8/);
   assert.is(JSON.parse(r.stdout).staged, 1);
+  // dir status shows it too, as something that cannot be backed up, instead of leaving it out.
+  const status = bt.run(['dir', 'status'], { cwd: d });
+  assert.is(status.code, 0);
+  assert.match(status.stdout, /\ncannot be backed up \(1\):\n  bad-\\xff\\xfe\.txt: skipped: its name is not valid UTF-8 \(bt cannot record such names yet; rename it\)\n/);
+  assert.equal(bt.json<{ skipped: { path: string }[] }>(['dir', 'status'], { cwd: d }).skipped.map((s) => s.path), ['bad-\\xff\\xfe.txt']);
 });
 
 test('a valid name with U+FFFD beside an invalid name that decodes to it: the valid file is still backed up', () => {
