@@ -22,7 +22,7 @@ export const projections: readonly Projection[] = [
 ];
 
 /** Bump when a projection's tables or apply step change: opening an older database rebuilds by replay. */
-export const PROJECTION_SCHEMA_VERSION = 7;
+export const PROJECTION_SCHEMA_VERSION = 8;
 
 export const projectionTables = (): string[] => projections.flatMap((p) => p.tables);
 
@@ -59,11 +59,14 @@ export function bindReplayProjector(
   reread: (seq: number) => ReplayedEvent,
 ): { apply: ApplyEvent; finish: () => void } {
   const staging = deferredStagingStep(db, reread);
-  const steps = projections.map((p) => (p === stagingProjection ? staging.apply : p.bind(db)));
+  const bound = projections.map((p) => (p === stagingProjection ? staging : (p.bindReplay?.(db) ?? { apply: p.bind(db), finish: () => {} })));
+  const steps = bound.map((b) => b.apply);
   return {
     apply: (rec) => {
       for (const step of steps) step(rec);
     },
-    finish: staging.finish,
+    finish: () => {
+      for (const b of bound) b.finish();
+    },
   };
 }

@@ -12,6 +12,8 @@ export interface Projection {
   readonly indexes: string;
   /** Prepares statements once; the returned step reads only the event and the projection's own tables. */
   bind(db: BetterSqlite3.Database): (rec: ReplayedEvent) => void;
+  /** For a rebuild, when it can do better than `bind`: the same end state once `finish` ran. */
+  bindReplay?(db: BetterSqlite3.Database): { apply: (rec: ReplayedEvent) => void; finish: () => void };
 }
 
 /** Columns of a snapshot's file metadata, shared by the staging queue and file_snapshots. */

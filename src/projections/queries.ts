@@ -146,8 +146,8 @@ export class Queries {
         'SELECT content_id, vault FROM content_locations WHERE content_id IN (SELECT value FROM json_each(?))',
       ),
       locations: db.prepare('SELECT vault FROM content_locations WHERE content_id = ? ORDER BY stored_at, vault'),
-      contentCount: db.prepare('SELECT COUNT(*) FROM contents').pluck(),
-      locationCount: db.prepare('SELECT COUNT(*) FROM content_locations WHERE vault = ?').pluck(),
+      contentCount: db.prepare("SELECT COALESCE((SELECT contents FROM content_counts WHERE vault = ''), 0)").pluck(),
+      locationCount: db.prepare('SELECT COALESCE((SELECT contents FROM content_counts WHERE vault = ?), 0)').pluck(),
       contentsNotIn: db.prepare(
         `SELECT id, size FROM contents c WHERE id > ?
            AND NOT EXISTS (SELECT 1 FROM content_locations l WHERE l.content_id = c.id AND l.vault = ?)
@@ -242,7 +242,7 @@ export class Queries {
     return out;
   }
 
-  /** How many contents the vault `vault` does not hold, of all those some vault holds (two counts, no join). */
+  /** How many contents the vault `vault` does not hold, of all those some vault holds (two kept counts). */
   contentsLacking(vault: string): number {
     return (this.stmts.contentCount.get() as number) - (this.stmts.locationCount.get(vault) as number);
   }
