@@ -247,6 +247,11 @@ export class Queries {
     return (this.stmts.contentCount.get() as number) - (this.stmts.locationCount.get(vault) as number);
   }
 
+  /** How many contents the journal says `vault` holds. */
+  contentsHeldBy(vault: string): number {
+    return this.stmts.locationCount.get(vault) as number;
+  }
+
   /** A page of the contents `vault` does not hold, in id order after `after`. */
   contentsNotIn(vault: string, after: string, limit: number): { id: string; size: number }[] {
     return this.stmts.contentsNotIn.all(after, vault, limit) as { id: string; size: number }[];

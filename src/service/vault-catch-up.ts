@@ -30,6 +30,9 @@ export async function catchUpVaults(ctx: Context, vaults: readonly Vault[], unav
   for (const vault of vaults) {
     const lacking = q.contentsLacking(vault.name);
     if (lacking <= 0 || unavailable.isDown(vault.name)) continue;
+    // What only vaults no longer configured hold (a vault renamed in bt.toml) no other can give: not looked
+    // through page by page in every backup. `bt check` names such vaults.
+    if (!vaults.some((v) => v !== vault && q.contentsHeldBy(v.name) > 0)) continue;
     results.push(await catchUp(ctx, vault, vaults, unavailable, lacking));
   }
   return results;
