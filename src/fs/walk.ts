@@ -82,6 +82,8 @@ export function* walk(opts: WalkOptions): Generator<WalkEntry> {
     return;
   }
   const { rules, passedOver } = enterDownTo(opts, opts.start);
+  // A directory made, moved in or replaced there changed its parent's mtime too (`bt watch` stages it alone).
+  reportParent(opts);
   const { onDirectory: _, ...withoutDirectories } = opts;
   yield* walkDir(passedOver ? withoutDirectories : opts, opts.start, startAbs, rules, top);
 }
@@ -111,7 +113,7 @@ const ignoreFileProblem =
   (path: string, reason: string): void =>
     opts.notice({ path, reason, skipped: false });
 
-/** A start that is a file, or gone: its directory changed with it (its mtime), so it is reported too. */
+/** A start other than the root: its directory changed with it (its mtime), so it is reported too. */
 function reportParent(opts: WalkOptions): void {
   if (!opts.onDirectory || opts.start === '') return;
   const cut = opts.start.lastIndexOf('/');

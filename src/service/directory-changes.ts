@@ -39,7 +39,7 @@ export class DirectoryChanges {
     this.recorded = q.directoryMeta.keysUnder(directory, start);
     this.anyRecorded = this.recorded.size > 0;
     if (start !== '') {
-      // The walk reports the start's directory too when the start is a file or gone (see walk.ts).
+      // The walk reports the start's directory too (see walk.ts): its mtime changed with the start.
       const parent = start.includes('/') ? start.slice(0, start.lastIndexOf('/')) : '';
       const meta = q.directoryMeta.of(directory, parent);
       if (meta) this.recorded.set(parent, directoryKey(meta));

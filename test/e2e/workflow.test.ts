@@ -575,4 +575,19 @@ test('a file replaced by a directory of the same name is recorded deleted; the t
   assert.is(readFileSync(join(out, 'a/x'), 'utf8'), 'inside');
 });
 
+test('bt add of a new subdirectory records its parent directory too (its mtime changed with it), as bt watch stages it', () => {
+  const bt = new BtHome().init();
+  const d = join(bt.work, 'parent');
+  mkdirSync(d);
+  writeFileSync(join(d, 'a'), 'a');
+  bt.ok(['dir', 'init'], { cwd: d });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  mkdirSync(join(d, 'sub'));
+  writeFileSync(join(d, 'sub/f'), 'in the new directory');
+  const add = bt.json<{ staged: number; directories: number }>(['add', join(d, 'sub')]);
+  assert.equal([add.staged, add.directories], [1, 2]);
+  assert.equal(bt.json<{ directories: unknown[] }>(['dir', 'status'], { cwd: d }).directories, []);
+});
+
 test.run();
