@@ -7,7 +7,7 @@ import { tryProcessLock } from '../core/process-lock.js';
 import { processAlive } from './host-lock.js';
 import { releaseOnExit } from '../core/release-on-exit.js';
 
-export const WatchState = t.keyof({ starting: null, idle: null, reconciling: null, staging: null, 'backing up': null, waiting: null, stopping: null });
+export const WatchState = t.keyof({ starting: null, idle: null, reconciling: null, staging: null, 'backing up': null, waiting: null, retrying: null, stopping: null });
 export type WatchState = t.TypeOf<typeof WatchState>;
 
 const OptionalTime = t.union([IsoTime, t.null]);

@@ -29,6 +29,8 @@ export interface WatchWorkOptions {
 export class WatchWork {
   /** Something was recorded since the last backup (a deletion or a directory's metadata stages nothing but must be synced). */
   private dirty = false;
+  /** The last backup left work for a retry (files kept staged, a vault that missed versions, a failure). */
+  retrying = false;
 
   constructor(private readonly opts: WatchWorkOptions) {}
 
@@ -132,20 +134,22 @@ export class WatchWork {
       const journal = r.sync.map((s) => (s.error ? `vault "${s.vault}" FAILED: ${s.error}` : `vault "${s.vault}" +${s.events} event(s)`)).join(', ');
       log.line(`backed up ${r.files} file(s): ${formatBytes(r.bytesSent)} sent, ${formatBytes(r.bytesDeduped)} deduplicated; journal: ${journal || 'no vault'}`);
       for (const c of r.caughtUp) log.line(`vault "${c.vault}": ${c.contents} content(s) copied from the other vaults${c.error ? `; FAILED: ${c.error}` : ''}`);
-      if (r.failed.length > 0 || r.sync.some((s) => s.error)) {
-        log.line(`${r.failed.length} file(s) kept staged; retrying in ${FAILURE_RETRY_MS / 1000} s`);
-        return Date.now() + FAILURE_RETRY_MS;
-      }
-      const away = [...r.skipped.map((s) => s.vault), ...r.caughtUp.filter((c) => c.error !== null).map((c) => c.vault)];
-      if (away.length > 0) {
-        // Tried again with nothing staged, so a vault that comes back gets what it missed.
-        this.dirty = true;
-        log.line(`vault(s) ${away.map((v) => `"${v}"`).join(', ')} missed versions; trying again in ${FAILURE_RETRY_MS / 1000} s`);
-        return Date.now() + FAILURE_RETRY_MS;
-      }
-      return undefined;
+      const away = [...new Set([...r.skipped.map((s) => s.vault), ...r.caughtUp.filter((c) => c.error !== null).map((c) => c.vault)])];
+      const unsynced = r.sync.filter((s) => s.error).map((s) => s.vault);
+      const left = [
+        ...(r.failed.length > 0 ? [`${r.failed.length} file(s) kept staged`] : []),
+        ...(away.length > 0 ? [`vault(s) ${away.map((v) => `"${v}"`).join(', ')} missed versions`] : []),
+        ...(unsynced.length > 0 ? [`the journal did not reach vault(s) ${unsynced.map((v) => `"${v}"`).join(', ')}`] : []),
+      ];
+      this.retrying = left.length > 0;
+      if (!this.retrying) return undefined;
+      // Tried again even with nothing staged: a vault that comes back gets what it missed.
+      this.dirty = true;
+      log.line(`${left.join('; ')}; trying again in ${FAILURE_RETRY_MS / 1000} s`);
+      return Date.now() + FAILURE_RETRY_MS;
     } catch (err) {
       log.line(`backup failed: ${describeError(err)}; retrying in ${FAILURE_RETRY_MS / 1000} s`);
+      this.retrying = true;
       return Date.now() + FAILURE_RETRY_MS;
     }
   }

@@ -127,7 +127,7 @@ class Watcher {
       while (!this.stopping) {
         await this.cycle();
         if (this.stopping) break;
-        this.progress.setState(this.busySince !== undefined ? 'waiting' : 'idle');
+        this.progress.setState(this.busySince !== undefined ? 'waiting' : this.work.retrying ? 'retrying' : 'idle');
         await this.sleep(this.nextWake());
       }
     } finally {

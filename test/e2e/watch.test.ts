@@ -398,6 +398,27 @@ test('a vault added while the watcher runs gets the next versions and the ones b
   assert.is(await w.stop(), 0);
 });
 
+test('a vault away while the watcher runs: versions are committed to the other, --status says retrying, and the vault is caught up when it is back', async () => {
+  const bt = new BtHome('bt-watch').init();
+  const usb = join(bt.home, 'usb');
+  bt.ok(['config', 'vault', 'add', 'usb', '--type', 'fs', '--path', usb]);
+  bt.ok(['config', 'vault', 'init']);
+  const dir = trackedDir(bt, 'away');
+  const w = startWatch(bt);
+  await w.waitFor(/away: rescanned/);
+  renameSync(usb, `${usb}.away`);
+  writeFileSync(join(dir, 'while-away.txt'), 'the disk was unplugged');
+  await committed(bt, join(dir, 'while-away.txt'), 'the disk was unplugged');
+  await w.waitFor(/vault\(s\) "usb" missed versions; the journal did not reach vault\(s\) "usb"; trying again in 30 s/);
+  await waitUntil('the retrying state', () => bt.json<{ state: string }>(['watch', '--status']).state === 'retrying' || undefined);
+  renameSync(`${usb}.away`, usb);
+  await w.waitFor(/vault "usb": 1 content\(s\) copied from the other vaults/, 60_000);
+  const id = sha('the disk was unplugged');
+  assert.is(readFileSync(join(usb, 'content', id.slice(0, 2), id), 'utf8'), 'the disk was unplugged');
+  await waitUntil('the idle state', () => bt.json<{ state: string }>(['watch', '--status']).state === 'idle' || undefined);
+  assert.is(await w.stop(), 0);
+});
+
 test('SIGTERM during a backup stops cleanly; a restart commits everything, nothing lost', async () => {
   const bt = new BtHome('bt-watch').init();
   const dir = trackedDir(bt, 'many');
