@@ -16,8 +16,8 @@ export const backupCommand = command({
     io.json({ files: r.files, bytes_sent: r.bytesSent, bytes_deduped: r.bytesDeduped, failed: r.failed, dropped: r.dropped, skipped_vaults: r.skipped, caught_up: r.caughtUp, journal: r.sync });
     io.line(`backed up ${r.files} file(s): ${formatBytes(r.bytesSent)} sent, ${formatBytes(r.bytesDeduped)} deduplicated`);
     for (const c of r.caughtUp) {
-      const left = c.left > 0 ? `; ${c.left} left${c.error ? '' : ' (no configured vault could give them: see `bt check`)'}` : '';
-      io.line(`vault "${c.vault}": ${c.contents} content(s) copied from the other vaults, ${formatBytes(c.bytes)} sent${left}${c.error ? `; FAILED: ${c.error}` : ''}`);
+      const why = c.error ? `; FAILED: ${c.error}` : c.refused ? ` (it refused some: ${c.refused}; tried again next run)` : ' (no configured vault could give them: see `bt check`)';
+      io.line(`vault "${c.vault}": ${c.contents} content(s) copied from the other vaults, ${formatBytes(c.bytes)} sent${c.left > 0 ? `; ${c.left} left${why}` : ''}`);
     }
     for (const s of r.sync) {
       if (s.error) io.line(`journal -> vault "${s.vault}": FAILED: ${s.error}`);
@@ -25,7 +25,7 @@ export const backupCommand = command({
     }
     if (r.failed.length > 0) io.line(`${r.failed.length} file(s) kept staged for the next \`bt backup\` (see above)`);
     if (r.dropped.length > 0) io.line(`${r.dropped.length} file(s) not backed up: their staged copies were lost; run \`bt add\` to stage them again`);
-    const incomplete = r.skipped.length > 0 || r.caughtUp.some((c) => c.error !== null);
+    const incomplete = r.skipped.length > 0 || r.caughtUp.some((c) => c.error !== null || c.refused !== null);
     return r.failed.length > 0 || r.dropped.length > 0 || incomplete || r.sync.some((s) => s.error) ? ExitCode.error : ExitCode.ok;
   },
 });

@@ -11,7 +11,7 @@ import { CHUNK_THRESHOLD } from '../fs/chunker.js';
 import { chunkFromFile, chunkSourceFrom } from '../vaults/chunked-content.js';
 import { type ChunkSource, StagedCopyDamaged, type Vault, vaultProblem } from '../vaults/vault.js';
 import type { Context, Reporter } from './context.js';
-import { RETRY_UNAVAILABLE_MS, UnavailableVaults } from './unavailable-vaults.js';
+import { RETRY_UNAVAILABLE_MS, UnavailableVaults, answers } from './unavailable-vaults.js';
 import { type CatchUp, catchUpVaults } from './vault-catch-up.js';
 import { type SyncResult, syncJournal } from './journal-sync.js';
 import { removeEmptyBuckets, removeOrphanStagedCopies } from './staging-area.js';
@@ -120,9 +120,13 @@ export async function backup(ctx: Context): Promise<BackupResult> {
                 const chunkSource = chunkSourceFrom(vaults, chunkFromFile(staged, contentId, originalPath(op)));
                 const put = (to: readonly Vault[]) => storeContent(to, contentId, staged, op.size, chunkSource, unavailable, ctx.reporter);
                 const outcome = await put(missing);
-                // A vault that only confirmed its copy stored nothing: it is not recorded again.
+                // A vault that only confirmed its copy stored nothing: it is not recorded again. One whose put
+                // failed (or was skipped) is not known to hold the content whole: it counts as not holding it,
+                // so the version stays staged with the chunks in hand.
                 const stored = outcome.stored.filter((s) => s.sent > 0 || !confirming.some((v) => v.name === s.vault));
-                return { ...(outcome.copyLost ? await fetchBackAndPut(outcome, missing, vaults, contentId, staged, put) : { ...outcome, stored }), gone };
+                const unconfirmed = confirming.filter((v) => !outcome.stored.some((s) => s.vault === v.name)).map((v) => v.name);
+                const notHolding = new Set([...gone, ...unconfirmed]);
+                return { ...(outcome.copyLost ? await fetchBackAndPut(outcome, missing, vaults, contentId, staged, put) : { ...outcome, stored }), gone: notHolding };
               })();
               uploads.set(contentId, upload);
             }
@@ -333,19 +337,6 @@ async function absentFrom(vaults: readonly Vault[], heldBy: ReadonlySet<string> 
   return gone;
 }
 
-/**
- * After a failed put: can the vault answer at all? A lookup that fails too (disk not mounted, endpoint
- * unreachable, no credentials) means the next files would fail the same way, each after its own timeouts
- * and retries. A lookup that works means the failure was this object's; the next files are tried.
- */
-async function answers(vault: Vault, contentId: string): Promise<boolean> {
-  try {
-    await vault.hasContent(contentId);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** "kept staged" notices: the first few per reason, then one line with how many more (a vault that is down fails every file). */
 class KeptNotices {

@@ -1,6 +1,8 @@
 // Vaults a backup found unavailable: skipped for a while instead of making every file wait for its own
 // timeouts and retries, then tried again with one file, since a network blip or a disk being mounted ends.
 
+import type { Vault } from '../vaults/vault.js';
+
 /** How long a vault found unavailable is skipped before one file tries it again. */
 export const RETRY_UNAVAILABLE_MS = 60_000;
 
@@ -46,5 +48,19 @@ export class UnavailableVaults {
   /** Records that `vault` took something; true when it had been found unavailable. */
   up(vault: string): boolean {
     return this.down.delete(vault);
+  }
+}
+
+/**
+ * After a failed put or get: can the vault answer at all? A lookup that fails too (disk not mounted, endpoint
+ * unreachable, no credentials) means the next objects would fail the same way, each after its own timeouts
+ * and retries. A lookup that works means the failure was this object's; the next ones are tried.
+ */
+export async function answers(vault: Vault, contentId: string): Promise<boolean> {
+  try {
+    await vault.hasContent(contentId);
+    return true;
+  } catch {
+    return false;
   }
 }

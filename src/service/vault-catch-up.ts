@@ -4,20 +4,24 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
+import { errnoCode } from '../core/errors.js';
 import type { DomainEvent } from '../events/codecs.js';
 import { restoreTmpPath } from '../fs/restore-file.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { type Vault, vaultProblem } from '../vaults/vault.js';
 import type { Context } from './context.js';
-import type { UnavailableVaults } from './unavailable-vaults.js';
+import { type UnavailableVaults, answers } from './unavailable-vaults.js';
 
 export interface CatchUp {
   readonly vault: string;
   /** Contents copied into it, and the bytes that cost. */
   readonly contents: number;
   readonly bytes: number;
-  /** Contents it still lacks: no other vault could give them, or it failed (then `error`). */
+  /** Contents it still lacks: no other vault could give them, it refused some (`refused`), or it failed (`error`). */
   readonly left: number;
+  /** Why it refused a content while answering otherwise (the first such reason): tried again next run. */
+  readonly refused: string | null;
+  /** Why it stopped: it could not be reached, or the staging area had no room to copy through. */
   readonly error: string | null;
 }
 
@@ -45,6 +49,7 @@ async function catchUp(ctx: Context, vault: Vault, vaults: readonly Vault[], una
   let contents = 0;
   let bytes = 0;
   let error: string | null = null;
+  let refused: string | null = null;
   let after = '';
   for (;;) {
     const page = q.contentsNotIn(vault.name, after, PAGE);
@@ -68,19 +73,39 @@ async function catchUp(ctx: Context, vault: Vault, vaults: readonly Vault[], una
           if (error !== null) return;
           // The config's order: the user lists a nearby disk before a bucket that charges for reads.
           const from = vaults.filter((v) => v !== vault && holders.get(c.id)?.has(v.name) && !unavailable.isDown(v.name));
+          const record = (sent: number, chunks: number | null): void => {
+            events.push({ type: 'ContentStored', data: { content_id: c.id, vault: vault.name, size: c.size, sent, chunks } });
+            contents++;
+            bytes += sent;
+            ctx.reporter.progress?.({ phase: `copying into vault "${vault.name}"`, files: contents, totalFiles: lacking, bytes });
+          };
+          // There already, whole (another host put it; a vault renamed in bt.toml): recorded, nothing fetched.
+          if (await vault.verifyContent(c.id, false).then(() => true, () => false)) {
+            record(0, null);
+            return;
+          }
           // Named like a restore's temporary: a killed run's leftover is swept with the staging area.
           const tmp = restoreTmpPath(join(ctx.stagingDir, 'catch-up'));
           try {
-            if (!(await fetchFromAny(from, c.id, tmp))) return;
+            const fetched = await fetchFromAny(from, c.id, tmp, unavailable);
+            if (fetched === 'staging-full') {
+              error ??= `no space left in the staging area ${ctx.stagingDir} to copy contents through; free some space there`;
+              return;
+            }
+            if (!fetched) return;
             chmodSync(tmp, 0o400);
             const r = await vault.putContent(c.id, tmp, c.size, { consume: true });
-            events.push({ type: 'ContentStored', data: { content_id: c.id, vault: vault.name, size: c.size, sent: r.sent, chunks: r.chunks ?? null } });
-            contents++;
-            bytes += r.sent;
-            ctx.reporter.progress?.({ phase: `copying into vault "${vault.name}"`, files: contents, totalFiles: lacking, bytes });
+            record(r.sent, r.chunks ?? null);
           } catch (err) {
-            error ??= vaultProblem(vault.name, err);
-            unavailable.mark(vault.name, error);
+            const code = errnoCode(err);
+            // A vault that cannot answer (or is full) takes nothing more this run; one that refused this
+            // object alone takes the next (a file too large for its filesystem, say).
+            if (code === 'ENOSPC' || code === 'EDQUOT' || !(await answers(vault, c.id))) {
+              error ??= vaultProblem(vault.name, err);
+              unavailable.mark(vault.name, error);
+            } else {
+              refused ??= vaultProblem(vault.name, err);
+            }
           } finally {
             rmSync(tmp, { force: true });
           }
@@ -91,17 +116,24 @@ async function catchUp(ctx: Context, vault: Vault, vaults: readonly Vault[], una
     await vault.flush();
     ctx.store.append(events);
   }
-  return { vault: vault.name, contents, bytes, left: lacking - contents, error };
+  return { vault: vault.name, contents, bytes, left: lacking - contents, refused, error };
 }
 
-/** Fetches a content (verified) from the first vault that gives it; false when none could. */
-async function fetchFromAny(from: readonly Vault[], contentId: string, tmp: string): Promise<boolean> {
+/**
+ * Fetches a content (verified) from the first vault that gives it; false when none could. A holder that
+ * cannot answer at all is marked unavailable, so the next contents do not each wait out its timeouts.
+ */
+async function fetchFromAny(from: readonly Vault[], contentId: string, tmp: string, unavailable: UnavailableVaults): Promise<boolean | 'staging-full'> {
   for (const holder of from) {
+    if (unavailable.isDown(holder.name)) continue;
     try {
       await holder.getContent(contentId, tmp);
       return true;
-    } catch {
+    } catch (err) {
       rmSync(tmp, { force: true });
+      const code = errnoCode(err);
+      if (code === 'ENOSPC' || code === 'EDQUOT') return 'staging-full';
+      if (!(await answers(holder, contentId))) unavailable.mark(holder.name, vaultProblem(holder.name, err));
     }
   }
   return false;

@@ -133,8 +133,8 @@ export class WatchWork {
       this.opts.progress.backedUp(Date.now(), r.files);
       const journal = r.sync.map((s) => (s.error ? `vault "${s.vault}" FAILED: ${s.error}` : `vault "${s.vault}" +${s.events} event(s)`)).join(', ');
       log.line(`backed up ${r.files} file(s): ${formatBytes(r.bytesSent)} sent, ${formatBytes(r.bytesDeduped)} deduplicated; journal: ${journal || 'no vault'}`);
-      for (const c of r.caughtUp) log.line(`vault "${c.vault}": ${c.contents} content(s) copied from the other vaults${c.error ? `; FAILED: ${c.error}` : ''}`);
-      const away = [...new Set([...r.skipped.map((s) => s.vault), ...r.caughtUp.filter((c) => c.error !== null).map((c) => c.vault)])];
+      for (const c of r.caughtUp) log.line(`vault "${c.vault}": ${c.contents} content(s) copied from the other vaults${c.error ? `; FAILED: ${c.error}` : c.refused ? `; ${c.left} refused: ${c.refused}` : ''}`);
+      const away = [...new Set([...r.skipped.map((s) => s.vault), ...r.caughtUp.filter((c) => c.error !== null || c.refused !== null).map((c) => c.vault)])];
       const unsynced = r.sync.filter((s) => s.error).map((s) => s.vault);
       const left = [
         ...(r.failed.length > 0 ? [`${r.failed.length} file(s) kept staged`] : []),

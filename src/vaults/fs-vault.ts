@@ -125,7 +125,8 @@ export class FileSystemVault implements Vault {
     this.ensureReady();
     const final = this.contentPath(checksum);
     this.ensureFanout(final);
-    if (existsSync(final)) {
+    // A file only: anything else in its place (a directory) is no object, and the put fails on it, said.
+    if (statSync(final, { throwIfNoEntry: false })?.isFile()) {
       if (!opts.repair || (await hashFile(final)) === checksum) return this.found([final], { sent: 0 });
       await rm(final, { force: true });
     }
@@ -154,14 +155,15 @@ export class FileSystemVault implements Vault {
     } catch (err) {
       // A vanished staged copy is no problem when the vault holds the content chunked; else it fails as ENOENT.
       const stored = errnoCode(err) === 'ENOENT' && !opts.repair ? this.storedManifest(checksum) : undefined;
-      if (stored) return this.foundManifest(checksum, stored);
+      if (stored && this.holdsChunksOf(stored)) return this.foundManifest(checksum, stored);
       throw err;
     }
     if (source.isDirectory()) return this.putChunked(checksum, sourcePath, opts);
     if (source.size >= CHUNK_THRESHOLD && !opts.repair) {
-      // Another host may have stored this content chunked.
+      // Another host may have stored this content chunked (it stands only with its chunks whole; else the
+      // whole file goes in beside it).
       const stored = this.storedManifest(checksum);
-      if (stored) return this.foundManifest(checksum, stored);
+      if (stored && this.holdsChunksOf(stored)) return this.foundManifest(checksum, stored);
     }
     return undefined;
   }
@@ -176,7 +178,7 @@ export class FileSystemVault implements Vault {
       // A stored manifest stands only with its chunks: one lost or cut short since would make every new
       // version of this content unrestorable while the chunks in hand were thrown away.
       const stored = this.storedManifest(checksum);
-      if (stored && distinctChunks(stored).every(([id, length]) => this.chunkSize(id) === length)) return this.foundManifest(checksum, stored);
+      if (stored && this.holdsChunksOf(stored)) return this.foundManifest(checksum, stored);
     }
     const placed: string[] = [];
     let sent = 0;
@@ -262,6 +264,11 @@ export class FileSystemVault implements Vault {
 
   async hasChunk(id: string, length: number): Promise<boolean> {
     return this.chunkSize(id) === length;
+  }
+
+  /** Whether every chunk a manifest names is here with its length. */
+  private holdsChunksOf(m: ChunkManifest): boolean {
+    return distinctChunks(m).every(([id, length]) => this.chunkSize(id) === length);
   }
 
   /** The size of the chunk object `id`, undefined when there is none: a chunk of the wrong size is damaged. */

@@ -664,6 +664,32 @@ test('a second vault away (disk not mounted): versions are committed to the firs
   assert.equal(bt.json<{ caught_up: unknown[] }>(['backup']).caught_up, []);
 });
 
+test('catch-up goes on past a content the vault refuses, says why, and takes it next run', () => {
+  const bt = new BtHome().init();
+  const usb = join(tempDir('bt-usb'), 'vault');
+  bt.ok(['config', 'vault', 'add', 'usb', '--type', 'fs', '--path', usb]);
+  bt.ok(['config', 'vault', 'init']);
+  const d = tracked(bt);
+  renameSync(usb, `${usb}.away`);
+  const bodies = ['one', 'two', 'three', 'four'];
+  for (const body of bodies) writeFileSync(join(d, `${body}.txt`), body);
+  bt.ok(['add'], { cwd: d });
+  assert.is(bt.run(['backup']).code, 1);
+  renameSync(`${usb}.away`, usb);
+  // A file where one content's fan-out directory goes: the vault answers, but cannot take that one.
+  const blocked = sha('two');
+  writeFileSync(join(usb, 'content', blocked.slice(0, 2)), 'in the way');
+  const r = bt.run(['backup', '--json']);
+  assert.is(r.code, 1);
+  const [c] = (JSON.parse(r.stdout) as { caught_up: { vault: string; contents: number; left: number; refused: string | null; error: string | null }[] }).caught_up;
+  assert.equal([c!.vault, c!.contents, c!.left, c!.error], ['usb', 3, 1, null]);
+  assert.ok(c!.refused !== null, 'the reason is given');
+  rmSync(join(usb, 'content', blocked.slice(0, 2)));
+  const again = bt.json<{ caught_up: { contents: number; left: number }[] }>(['backup']);
+  assert.equal(again.caught_up.map((x) => [x.contents, x.left]), [[1, 0]]);
+  assert.is(bt.run(['check', '--read-data', '--vault', 'usb']).code, 0);
+});
+
 test('two files with one content and the vault away: nothing is counted as deduplicated, both stay staged', () => {
   const bt = new BtHome().init();
   const d = tracked(bt);

@@ -354,6 +354,31 @@ test('a staged chunk directory that lost its manifest is dropped once, with a me
   }
 });
 
+test('a vault that holds a content but cannot take back its lost chunk keeps the version staged with the chunk in hand', async () => {
+  const { bt, d, file } = backedUpDisk('bt-chunk-unconfirmed', 20 * MiB + 17, 111);
+  try {
+    const id = bt.json<{ versions: { checksum: string }[] }>(['log', 'disk.raw'], { cwd: d }).versions[0]!.checksum;
+    const lost = (JSON.parse(readFileSync(join(bt.vault, 'manifests', id.slice(0, 2), id), 'utf8')) as { chunks: [string, number][] }).chunks[1]![0];
+    const chunkPath = join(bt.vault, 'chunks', lost.slice(0, 2), lost);
+    rmSync(chunkPath);
+    copyFileSync(file, join(d, 'copy.raw'));
+    bt.ok(['add'], { cwd: d });
+    // Something in the way of that chunk: the vault answers, but cannot take it.
+    mkdirSync(join(chunkPath, 'in-the-way'), { recursive: true });
+    const r = bt.run(['backup', '--json']);
+    assert.is(r.code, 1, r.stdout);
+    assert.equal((JSON.parse(r.stdout) as { files: number; failed: unknown[] }).files, 0);
+    assert.is(stagedCopies(join(bt.home, 'data/bt/staging')).length, 1, 'the copy with the chunk is kept');
+    rmSync(chunkPath, { recursive: true });
+    assert.is(bt.json<Backup>(['backup']).files, 1);
+    const out = join(bt.home, 'copy.out');
+    bt.ok(['restore', 'copy.raw', '--output', out], { cwd: d });
+    assert.is(await sha256File(out), await sha256File(file));
+  } finally {
+    rmSync(bt.home, { recursive: true, force: true });
+  }
+});
+
 test('check --repair of a chunk two versions share: one repair mends both, and the report says so', async () => {
   const { bt, d, file } = backedUpDisk('bt-chunk-shared', 20 * MiB + 11, 99);
   try {
