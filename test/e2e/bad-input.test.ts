@@ -649,8 +649,8 @@ test('a second vault away (disk not mounted): versions are committed to the firs
   assert.is(readFileSync(join(bt.home, 'away.out'), 'utf8'), bodies['away.txt']);
 
   renameSync(`${usb}.away`, usb);
-  const back = bt.json<{ files: number; caught_up: { vault: string; contents: number; bytes: number; left: number; error: string | null }[] }>(['backup']);
-  assert.equal(back.caught_up, [{ vault: 'usb', contents: 2, bytes: 31 + 8, left: 0, error: null }]);
+  const back = bt.json<{ files: number; caught_up: { vault: string; contents: number; bytes: number; left: number; refused: string | null; error: string | null }[] }>(['backup']);
+  assert.equal(back.caught_up, [{ vault: 'usb', contents: 2, bytes: 31 + 8, left: 0, refused: null, error: null }]);
   assert.is(bt.run(['check', '--read-data', '--vault', 'usb']).code, 0);
   // The disk alone now gives them back.
   renameSync(bt.vault, `${bt.vault}.gone`);
