@@ -25,7 +25,7 @@ export const backupCommand = command({
     }
     if (r.failed.length > 0) io.line(`${r.failed.length} file(s) kept staged for the next \`bt backup\` (see above)`);
     if (r.dropped.length > 0) io.line(`${r.dropped.length} file(s) not backed up: their staged copies were lost; run \`bt add\` to stage them again`);
-    const incomplete = r.skipped.length > 0 || r.caughtUp.some((c) => c.error !== null || c.refused !== null);
+    const incomplete = r.skipped.length > 0 || r.caughtUp.some((c) => c.left > 0);
     return r.failed.length > 0 || r.dropped.length > 0 || incomplete || r.sync.some((s) => s.error) ? ExitCode.error : ExitCode.ok;
   },
 });

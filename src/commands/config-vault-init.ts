@@ -4,17 +4,31 @@ import { readConfig } from '../config/file.js';
 import { ExitCode } from '../core/errors.js';
 import { vaultProblem } from '../vaults/vault.js';
 import { openVault } from '../vaults/registry.js';
-import { JsonOption, command } from './command.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { databaseFile } from '../service/context.js';
+import { recordedContentsIn } from '../store/database.js';
+import { MARKER } from '../vaults/fs-vault.js';
+import { CliFlag, JsonOption, command } from './command.js';
 
 export const configVaultInit = command({
   name: 'config vault init',
   description: 'Set up every configured vault and prove it can write, read back and delete',
-  options: [JsonOption],
-  optionsCodec: t.type({}),
-  async run(_args, _opts, io) {
+  options: [{ flags: '--force', description: 'Also set up a directory the journal records contents in but that has no vault (a disk replaced, not one left unmounted)' }, JsonOption],
+  optionsCodec: t.type({ force: CliFlag }),
+  async run(_args, opts, io) {
     const config = readConfig();
     const results: { vault: string; ok: boolean; steps: readonly string[]; error?: string }[] = [];
     for (const vc of config.vaults) {
+      // An empty mount point where a disk should be: setting it up would let the journal say a vault on the
+      // wrong disk holds what the next backups put there.
+      const place = vc.type === 'fs' ? vc.path : null;
+      const recorded = place !== null && !opts.force && !existsSync(join(place, MARKER)) ? recordedContentsIn(databaseFile(config), vc.name) : 0;
+      if (recorded > 0) {
+        const error = `${place} has no ${MARKER}, but the journal records ${recorded} content(s) in this vault: is its disk not mounted? Mount it; for a disk replaced on purpose, run \`bt config vault init --force\`, then \`bt check --repair\` refills it`;
+        results.push({ vault: vc.name, ok: false, steps: [], error });
+        continue;
+      }
       try {
         const vault = await openVault(vc);
         try {

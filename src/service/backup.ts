@@ -212,7 +212,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
     ctx.reporter.notice(`vault "${s.vault}" is unavailable (${s.problem}): ${s.versions} version(s) committed without it; the next \`bt backup\` that reaches it copies them from the other vaults`);
   }
   const caughtUp = await catchUpVaults(ctx, vaults, unavailable);
-  const sync = await syncJournal(ctx, vaults);
+  const sync = await syncJournal(ctx, vaults, unavailable);
   return { files, bytesSent, bytesDeduped, failed, dropped, skipped, caughtUp, sync };
 }
 
@@ -271,7 +271,8 @@ async function storeContent(
       const problem = vaultProblem(vault.name, err);
       errors.push(`vault "${vault.name}": ${gone ? 'the staged copy is gone; run `bt add` on the file again' : problem}`);
       // A full disk takes no next file either; else only a vault that cannot even answer is skipped.
-      const full = errnoCode(err) === 'ENOSPC' || errnoCode(err) === 'EDQUOT';
+      // A read-only one (a disk remounted read-only after errors) neither.
+      const full = errnoCode(err) === 'ENOSPC' || errnoCode(err) === 'EDQUOT' || errnoCode(err) === 'EROFS';
       if (!gone && (full || !(await answers(vault, contentId))) && unavailable.mark(vault.name, problem)) {
         reporter.notice(`vault "${vault.name}" is unavailable: the next files skip it (one tries it again every ${RETRY_UNAVAILABLE_MS / 1000} s)`);
       }

@@ -5,6 +5,7 @@ import type { JournalRow } from '../events/envelope.js';
 import { type SegmentName, decodeSegment, encodeSegment, journalPrefix, parseSegmentKeys, segmentKey } from '../events/segment.js';
 import { type Vault, vaultProblem } from '../vaults/vault.js';
 import type { Context } from './context.js';
+import type { UnavailableVaults } from './unavailable-vaults.js';
 
 export interface SyncResult {
   readonly vault: string;
@@ -18,9 +19,15 @@ export interface SyncResult {
 /** At most this many events per segment, so no single object (or its memory) grows without bound. */
 export const EVENTS_PER_SEGMENT = 5_000;
 
-export async function syncJournal(ctx: Context, vaults: readonly Vault[]): Promise<SyncResult[]> {
+export async function syncJournal(ctx: Context, vaults: readonly Vault[], unavailable?: UnavailableVaults): Promise<SyncResult[]> {
   const results: SyncResult[] = [];
   for (const vault of vaults) {
+    // Found unavailable in this run (backup): not asked again, each request waiting out its timeouts.
+    const down = unavailable?.reasonWhy(vault.name);
+    if (down !== undefined) {
+      results.push({ vault: vault.name, events: 0, segments: 0, bytes: 0, error: `unavailable in this run (${down}); the next sync sends it` });
+      continue;
+    }
     try {
       results.push(await syncOne(ctx, vault));
     } catch (err) {

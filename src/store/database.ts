@@ -92,6 +92,23 @@ export function databaseOpenError(file: string, err: unknown): Error {
  * The host id whose journal the database at `file` holds, read without changing it; undefined when there is
  * no such file, no journal yet, or it cannot be read.
  */
+/**
+ * How many contents the journal in `file` records in the vault `vault` (0: none, no such file, or it cannot
+ * be read). Read-only, for commands that do not open the host's store.
+ */
+export function recordedContentsIn(file: string, vault: string): number {
+  let db: BetterSqlite3.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const n: unknown = db.prepare('SELECT COUNT(*) FROM content_locations WHERE vault = ?').pluck().get(vault);
+    return typeof n === 'number' ? n : 0;
+  } catch {
+    return 0;
+  } finally {
+    db?.close();
+  }
+}
+
 export function journalOwnerOf(file: string): string | undefined {
   let db: BetterSqlite3.Database | undefined;
   try {

@@ -18,7 +18,7 @@ import { makeDirs } from '../fs/make-dirs.js';
 import { sweepOldTemporaries } from './vault-temporaries.js';
 import { FsVaultMetadata } from './fs-vault-metadata.js';
 
-const MARKER = 'bt-vault.json';
+export const MARKER = 'bt-vault.json';
 const SMALL_OBJECT = 4 << 20;
 /** Chunks read ahead while restoring: the disk reads the next while the previous is hashed and written. */
 const READ_AHEAD = 2;

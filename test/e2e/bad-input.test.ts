@@ -634,6 +634,13 @@ test('a second vault away (disk not mounted): versions are committed to the firs
   bt.ok(['add'], { cwd: d });
   bt.ok(['backup']);
   renameSync(usb, `${usb}.away`);
+  // An empty mount point left where the disk was is not set up as a new vault: the journal records contents there.
+  mkdirSync(usb);
+  const init = bt.run(['config', 'vault', 'init']);
+  assert.is(init.code, 1);
+  assert.match(init.stdout, new RegExp(`vault "usb": FAILED: ${usb} has no bt-vault\\.json, but the journal records 1 content\\(s\\) in this vault: is its disk not mounted\\?`));
+  assert.not.ok(existsSync(join(usb, 'bt-vault.json')));
+  rmSync(usb, { recursive: true });
   const bodies: Record<string, string> = { 'away.txt': 'written while the disk was away', 'also.txt': 'and this' };
   for (const [name, body] of Object.entries(bodies)) writeFileSync(join(d, name), body);
   bt.ok(['add'], { cwd: d });
