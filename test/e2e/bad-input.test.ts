@@ -399,7 +399,8 @@ test('an unknown vault, an unmounted vault and a full vault: clear messages, sta
   }
 });
 
-test('a full staging area stops add with a clear message; what was staged before is kept', () => {
+/** Runs `body` with bt's staging area on a 2 MiB tmpfs (root only: said and skipped otherwise), unmounted after. */
+function withSmallStaging(body: (bt: BtHome, small: string) => void): void {
   if (!isRoot) {
     console.log('NOT RUN: needs root to mount a small tmpfs');
     return;
@@ -413,6 +414,14 @@ test('a full staging area stops add with a clear message; what was staged before
     const bt = new BtHome().init();
     const cfg = join(bt.home, '.config/bt.toml');
     writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(/staging_dir = "[^"]*"/, `staging_dir = ${JSON.stringify(join(small, 'staging'))}`));
+    body(bt, small);
+  } finally {
+    spawnSync('umount', [small]);
+  }
+}
+
+test('a full staging area stops add with a clear message; what was staged before is kept', () => {
+  withSmallStaging((bt, small) => {
     const d = tracked(bt);
     writeFileSync(join(d, 'small.txt'), 'small');
     bt.ok(['add'], { cwd: d });
@@ -424,25 +433,11 @@ test('a full staging area stops add with a clear message; what was staged before
     assert.equal(status.files.map((f) => [f.path, f.state]), [['huge.bin', 'untracked'], ['small.txt', 'staged']]);
     rmSync(join(d, 'huge.bin'));
     assert.is(bt.json<{ files: number }>(['backup']).files, 1);
-  } finally {
-    spawnSync('umount', [small]);
-  }
+  });
 });
 
 test('a staging area smaller than what one add would stage: each add keeps what fit, backup frees it, and the adds finish', () => {
-  if (!isRoot) {
-    console.log('NOT RUN: needs root to mount a small tmpfs');
-    return;
-  }
-  const small = tempDir('bt-staging');
-  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', small]).status !== 0) {
-    console.log('NOT RUN: could not mount a tmpfs');
-    return;
-  }
-  try {
-    const bt = new BtHome().init();
-    const cfg = join(bt.home, '.config/bt.toml');
-    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(/staging_dir = "[^"]*"/, `staging_dir = ${JSON.stringify(join(small, 'staging'))}`));
+  withSmallStaging((bt) => {
     const d = tracked(bt);
     const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((c) => `${c}.bin`);
     names.forEach((name, i) => writeFileSync(join(d, name), Buffer.alloc(600 << 10, i + 1)));
@@ -466,9 +461,7 @@ test('a staging area smaller than what one add would stage: each add keeps what 
     const out = join(bt.work, 'out');
     bt.ok(['restore', d, '--output', out]);
     names.forEach((name, i) => assert.ok(readFileSync(join(out, name)).equals(Buffer.alloc(600 << 10, i + 1)), name));
-  } finally {
-    spawnSync('umount', [small]);
-  }
+  });
 });
 
 test('a staging directory that holds bt\'s other data is refused; one that holds the user\'s files keeps them', () => {
