@@ -164,6 +164,15 @@ export async function fetchContent(ctx: Context, contentId: string, output: stri
     if (await assembleFromVaults(ordered, contentId, output)) return ordered.map((v) => v.name).join(' + ');
   }
   const message = `content ${contentId.slice(0, 12)} could not be read from any vault: ${failures.join('; ')}`;
+  // Recorded only in vaults bt.toml no longer names: missing from the others is expected, not corruption.
+  const elsewhere = holders.filter((name) => !vaults.some((v) => v.name === name));
+  if (elsewhere.length > 0 && elsewhere.length === holders.length) {
+    const named = elsewhere.map((name) => `"${name}"`).join(' and ');
+    throw vaultError(
+      `content ${contentId.slice(0, 12)} is stored only in vault ${named}, which bt.toml does not configure (the configured vaults lack it)`,
+      `add it back under that name (\`bt config vault add ${elsewhere[0]!}\` with its location), then retry`,
+    );
+  }
   // Every vault answered, and each copy is missing or damaged: that is corruption (exit 4), not an outage.
   if (damaged === ordered.length) throw integrityError(message, 'run `bt check --read-data` to see what else it affects');
   throw vaultError(message);

@@ -205,7 +205,7 @@ test("check --repair never fills a gap in this host id's journal in a vault with
 
 test('removing the only vault that holds some contents says so; removing one whose contents are elsewhere too does not', () => {
   const bt = new BtHome().init();
-  backedUp(bt, { 'a.txt': 'alpha', 'b.txt': 'bravo' });
+  const d = backedUp(bt, { 'a.txt': 'alpha', 'b.txt': 'bravo' });
   const other = join(tempDir('bt-other'), 'vault');
   bt.ok(['config', 'vault', 'add', 'other', '--type', 'fs', '--path', other]);
   bt.ok(['config', 'vault', 'init']);
@@ -213,6 +213,14 @@ test('removing the only vault that holds some contents says so; removing one who
   assert.is(r.code, 0, r.stderr);
   assert.is((JSON.parse(r.stdout) as { contents_only_there: number }).contents_only_there, 2);
   assert.is(r.stderr, 'bt: vault "local" was the only one holding 2 content(s) that backed-up versions need: they cannot be restored or checked until it is added back under its name (`bt config vault add local` with its location)\n');
+  // A restore says where the bytes are, not that they are corrupt (exit 4).
+  const restore = bt.run(['restore', 'a.txt', '--output', join(bt.home, 'a.out')], { cwd: d });
+  assert.is(restore.code, 1, restore.stderr);
+  assert.match(restore.stderr, /^bt: error: content [0-9a-f]{12} is stored only in vault "local", which bt.toml does not configure \(the configured vaults lack it\); add it back under that name \(`bt config vault add local` with its location\), then retry\n$/);
+  assert.not.ok(existsSync(join(bt.home, 'a.out')));
+  const tree = bt.run(['restore', '.', '--output', join(bt.home, 'tree')], { cwd: d });
+  assert.is(tree.code, 1, tree.stderr);
+  assert.match(tree.stderr, /a\.txt: content [0-9a-f]{12} is stored only in vault "local"/);
   // A vault whose contents another configured vault holds too goes quietly.
   const bt2 = new BtHome().init();
   const second = join(tempDir('bt-second'), 'vault');
