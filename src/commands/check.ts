@@ -16,7 +16,7 @@ export const checkCommand = command({
   ],
   optionsCodec: t.type({ readData: CliFlag, vault: optional(CliString), repair: CliFlag }),
   async run(_args, opts, io) {
-    const r = await withContext(io.reporter('check'), opts.repair ? 'check --repair' : null, (ctx) => check(ctx, opts));
+    const r = await withContext(io.reporter('check'), opts.repair ? 'check --repair' : null, (ctx) => check(ctx, { ...opts, liveProblems: !io.stdoutIsTerminal }));
     io.json(r);
     io.line(r.journalOk ? `journal: ${r.journalEvents} event(s), chain intact` : `journal: BROKEN at ${r.journalProblem}`);
     io.line(`contents: ${r.contents} needed by snapshots, ${r.objectsChecked} object(s) checked${opts.readData ? ' (read and verified)' : ''}`);

@@ -5,6 +5,8 @@ import { createProgressReporter } from './progress.js';
 
 export interface Io {
   readonly jsonMode: boolean;
+  /** Whether results go to a terminal (then a notice repeating one is noise on the same screen). */
+  readonly stdoutIsTerminal: boolean;
   /** A line of the text result (ignored in JSON mode). */
   line(text: string): void;
   /** The JSON result (printed only in JSON mode). */
@@ -18,6 +20,7 @@ export interface Io {
 export function consoleIo(jsonMode: boolean): Io {
   return {
     jsonMode,
+    stdoutIsTerminal: process.stdout.isTTY === true,
     line: (text) => {
       if (!jsonMode) process.stdout.write(`${printable(text)}\n`);
     },

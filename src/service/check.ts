@@ -19,6 +19,11 @@ export interface CheckOptions {
   readonly readData: boolean;
   readonly vault?: string;
   readonly repair: boolean;
+  /**
+   * Each problem also said on stderr as it is found (default): the live view of a long check whose report
+   * goes to a file or pipe. Off when the report comes to the same terminal.
+   */
+  readonly liveProblems?: boolean;
 }
 
 export interface Problem {
@@ -93,7 +98,7 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
   try {
     const found = (contentId: string, vault: string, problem: Problem['problem'], detail?: string): void => {
       problems.push({ vault, contentId, problem, ...(detail ? { detail } : {}), affects: q.versionsWithContent(contentId), repaired: false });
-      ctx.reporter.notice(`vault "${vault}": content ${contentId.slice(0, 12)} is ${problem}${detail ? ` (${detail})` : ''}`);
+      if (opts.liveProblems !== false) ctx.reporter.notice(`vault "${vault}": content ${contentId.slice(0, 12)} is ${problem}${detail ? ` (${detail})` : ''}`);
     };
     for (let i = 0; i < contents.length; i += 1000) {
       await Promise.all(
@@ -132,7 +137,7 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
         down.set(vault.name, { vault: vault.name, reason: vaultProblem(vault.name, err), contents: 0 });
       }
     }
-    for (const p of journalCopies) ctx.reporter.notice(`vault "${p.vault}": journal segment ${p.key}: ${p.problem}`);
+    if (opts.liveProblems !== false) for (const p of journalCopies) ctx.reporter.notice(`vault "${p.vault}": journal segment ${p.key}: ${p.problem}`);
     if (opts.repair) {
       if (problems.length > 0) moveOlderStagedCopies(ctx.stagingDir, ctx.store.queries);
       for (const p of problems) await repair(ctx, all, p, locations, scratch);

@@ -1,9 +1,10 @@
 // bt check: missing and corrupt objects are found, named with the versions they affect, and repaired.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BtHome } from '../support/cli.js';
+import { BT_BIN, BtHome } from '../support/cli.js';
 import { backedUpDir as backedUp, sha } from '../support/scenarios.js';
 import { tempDir } from '../support/tmp.js';
 import { useVaultAt } from '../support/vault-path.js';
@@ -241,6 +242,12 @@ test('an object lost from every vault is reported with what it costs, and cannot
   assert.is(r.code, 4);
   assert.match(r.stdout, /missing; not repaired: no intact copy anywhere/);
   assert.match(r.stdout, new RegExp(`affects ${d}/only.txt version 1`));
+  // In a pipe each problem is said on stderr as found too (the live view); on a terminal, where the report
+  // comes to the same screen, once.
+  assert.match(r.stderr, /^bt: vault "local": content [0-9a-f]{12} is missing\n/);
+  const onTty = spawnSync('script', ['-qec', `${process.execPath} ${BT_BIN} check`, '/dev/null'], { cwd: d, env: bt.env, encoding: 'utf8' }).stdout;
+  assert.is(onTty.match(/missing/g)?.length, 1, onTty);
+  assert.match(onTty, /vault "local": [0-9a-f]{64} missing\r\n/);
   const restore = bt.run(['restore', 'only.txt', '--output', join(bt.home, 'x')], { cwd: d });
   // Every vault answered and none has an intact copy: corruption, exit 4 as check gives.
   assert.is(restore.code, 4);
