@@ -120,9 +120,10 @@ function sweepDirectory(dir: string, queries: Pick<Queries, 'liveStageIds'>, rem
     // someone pointed at a folder of their own is not bt's to remove.
     if (removeOrphans) {
       for (const name of found) {
-        // A staged copy being fetched back from a vault (backup.ts), left by a killed run: never live.
+        // A staged copy being fetched back from a vault (backup.ts), or a catch-up's copy (a file or a
+        // chunk directory), left by a killed run: never live.
         if (!RESTORE_TEMPORARY.test(name)) continue;
-        rmSync(join(dir, name), { force: true });
+        rmSync(join(dir, name), { force: true, recursive: true });
         swept.removed++;
       }
     }

@@ -1,11 +1,15 @@
 // Brings every configured vault up to every content the others hold (ADR 0016): a vault that was away when
 // versions were committed (a disk not plugged in, an endpoint down), or that was added later, gets them from
-// a vault that has them. Each content is fetched and verified into the staging area, then put.
+// a vault that has them. Each content is fetched and verified into the staging area, chunked when large as
+// a backup would have staged it (the target keeps sharing chunks between versions, and no object outgrows
+// what a FAT32 disk takes), then put.
 import { chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { errnoCode } from '../core/errors.js';
 import type { DomainEvent } from '../events/codecs.js';
+import { chunkFileInto } from '../fs/chunked-copy.js';
+import { chunkThreshold } from '../fs/chunker.js';
 import { restoreTmpPath } from '../fs/restore-file.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { type Vault, vaultProblem } from '../vaults/vault.js';
@@ -86,15 +90,18 @@ async function catchUp(ctx: Context, vault: Vault, vaults: readonly Vault[], una
           }
           // Named like a restore's temporary: a killed run's leftover is swept with the staging area.
           const tmp = restoreTmpPath(join(ctx.stagingDir, 'catch-up'));
+          const chunked = restoreTmpPath(join(ctx.stagingDir, 'catch-up'));
+          const stagingFull = (): void => {
+            error ??= `no space left in the staging area ${ctx.stagingDir} to copy contents through; free some space there`;
+          };
           try {
             const fetched = await fetchFromAny(from, c.id, tmp, unavailable);
-            if (fetched === 'staging-full') {
-              error ??= `no space left in the staging area ${ctx.stagingDir} to copy contents through; free some space there`;
-              return;
-            }
+            if (fetched === 'staging-full') return stagingFull();
             if (!fetched) return;
             chmodSync(tmp, 0o400);
-            const r = await vault.putContent(c.id, tmp, c.size, { consume: true });
+            const source = c.size >= chunkThreshold() ? chunkedCopy(tmp, chunked) : tmp;
+            if (source === 'staging-full') return stagingFull();
+            const r = await vault.putContent(c.id, source, c.size, { consume: true });
             record(r.sent, r.chunks ?? null);
           } catch (err) {
             const code = errnoCode(err);
@@ -108,6 +115,7 @@ async function catchUp(ctx: Context, vault: Vault, vaults: readonly Vault[], una
             }
           } finally {
             rmSync(tmp, { force: true });
+            rmSync(chunked, { force: true, recursive: true });
           }
         }),
       ),
@@ -117,6 +125,19 @@ async function catchUp(ctx: Context, vault: Vault, vaults: readonly Vault[], una
     ctx.store.append(events);
   }
   return { vault: vault.name, contents, bytes, left: lacking - contents, refused, error };
+}
+
+/** The verified copy at `copy` as a chunk directory at `dir` (the copy removed), or 'staging-full'. */
+function chunkedCopy(copy: string, dir: string): string | 'staging-full' {
+  try {
+    chunkFileInto(copy, dir);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOSPC' || code === 'EDQUOT') return 'staging-full';
+    throw err;
+  }
+  rmSync(copy, { force: true });
+  return dir;
 }
 
 /**

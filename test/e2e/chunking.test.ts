@@ -179,7 +179,7 @@ function backedUpDisk(label: string, size: number, seed: number): { bt: BtHome; 
   return { bt, d, file };
 }
 
-test('a vault added between add and backup gets the chunks the staged copy left out from the vault that has them', async () => {
+test('a vault added between add and backup gets the chunks the staged copy left out from the vault that has them, and the older version chunked', async () => {
   const size = 40 * MiB + 7;
   const { bt, d, file } = backedUpDisk('bt-chunk-newvault', size, 55);
   try {
@@ -200,8 +200,16 @@ test('a vault added between add and backup gets the chunks the staged copy left 
     assert.ok(b.bytes_sent >= size && b.bytes_sent < size + 16 * MiB, `${b.bytes_sent} bytes sent (all of it to "second")`);
     assert.equal(stagedCopies(stagingDir), []);
     assert.is(bt.run(['check', '--read-data', '--vault', 'second']).code, 0);
+    // The same backup copied the first version in (ADR 0016), chunked as "local" holds it: the two versions
+    // share their chunks in "second" too, and no object there is larger than a chunk.
+    assert.ok(existsSync(join(second, 'manifests', v1.slice(0, 2), v1)), 'v1 stored chunked');
+    assert.not.ok(existsSync(join(second, 'content', v1.slice(0, 2), v1)), 'v1 not stored whole');
+    const chunkBytes = treeBytes(join(second, 'chunks'));
+    assert.ok(chunkBytes >= size && chunkBytes < size + 16 * MiB, `${chunkBytes} bytes of chunks for two versions`);
+    assert.ok(Math.max(...listFiles(second).map((f) => statSync(join(second, f)).size)) <= 8 * MiB);
+    assert.equal(readdirSync(stagingDir).filter((n) => n.startsWith('.bt-restore-')), []);
 
-    // With the first vault gone, the new version restores from "second" alone, byte for byte.
+    // With the first vault gone, both versions restore from "second" alone, byte for byte.
     renameSync(bt.vault, `${bt.vault}.gone`);
     const out = join(bt.home, 'restored.raw');
     const r = bt.run(['restore', 'disk.raw', '--output', out], { cwd: d });
@@ -209,6 +217,11 @@ test('a vault added between add and backup gets the chunks the staged copy left 
     assert.match(r.stdout, /from vault "second"/);
     assert.is(await sha256File(out), v2);
     assert.is.not(v1, v2);
+    const old = join(bt.home, 'restored-v1.raw');
+    const r1 = bt.run(['restore', 'disk.raw', '--version', '1', '--output', old], { cwd: d });
+    assert.is(r1.code, 0, r1.stderr);
+    assert.match(r1.stdout, /from vault "second"/);
+    assert.is(await sha256File(old), v1);
   } finally {
     rmSync(bt.home, { recursive: true, force: true });
   }

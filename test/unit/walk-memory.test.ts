@@ -49,6 +49,10 @@ test('the staging sweep removes the copies of stages the queue does not know, ov
   const orphanChunks = join(stagingDir, newId());
   mkdirSync(orphanChunks);
   writeFileSync(join(orphanChunks, 'c1'), 'chunk');
+  // A killed catch-up's copy and its chunk directory (named like a restore's temporaries).
+  writeFileSync(join(stagingDir, '.bt-restore-0123abcd0'), 'fetched');
+  mkdirSync(join(stagingDir, '.bt-restore-0123abcd1'));
+  writeFileSync(join(stagingDir, '.bt-restore-0123abcd1', 'c1'), 'chunk');
   const bucket = dirname(stagedCopyPath(stagingDir, [...live][1]!));
   for (let i = 0; i < 1100; i++) writeFileSync(join(bucket, newId()), 'orphan');
   // Not named like a stage: not bt's, whatever the staging directory was pointed at.
@@ -56,7 +60,7 @@ test('the staging sweep removes the copies of stages the queue does not know, ov
   for (const name of foreign) writeFileSync(join(stagingDir, name), 'not bt\'s');
   writeFileSync(join(bucket, 'killed-1'), 'not bt\'s');
 
-  assert.is(removeOrphanStagedCopies(stagingDir, store.queries), 1200 + 1 + 1100);
+  assert.is(removeOrphanStagedCopies(stagingDir, store.queries), 1200 + 1 + 2 + 1100);
   for (const name of foreign) assert.is(readFileSync(join(stagingDir, name), 'utf8'), 'not bt\'s');
   assert.is(readFileSync(join(bucket, 'killed-1'), 'utf8'), 'not bt\'s');
   const buckets = readdirSync(stagingDir).filter((b) => !foreign.includes(b));
