@@ -30,6 +30,15 @@ export interface Progress {
 
 export const silentReporter: Reporter = { notice: () => {} };
 
+/** What a reload of the config file found: the line to log, and whether the vaults or the ignore rules changed. */
+export interface ConfigReload {
+  readonly message: string;
+  readonly vaults: boolean;
+  readonly ignore: boolean;
+}
+
+const unchanged = (message: string): ConfigReload => ({ message, vaults: false, ignore: false });
+
 export class Context {
   private vaultsOpening: Promise<Vault[]> | undefined;
   private vaultList: Vault[] | undefined;
@@ -59,19 +68,19 @@ export class Context {
   /**
    * For a process that runs for days (`bt watch`): takes the config file again when it changed. Vaults,
    * ignore rules and the backup settings take effect; a change to the host id or to where bt keeps its
-   * files needs a restart, and is said instead. Returns what to tell the user, or undefined.
+   * files needs a restart, and is said instead. Returns what to tell the user and what changed, or undefined.
    */
-  async reloadConfig(path?: string): Promise<string | undefined> {
+  async reloadConfig(path?: string): Promise<ConfigReload | undefined> {
     let next: Config;
     try {
       next = readConfig(path);
     } catch (err) {
-      return `the config cannot be read now (${err instanceof Error ? err.message : String(err)}); still using the one read before`;
+      return unchanged(`the config cannot be read now (${err instanceof Error ? err.message : String(err)}); still using the one read before`);
     }
     const now = this.current;
     if (JSON.stringify(next) === JSON.stringify(now)) return undefined;
     const places = (c: Config): string => JSON.stringify([c.host_id, c.base_dir, c.log_dir, c.database, c.staging]);
-    if (places(next) !== places(now)) return 'the config changed where bt keeps its files or its host id: restart the watcher to use it';
+    if (places(next) !== places(now)) return unchanged('the config changed where bt keeps its files or its host id: restart the watcher to use it');
     const vaultsChanged = JSON.stringify(next.vaults) !== JSON.stringify(now.vaults);
     if (vaultsChanged && this.vaultsOpening) {
       const old = await this.vaultsOpening.catch(() => []);
@@ -80,7 +89,9 @@ export class Context {
       this.vaultList = undefined;
     }
     this.current = next;
-    return vaultsChanged ? `config read again: vaults now ${next.vaults.map((v) => `"${v.name}"`).join(', ') || 'none'}` : 'config read again';
+    const ignore = JSON.stringify(next.fs.ignore) !== JSON.stringify(now.fs.ignore);
+    const message = vaultsChanged ? `config read again: vaults now ${next.vaults.map((v) => `"${v.name}"`).join(', ') || 'none'}` : 'config read again';
+    return { message, vaults: vaultsChanged, ignore };
   }
 
   /**

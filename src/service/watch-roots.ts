@@ -88,12 +88,17 @@ export class RootWatches {
     }
   }
 
-  /** Rebuilds the chokidar instances whose restart (after a .btignore change) is due. */
+  /** Every root watched again with the config's ignore rules (they changed in bt.toml), now. */
+  restartAll(now: number): void {
+    for (const root of this.roots.keys()) this.restarts.set(root, now);
+  }
+
+  /** Rebuilds the chokidar instances whose restart (after a change of the ignore rules) is due. */
   restartDue(now: number): void {
     for (const [root, at] of this.restarts) {
       if (at > now) continue;
       this.restarts.delete(root);
-      this.log.line(`${root}: .btignore changed; watching it again with the new rules`);
+      this.log.line(`${root}: ignore rules changed; watching it again with the new rules`);
       this.unwatch(root);
       this.watch(root);
     }

@@ -24,6 +24,8 @@ export interface WatchWorkOptions {
   readonly formatBytes: (n: number) => string;
   /** Whether the watcher is stopping: no further path is staged. */
   readonly stopping: () => boolean;
+  /** Reads bt.toml again and applies what changed (watch.ts). */
+  readonly reloadConfig: () => Promise<void>;
 }
 
 export class WatchWork {
@@ -33,6 +35,11 @@ export class WatchWork {
   retrying = false;
 
   constructor(private readonly opts: WatchWorkOptions) {}
+
+  /** The next backup runs even with nothing staged (a vault was added: it gets the history then). */
+  requestBackup(): void {
+    this.dirty = true;
+  }
 
   /** Stages everything that changed under a root (the same stat-only scan as `bt add`). */
   async rescan(root: string): Promise<boolean> {
@@ -124,9 +131,8 @@ export class WatchWork {
     if (staged === 0 && !this.dirty) return undefined;
     this.opts.progress.setState('backing up');
     try {
-      // A vault added or removed since the watcher started (`bt config vault add`) counts from this backup on.
-      const reloaded = await ctx.reloadConfig();
-      if (reloaded) log.line(reloaded);
+      // The config as it is now: a vault added or removed a moment ago counts from this backup on.
+      await this.opts.reloadConfig();
       log.line(`backing up ${staged} staged file(s)`);
       const r = await backup(ctx);
       this.dirty = false;

@@ -1,5 +1,7 @@
 // `bt watch`: stages and backs up changes as they happen; chokidar events settle, rescans catch what events miss.
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { configPath } from '../config/file.js';
 import { BtError } from '../core/errors.js';
 import { isoTime } from '../core/ids.js';
 import { Context, type Reporter } from './context.js';
@@ -91,6 +93,8 @@ class Watcher {
   private busySince: number | undefined;
   private wakeAt: number | undefined;
   private wake: (() => void) | undefined;
+  /** The config file as last read (size, times, inode): a change is read at the next directory poll. */
+  private configStamp: string;
 
   constructor(
     private readonly ctx: Context,
@@ -107,7 +111,9 @@ class Watcher {
       pending: queue.size,
     }));
     const stopping = (): boolean => this.stopping;
-    this.work = new WatchWork({ ctx, log, queue, roots, progress, formatBytes: settings.formatBytes, stopping });
+    const reloadConfig = (): Promise<void> => this.reloadConfig();
+    this.work = new WatchWork({ ctx, log, queue, roots, progress, formatBytes: settings.formatBytes, stopping, reloadConfig });
+    this.configStamp = configStamp();
     this.queue = queue;
     this.roots = roots;
     this.progress = progress;
@@ -177,6 +183,7 @@ class Watcher {
   private async cycle(): Promise<void> {
     const now = Date.now();
     if (now >= this.nextDirectoryPollAt) {
+      if (configStamp() !== this.configStamp) await this.reloadConfig();
       this.roots.sync();
       if (!this.stopping) this.progress.write();
       this.nextDirectoryPollAt = now + DIRECTORY_POLL_MS;
@@ -229,8 +236,32 @@ class Watcher {
     }
   }
 
+  /**
+   * Reads bt.toml again (`bt config vault add`, an edited ignore list): a new vault gets the history at a
+   * backup now, not at the next change; new ignore rules rebuild every root's watches (chokidar never
+   * entered a directory ignored before) and rescan them.
+   */
+  private async reloadConfig(): Promise<void> {
+    this.configStamp = configStamp();
+    const r = await this.ctx.reloadConfig();
+    if (!r) return;
+    this.log.line(r.message);
+    const now = Date.now();
+    if (r.ignore) this.roots.restartAll(now);
+    if (r.vaults) {
+      this.work.requestBackup();
+      this.backupAt = Math.min(this.backupAt ?? now, now);
+    }
+  }
+
   /** Wakes the loop early when work falls due before it meant to wake. */
   private kick(at: number): void {
     if (this.wakeAt !== undefined && this.wakeAt > at) this.wake?.();
   }
+}
+
+/** What tells that bt.toml changed without reading it: its inode (an editor's save renames), size and times. */
+function configStamp(): string {
+  const s = statSync(configPath(), { throwIfNoEntry: false, bigint: true });
+  return s ? `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : 'none';
 }

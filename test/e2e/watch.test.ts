@@ -372,7 +372,28 @@ test('bt backup by hand while the watcher runs succeeds and corrupts nothing', a
   assert.is(await w.stop(), 0);
 });
 
-test('a vault added while the watcher runs gets the next versions and the ones before; a removed one gets nothing more', async () => {
+test('ignore rules changed in bt.toml while the watcher runs: a directory ignored before is rescanned and watched', async () => {
+  const bt = new BtHome('bt-watch').init();
+  const dir = trackedDir(bt, 'project');
+  mkdirSync(join(dir, 'node_modules'));
+  writeFileSync(join(dir, 'node_modules', 'old.js'), 'there before');
+  writeFileSync(join(dir, 'main.js'), 'main');
+  const w = startWatch(bt);
+  await committed(bt, join(dir, 'main.js'), 'main');
+  assert.is(logOf(bt, join(dir, 'node_modules', 'old.js')), undefined, 'ignored by the default rules');
+  const cfg = join(bt.home, '.config/bt.toml');
+  const text = readFileSync(cfg, 'utf8');
+  assert.match(text, /"node_modules\/", /);
+  writeFileSync(cfg, text.replace('"node_modules/", ', ''));
+  await w.waitFor(/ignore rules changed; watching it again with the new rules/);
+  // Found by the rescan that follows, with no change to it; then its changes come as events.
+  await committed(bt, join(dir, 'node_modules', 'old.js'), 'there before');
+  writeFileSync(join(dir, 'node_modules', 'new.js'), 'written after');
+  await committed(bt, join(dir, 'node_modules', 'new.js'), 'written after');
+  assert.is(await w.stop(), 0);
+});
+
+test('a vault added while the watcher runs gets the versions before at once and the next ones; a removed one gets nothing more', async () => {
   const bt = new BtHome('bt-watch').init();
   const dir = trackedDir(bt, 'vaults');
   writeFileSync(join(dir, 'before.txt'), 'backed up before the second vault');
@@ -381,9 +402,13 @@ test('a vault added while the watcher runs gets the next versions and the ones b
   const second = join(bt.home, 'second');
   bt.ok(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', second]);
   bt.ok(['config', 'vault', 'init']);
+  // Read within a directory poll, and the history copied in at once, before any file changes.
+  await w.waitFor(/config read again: vaults now "local", "second"/);
+  await w.waitFor(/vault "second": 1 content\(s\) copied from the other vaults/);
+  const before = sha('backed up before the second vault');
+  assert.is(readFileSync(join(second, 'content', before.slice(0, 2), before), 'utf8'), 'backed up before the second vault');
   writeFileSync(join(dir, 'after.txt'), 'backed up after');
   await committed(bt, join(dir, 'after.txt'), 'backed up after');
-  await w.waitFor(/config read again: vaults now "local", "second"/);
   // The new version went to both; the older one was copied in by the same backup.
   for (const [name, body] of [['before.txt', 'backed up before the second vault'], ['after.txt', 'backed up after']]) {
     const id = sha(body!);
