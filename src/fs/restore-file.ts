@@ -22,19 +22,30 @@ export interface RestoredMeta {
 }
 
 /**
- * Random per thread, counted per file: a fresh random draw for each of 20k files showed in profiles. As
- * long as the old 12 random hex digits up to the 1,679,616th file of a thread.
+ * Random per thread, counted per file: a fresh random draw for each of 20k files showed in profiles. The
+ * random part is followed by a tag derived from it, so a name proves itself bt's: a user's own file named
+ * like one (`.bt-restore-abcdef0123`) was left out of backups and later swept away as abandoned.
  */
 let tmpPrefix: string | undefined;
 let tmpCount = 0;
+
+const tagOf = (random: string): string => crypto().createHash('sha256').update(`bt restore temporary ${random}`).digest('hex').slice(0, 8);
 
 /**
  * A temporary name to restore a file under: hidden, beside the target, unique (a killed restore leaves it; a
  * later one never reuses it). Short and not made from the target's name: any name bt backed up (up to the
  * filesystem's 255 bytes) must be restorable, and a vault's own temporary may be made from this one.
  */
-/** The names restoreTmpPath makes: bt's own, never backed up, swept once surely abandoned. */
-export const RESTORE_TEMPORARY = /^\.bt-restore-[0-9a-f]{8}[0-9a-z]+$/;
+const TEMPORARY_NAME = /^\.bt-restore-([0-9a-f]{8})([0-9a-f]{8})[0-9a-z]+$/;
+
+/**
+ * Whether a name is one restoreTmpPath made: bt's own, never backed up, swept once surely abandoned. The
+ * tag makes a chance match by a user's file about one in four billion.
+ */
+export function isRestoreTemporary(name: string): boolean {
+  const m = TEMPORARY_NAME.exec(name);
+  return m !== null && tagOf(m[1]!) === m[2];
+}
 
 /** A temporary unchanged this long belongs to no restore under way: each write and each metadata change set its ctime. */
 const ABANDONED_AFTER_MS = 10 * 60 * 1000;
@@ -47,7 +58,7 @@ const ABANDONED_AFTER_MS = 10 * 60 * 1000;
 export function sweepRestoreTemporaries(dir: string, before = Date.now() - ABANDONED_AFTER_MS): void {
   try {
     for (const name of readdirSync(dir)) {
-      if (!RESTORE_TEMPORARY.test(name)) continue;
+      if (!isRestoreTemporary(name)) continue;
       const path = join(dir, name);
       const st = lstatSync(path, { throwIfNoEntry: false });
       if (st && !st.isDirectory() && st.ctimeMs < before) rmSync(path, { force: true });
@@ -57,8 +68,13 @@ export function sweepRestoreTemporaries(dir: string, before = Date.now() - ABAND
   }
 }
 
-export const restoreTmpPath = (output: string): string =>
-  join(dirname(output), `.bt-restore-${(tmpPrefix ??= crypto().randomBytes(4).toString('hex'))}${(tmpCount++).toString(36)}`);
+export function restoreTmpPath(output: string): string {
+  if (tmpPrefix === undefined) {
+    const random = crypto().randomBytes(4).toString('hex');
+    tmpPrefix = `${random}${tagOf(random)}`;
+  }
+  return join(dirname(output), `.bt-restore-${tmpPrefix}${(tmpCount++).toString(36)}`);
+}
 
 /** chown fails with EPERM for anyone but root: that is a warning, not a failed restore. */
 function chownOrWarn(s: { readonly uid: number; readonly gid: number }, chown: (uid: number, gid: number) => void, warnings: string[]): void {

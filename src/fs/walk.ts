@@ -3,7 +3,7 @@ import { type BigIntStats, type Dirent, lstatSync, readdirSync } from 'node:fs';
 import { errnoCode, userError } from '../core/errors.js';
 import type { IgnoreRules } from './ignore-rules.js';
 import { compareNames } from './paths.js';
-import { RESTORE_TEMPORARY } from './restore-file.js';
+import { isRestoreTemporary } from './restore-file.js';
 
 export interface WalkEntry {
   /** Path relative to the tracked root, '/'-separated. */
@@ -187,7 +187,7 @@ function* walkDir(opts: WalkOptions, rel: string, abs: string, rules: IgnoreRule
       continue;
     }
     // A killed restore's temporary (`bt restore` beside a file writes into the tracked tree): bt's own.
-    if (rules.ignores(childRel, false) || RESTORE_TEMPORARY.test(entry.name)) continue;
+    if (rules.ignores(childRel, false) || isRestoreTemporary(entry.name)) continue;
     let stat: BigIntStats;
     try {
       stat = lstatSync(childAbs, { bigint: true });

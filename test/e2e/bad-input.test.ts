@@ -10,6 +10,7 @@ import { holdHostLock } from '../support/host-lock.js';
 import { listFiles, stagedCopies } from '../support/files.js';
 import { backedUpDir, sha } from '../support/scenarios.js';
 import { tempDir } from '../support/tmp.js';
+import { restoreTmpPath } from '../../src/fs/restore-file.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -713,11 +714,13 @@ test('a temporary a killed restore left beside a file is never staged; a restore
   bt.ok(['add'], { cwd: d });
   bt.ok(['backup']);
   // As a restore beside the file killed mid-write leaves it: bt's temporary name, partial bytes.
-  const left = join(d, '.bt-restore-0123abcd7');
+  const left = restoreTmpPath(join(d, 'f.txt'));
   writeFileSync(left, 'partial');
+  // A file of the user's named like one (not made by bt: its tag does not match) is the user's, backed up.
+  writeFileSync(join(d, '.bt-restore-abcdef0123'), 'my notes');
   const add = bt.json<{ staged: number; unchanged: number }>(['add'], { cwd: d });
-  assert.equal([add.staged, add.unchanged], [0, 1]);
-  assert.equal(bt.json<{ files: { path: string }[] }>(['dir', 'status'], { cwd: d }).files.map((f) => f.path), ['f.txt']);
+  assert.equal([add.staged, add.unchanged], [1, 1]);
+  assert.equal(bt.json<{ files: { path: string }[] }>(['dir', 'status'], { cwd: d }).files.map((f) => f.path), ['.bt-restore-abcdef0123', 'f.txt']);
   // A restore into that directory leaves a fresh temporary alone: another restore may be writing it.
   bt.ok(['restore', 'f.txt'], { cwd: d });
   assert.ok(existsSync(left));
@@ -786,8 +789,8 @@ test('a fetch-back temporary left in the staging area by a killed backup is remo
   bt.ok(['add'], { cwd: d });
   const bucket = join(bt.home, 'data/bt/staging', 'Z');
   mkdirSync(bucket, { recursive: true });
-  const left = join(bucket, '.bt-restore-1a2b3c4d0');
-  const notOurs = join(bucket, '.bt-restore-notes');
+  const left = restoreTmpPath(join(bucket, 'x'));
+  const notOurs = join(bucket, '.bt-restore-1a2b3c4d0');
   writeFileSync(left, 'half');
   writeFileSync(notOurs, 'mine');
   bt.ok(['backup']);

@@ -8,6 +8,7 @@ import { moveOlderStagedCopies, removeOrphanStagedCopies, stagedCopyPath } from 
 import { newId, staged, tracked } from '../support/events.js';
 import { tempStore } from '../support/store.js';
 import { tempDir } from '../support/tmp.js';
+import { restoreTmpPath } from '../../src/fs/restore-file.js';
 
 test('ignore answers stay the same when the matcher is renewed (every 4096 tests)', () => {
   const root = tempDir('bt-ignore');
@@ -50,9 +51,10 @@ test('the staging sweep removes the copies of stages the queue does not know, ov
   mkdirSync(orphanChunks);
   writeFileSync(join(orphanChunks, 'c1'), 'chunk');
   // A killed catch-up's copy and its chunk directory (named like a restore's temporaries).
-  writeFileSync(join(stagingDir, '.bt-restore-0123abcd0'), 'fetched');
-  mkdirSync(join(stagingDir, '.bt-restore-0123abcd1'));
-  writeFileSync(join(stagingDir, '.bt-restore-0123abcd1', 'c1'), 'chunk');
+  writeFileSync(restoreTmpPath(join(stagingDir, 'catch-up')), 'fetched');
+  const killedChunks = restoreTmpPath(join(stagingDir, 'catch-up'));
+  mkdirSync(killedChunks);
+  writeFileSync(join(killedChunks, 'c1'), 'chunk');
   const bucket = dirname(stagedCopyPath(stagingDir, [...live][1]!));
   for (let i = 0; i < 1100; i++) writeFileSync(join(bucket, newId()), 'orphan');
   // Not named like a stage: not bt's, whatever the staging directory was pointed at.
