@@ -141,6 +141,18 @@ export function cannotWriteInto(dir: string, code: string): Error {
   return userError(`cannot write into ${dir} (${code})`, 'restore elsewhere with --output');
 }
 
+/** A directory of the output refusing a mkdir (read-only, not ours), said in the user's terms. */
+export function inUserTerms<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    const code = errnoCode(err);
+    const path = err instanceof Error && 'path' in err && typeof err.path === 'string' ? err.path : undefined;
+    if (path !== undefined && refusesWrite(code)) throw cannotWriteInto(dirname(path), code);
+    throw err;
+  }
+}
+
 /**
  * With --force a restore replaces a file or a link, never a device, FIFO or socket (a directory is refused
  * by the rename in placeRestored): writing "over" /dev/something as root would replace the node itself.

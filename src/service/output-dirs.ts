@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { errnoCode, userError } from '../core/errors.js';
 import { mkdirForUser } from '../core/umask.js';
 import { pathExists, safeJoin } from '../fs/paths.js';
-import { cannotWriteInto, refuseSpecialTarget, refusesWrite, sweepRestoreTemporaries } from '../fs/restore-file.js';
+import { cannotWriteInto, inUserTerms, refuseSpecialTarget, refusesWrite, sweepRestoreTemporaries } from '../fs/restore-file.js';
 
 /**
  * The directories of the output: made as needed, never through a symlink (a journal holding both
@@ -26,7 +26,7 @@ export class OutputDirs {
     private readonly force: boolean,
   ) {
     // An output that was there is left as it is, --force or not: it may be /tmp, or a link to a directory.
-    if (mkdirForUser(root)) this.made.set(root, madeDirectory(root, ''));
+    if (inUserTerms(() => mkdirForUser(root))) this.made.set(root, madeDirectory(root, ''));
     else sweepRestoreTemporaries(root);
     // The output itself may be a link to a directory: the directory's owner counts.
     this.verified.set(root, ownerOf(statSync(root)));
@@ -116,18 +116,6 @@ export class OutputDirs {
   ownDeepestFirst(): (MadeDirectory & { abs: string })[] {
     const depth = (rel: string): number => (rel === '' ? 0 : rel.split('/').length);
     return [...this.made, ...this.existing].map(([abs, m]) => ({ abs, ...m })).sort((a, b) => depth(b.rel) - depth(a.rel));
-  }
-}
-
-/** A directory of the output refusing a mkdir (read-only, not ours), said in the user's terms. */
-function inUserTerms<T>(make: () => T): T {
-  try {
-    return make();
-  } catch (err) {
-    const code = errnoCode(err);
-    const path = err instanceof Error && 'path' in err && typeof err.path === 'string' ? err.path : undefined;
-    if (path !== undefined && refusesWrite(code)) throw cannotWriteInto(dirname(path), code);
-    throw err;
   }
 }
 

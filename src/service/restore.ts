@@ -6,7 +6,7 @@ import { BtError, errnoCode, integrityError, userError, usageError, vaultError }
 import { parseUserTime } from '../core/time.js';
 import { defaultFileMode, mkdirForUser } from '../core/umask.js';
 import { pathExists } from '../fs/paths.js';
-import { applyMetadata, cannotWriteInto, noSpaceToRestore, placeRestored, refuseSpecialTarget, restoreTmpPath, sweepRestoreTemporaries } from '../fs/restore-file.js';
+import { applyMetadata, cannotWriteInto, inUserTerms, noSpaceToRestore, placeRestored, refuseSpecialTarget, restoreTmpPath, sweepRestoreTemporaries } from '../fs/restore-file.js';
 import type { Snapshot } from '../projections/queries.js';
 import { assembleFromVaults } from '../vaults/chunked-content.js';
 import { type Vault, VaultObjectError } from '../vaults/vault.js';
@@ -48,7 +48,7 @@ export async function restoreFile(ctx: Context, abs: string, opts: RestoreOption
     throw userError(`${output} already exists`, 'use --force to overwrite it, or --output to write elsewhere');
   }
   if (opts.force) refuseSpecialTarget(output);
-  if (!mkdirForUser(dirname(output))) sweepRestoreTemporaries(dirname(output));
+  if (!inUserTerms(() => mkdirForUser(dirname(output)))) sweepRestoreTemporaries(dirname(output));
   const written = await materialize(ctx, snapshot, output, opts.contentOnly);
   return { output, version: number, contentId: snapshot.content_id, size: snapshot.size, ...written };
 }

@@ -438,6 +438,13 @@ test('as a user, an empty directory whose parent in the output refuses the write
   const c = asNobody(['restore', '.', '--output', closed]);
   assert.is(c.status, 1);
   assert.is(c.stderr, `bt: error: cannot write into ${closed} (EACCES); restore elsewhere with --output\n`);
+  // An output to be made inside it, for a tree and for one file: the same line (it was a raw EACCES).
+  const tree = asNobody(['restore', '.', '--output', join(closed, 'new')]);
+  assert.is(tree.status, 1);
+  assert.is(tree.stderr, `bt: error: cannot write into ${closed} (EACCES); restore elsewhere with --output\n`);
+  const one = asNobody(['restore', 'f', '--output', join(closed, 'a/b/f')]);
+  assert.is(one.status, 1);
+  assert.is(one.stderr, `bt: error: cannot write into ${closed} (EACCES); restore elsewhere with --output\n`);
   // A file whose directory in the output refuses the write: said in those terms, not as an internal error.
   mkdirSync(join(d, 'ro/sub'));
   writeFileSync(join(d, 'ro/sub/file.txt'), 'x');
