@@ -35,6 +35,11 @@ function protectValues(spec: CommandSpec<unknown>, argv: string[]): string[] {
     if (eq > 0 && flags.has(token.slice(0, eq))) {
       throw usageError(`bt ${spec.name}: option ${token.slice(0, eq)} takes no value (got "${token.slice(eq + 1)}")`, `write ${token.slice(0, eq)} alone; see \`bt ${spec.name} --help\``);
     }
+    // bt has no short options but -h: cac reads `-dash` as -d -a -s -h and printed the help (exit 0) for
+    // what was a file name.
+    if (/^-[^-]/.test(token) && token !== '-h') {
+      throw usageError(`bt ${spec.name}: unknown option ${token}`, `a name that starts with "-" goes after \`--\`: bt ${spec.name} -- ${token}`);
+    }
     if (eq > 0 && valued.has(token.slice(0, eq))) out[i] = `${token.slice(0, eq + 1)}\u0000${token.slice(eq + 1)}`;
     else if (valued.has(token) && i + 1 < out.length) {
       out[i + 1] = `\u0000${out[i + 1]}`;

@@ -94,6 +94,15 @@ test('a tracked directory gone or replaced is refused (nothing recorded deleted)
   bt.ok(['add'], { cwd: d });
   bt.ok(['backup']);
   assert.is(JSON.parse(bt.ok(['log', '--json', '--', '-notes.txt'], { cwd: d })).versions.length, 1);
+  // Without `--` it is an unknown option, said with the way out (cac read `-dash` as -d -a -s -h: the help, exit 0).
+  for (const name of ['-notes.txt', '-dash']) {
+    const r = bt.run(['restore', name, '--output', join(bt.home, 'r')], { cwd: d });
+    assert.is(r.code, 2, r.stdout);
+    assert.is(r.stderr, `bt: error: bt restore: unknown option ${name}; a name that starts with "-" goes after \`--\`: bt restore -- ${name}\n`);
+  }
+  assert.not.ok(existsSync(join(bt.home, 'r')));
+  bt.ok(['restore', '--output', join(bt.home, 'r'), '--', '-notes.txt'], { cwd: d });
+  assert.is(readFileSync(join(bt.home, 'r'), 'utf8'), 'notes');
   const events = (): number => bt.json<{ events: unknown[] }>(['journal']).events.length;
   const n = events();
   renameSync(d, `${d}.moved`);
