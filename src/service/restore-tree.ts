@@ -1,6 +1,6 @@
 // `bt restore DIR --output OUT`: every file under a tracked directory as of a time, with its layout and metadata.
 import pLimit from 'p-limit';
-import { BtError, describeError, errnoCode, userError } from '../core/errors.js';
+import { BtError, describeError, errnoCode, userError, vaultError } from '../core/errors.js';
 import { isoTime } from '../core/ids.js';
 import { parseUserTime } from '../core/time.js';
 import { defaultFileMode } from '../core/umask.js';
@@ -12,6 +12,7 @@ import type { Context } from './context.js';
 import { hasFilesUnder, locateDirectory } from './locate.js';
 import { OutputDirs } from './output-dirs.js';
 import { materialize } from './restore.js';
+import { noneAnswers } from './unavailable-vaults.js';
 
 export interface TreeRestoreOptions {
   readonly output: string;
@@ -29,6 +30,8 @@ export interface TreeRestoreResult {
   readonly bytes: number;
   /** Files deleted as of that time and left out (pass --deleted to include them). */
   readonly deletedSkipped: number;
+  /** Files under the tree with a version staged by then but not backed up: restored as last backed up, or left out. */
+  readonly stagedNotBackedUp: number;
   readonly failed: readonly { path: string; reason: string }[];
   /** Of those, files whose every stored copy is missing or corrupt (corruption, not a place bt could not write). */
   readonly damaged: number;
@@ -123,6 +126,20 @@ interface PreparedPage {
   readonly fast: readonly { readonly c: Chosen; readonly job: SmallRestoreJob }[];
 }
 
+/** Versions under `prefix` of the directory staged by `at` and not backed up (one page of the queue at a time). */
+function stagedUnder(ctx: Context, directoryId: string, prefix: string, at: string): number {
+  let n = 0;
+  for (let after = 0; ; ) {
+    const page = ctx.store.queries.stagedPage(after, 1000);
+    if (page.length === 0) return n;
+    for (const op of page) {
+      const under = prefix === '' || op.name === prefix || op.name.startsWith(`${prefix}/`);
+      if (op.directory_id === directoryId && under && op.staged_at <= at) n++;
+    }
+    after = page[page.length - 1]!.seq;
+  }
+}
+
 export function restoreTree(ctx: Context, abs: string, opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
   // The tree is read in pages: all of them from one view, whatever another bt commits meanwhile.
   return ctx.store.readSnapshot(() => restoreTreeAsOf(ctx, abs, opts));
@@ -152,6 +169,12 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   let bytes = 0;
   let deletedSkipped = 0;
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
+  // No vault that can answer at all (a disk not mounted): one line, before anything is written, instead of
+  // the same failure for every file.
+  const someContent = q.versionsAsOf(directory, prefix, at, '', PAGE).find((v) => v.snapshot.content_id !== null);
+  const vaults = await ctx.vaults();
+  const unreachable = someContent ? await noneAnswers(vaults, someContent.snapshot.content_id!) : undefined;
+  if (unreachable) throw vaultError(`no vault can be read: ${unreachable.join('; ')}`, 'mount its disk or check its network, then restore again');
   const dirs = new OutputDirs(opts.output, opts.force);
   const restored = (snapshot: Snapshot): void => {
     files++;
@@ -178,7 +201,6 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
       fail(rel, err);
     }
   };
-  const vaults = await ctx.vaults();
   // A small file whose content a vault on a local disk holds is restored by a worker; the rest, and any
   // file a worker found missing or corrupt there, take the general path (every vault, large files, S3).
   const localObject = (s: Snapshot, holders: ContentHolders): string | undefined => {
@@ -223,10 +245,11 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
     return { last: page[page.length - 1]!.name, holders, general, fast };
   };
 
+  const first = preparePage('');
   const pool = new RestorePool();
   try {
     // While the workers write one page, this thread reads and prepares the next (at most two in memory).
-    for (let current = preparePage(''); current !== null; ) {
+    for (let current = first; current !== null; ) {
       const writing = pool.run(current.fast.map((f) => f.job));
       let next: PreparedPage | null;
       try {
@@ -260,5 +283,6 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   for (const link of symlinks) await restoreOne(link);
   restoreDirectories(ctx, directory, prefix, at, opts, dirs, warnings);
   failed.sort((a, b) => (a.path < b.path ? -1 : 1));
-  return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, failed, damaged, warnings: [...warnings] };
+  const stagedNotBackedUp = stagedUnder(ctx, directory.id, prefix, at);
+  return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, stagedNotBackedUp, failed, damaged, warnings: [...warnings] };
 }

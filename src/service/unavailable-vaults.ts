@@ -1,7 +1,8 @@
 // Vaults a backup found unavailable: skipped for a while instead of making every file wait for its own
 // timeouts and retries, then tried again with one file, since a network blip or a disk being mounted ends.
 
-import type { Vault } from '../vaults/vault.js';
+import { BtError } from '../core/errors.js';
+import { type Vault, vaultProblem } from '../vaults/vault.js';
 
 /** How long a vault found unavailable is skipped before one file tries it again. */
 export const RETRY_UNAVAILABLE_MS = 60_000;
@@ -63,4 +64,21 @@ export async function answers(vault: Vault, contentId: string): Promise<boolean>
   } catch {
     return false;
   }
+}
+
+/**
+ * Why each of `vaults` cannot answer a lookup of `contentId`; undefined when one can. A restore asks once,
+ * at its first failure: with no vault reachable (the disk not mounted) every file would fail alike.
+ */
+export async function noneAnswers(vaults: readonly Vault[], contentId: string): Promise<string[] | undefined> {
+  const reasons: string[] = [];
+  for (const vault of vaults) {
+    try {
+      await vault.hasContent(contentId);
+      return undefined;
+    } catch (err) {
+      reasons.push(err instanceof BtError ? err.message : `vault "${vault.name}": ${vaultProblem(vault.name, err)}`);
+    }
+  }
+  return reasons;
 }

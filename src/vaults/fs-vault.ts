@@ -88,6 +88,9 @@ export class FileSystemVault implements Vault {
       if (errnoCode(err) === 'ENOTDIR') {
         throw vaultError(`vault "${this.name}": ${this.root} is not a directory`, 'point the vault\'s path in bt.toml at a directory');
       }
+      if (!existsSync(this.root)) {
+        throw vaultError(`vault "${this.name}": ${this.root} is not there (is its disk mounted?)`, 'mount the disk it lives on, or correct its path in bt.toml');
+      }
       throw vaultError(
         `vault "${this.name}": ${this.root} is not set up (no ${MARKER})`,
         'mount the disk it lives on (only for a vault never set up: `bt config vault init`)',

@@ -357,7 +357,7 @@ test('an unknown vault, an unmounted vault and a full vault: clear messages, sta
   renameSync(bt.vault, `${bt.vault}.away`);
   const gone = bt.run(['backup']);
   assert.is(gone.code, 1);
-  assert.match(gone.stdout + gone.stderr, /vault "local": .*\/vault is not set up \(no bt-vault\.json\); mount the disk it lives on/);
+  assert.match(gone.stdout + gone.stderr, /vault "local": .*\/vault is not there \(is its disk mounted\?\); mount the disk it lives on/);
   assert.is(stagedCopies(join(bt.home, 'data/bt/staging')).length, 1, 'the staged copy is kept');
   // With many files, a vault that is down is reported a few times and then counted, not once per file.
   for (let i = 0; i < 30; i++) writeFileSync(join(d, `more-${i}.txt`), `more ${i}`);
@@ -367,7 +367,7 @@ test('an unknown vault, an unmounted vault and a full vault: clear messages, sta
   assert.is((JSON.parse(many.stdout) as { failed: unknown[] }).failed.length, 31, 'every file is listed in --json');
   const lines = many.stderr.trim().split('\n');
   assert.ok(lines.filter((l) => l.includes(': kept staged: ')).length <= 3, many.stderr);
-  assert.match(many.stderr, /\.\.\. and \d+ more file\(s\) kept staged: vault "local": .*is not set up \(no bt-vault\.json\)/);
+  assert.match(many.stderr, /\.\.\. and \d+ more file\(s\) kept staged: vault "local": .*is not there \(is its disk mounted\?\)/);
   assert.is(lines.filter((l) => l === 'bt: vault "local" is unavailable: the next files skip it (one tries it again every 60 s)').length, 1, many.stderr);
   assert.is(stagedCopies(join(bt.home, 'data/bt/staging')).length, 31, 'every staged copy is kept');
   renameSync(`${bt.vault}.away`, bt.vault);
@@ -376,7 +376,7 @@ test('an unknown vault, an unmounted vault and a full vault: clear messages, sta
   renameSync(bt.vault, `${bt.vault}.away`);
   const checked = bt.run(['check']);
   assert.is(checked.code, 1);
-  assert.match(checked.stdout, /^vault "local": unavailable, 31 content\(s\) there not checked: .*vault is not set up \(no bt-vault\.json\); mount the disk it lives on \(only for a vault never set up: `bt config vault init`\)$/m);
+  assert.match(checked.stdout, /^vault "local": unavailable, 31 content\(s\) there not checked: .*vault is not there \(is its disk mounted\?\); mount the disk it lives on, or correct its path in bt\.toml$/m);
   assert.not.match(checked.stdout + checked.stderr, /unreadable|no problems found|--repair/);
   renameSync(`${bt.vault}.away`, bt.vault);
 
@@ -652,7 +652,7 @@ test('a second vault away (disk not mounted): versions are committed to the firs
   const away = JSON.parse(r.stdout) as { files: number; failed: unknown[]; skipped_vaults: { vault: string; versions: number }[] };
   assert.equal([away.files, away.failed.length], [2, 0]);
   assert.equal(away.skipped_vaults.map((s) => [s.vault, s.versions]), [['usb', 2]]);
-  assert.match(r.stderr, /vault "usb" is unavailable \(.*not set up.*\): 2 version\(s\) committed without it; the next `bt backup` that reaches it copies them from the other vaults\n/);
+  assert.match(r.stderr, /vault "usb" is unavailable \(.*is not there \(is its disk mounted\?\); mount the disk it lives on, or correct its path in bt\.toml\): 2 version\(s\) committed without it; the next `bt backup` that reaches it copies them from the other vaults\n/);
   // Committed: restorable from the first vault, and nothing left staged.
   assert.equal(stagedCopies(join(bt.home, 'data/bt/staging')), []);
   bt.ok(['restore', 'away.txt', '--output', join(bt.home, 'away.out')], { cwd: d });

@@ -62,7 +62,7 @@ test('check finds missing and corrupt objects, names the versions they affect, a
   const other = join(tempDir('bt-other'), 'v');
   const unset = bt.run(['config', 'vault', 'add', 'second', '--type', 'fs', '--path', other]);
   assert.is(unset.code, 1);
-  assert.is(unset.stderr, `bt: error: a vault named "second" held backups of this host before, and ${other} could not be checked for them (vault "second": ${other} is not set up (no bt-vault.json)); make it reachable (mount its disk, check the credentials) and add it again, or give the new vault another name\n`);
+  assert.is(unset.stderr, `bt: error: a vault named "second" held backups of this host before, and ${other} could not be checked for them (vault "second": ${other} is not there (is its disk mounted?)); make it reachable (mount its disk, check the credentials) and add it again, or give the new vault another name\n`);
   // Set up, but another vault: refused, and the config keeps no trace of it.
   bt.ok(['config', 'vault', 'add', 'third', '--type', 'fs', '--path', other]);
   bt.ok(['config', 'vault', 'init']);

@@ -2,11 +2,12 @@
 // exactly, and a file whose object is damaged in the first vault is restored from the other one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { BtHome, canRunAsNobody } from '../support/cli.js';
+import { backedUpDir } from '../support/scenarios.js';
 import { tempDir } from '../support/tmp.js';
 
 const FILES = 600; // above the 256 files a worker is started for
@@ -457,6 +458,48 @@ test('as a user, an empty directory whose parent in the output refuses the write
   assert.is(f.status, 1);
   assert.ok(f.stderr.includes(`bt: ro/sub/file.txt: cannot write into ${join(out2, 'ro')} (EACCES); restore elsewhere with --output\n`), f.stderr);
   assert.not.match(f.stderr, /internal error/);
+});
+
+test('a tree restore with no vault reachable (its disk not mounted) says so in one line and writes nothing', () => {
+  const bt = new BtHome('bt-restore-away').init();
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 40; i++) files[`f${i}.txt`] = `file ${i}`;
+  const d = backedUpDir(bt, files);
+  renameSync(bt.vault, `${bt.vault}.away`);
+  const out = join(bt.work, 'out');
+  const r = bt.run(['restore', '.', '--output', out], { cwd: d });
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `bt: error: no vault can be read: vault "local": ${bt.vault} is not there (is its disk mounted?); mount its disk or check its network, then restore again\n`);
+  assert.not.ok(existsSync(out));
+  // One file: the vault's own words, once.
+  const one = bt.run(['restore', 'f1.txt', '--output', join(bt.work, 'one')], { cwd: d });
+  assert.is(one.code, 1);
+  assert.is(one.stderr, `bt: error: content ${createHash('sha256').update('file 1').digest('hex').slice(0, 12)} could not be read from any vault: vault "local": ${bt.vault} is not there (is its disk mounted?)\n`);
+  renameSync(`${bt.vault}.away`, bt.vault);
+  bt.ok(['restore', '.', '--output', out], { cwd: d });
+  assert.is(readdirSync(out).length, 40);
+});
+
+test('a tree restore says how many files have a version staged but not backed up (restored as backed up, or left out)', () => {
+  const bt = new BtHome('bt-restore-staged').init();
+  const d = backedUpDir(bt, { 'f.txt': 'v1', 'sub/g.txt': 'g' });
+  writeFileSync(join(d, 'f.txt'), 'v2, staged only');
+  writeFileSync(join(d, 'new.txt'), 'never backed up');
+  writeFileSync(join(d, 'sub/g.txt'), 'g2, staged only');
+  bt.ok(['add'], { cwd: d });
+  const out = join(bt.work, 'out');
+  const r = bt.run(['restore', '.', '--output', out], { cwd: d });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\n3 file\(s\) have a version staged but not backed up: restored as last backed up, or left out if never backed up \(`bt backup` first to include them\)\n$/);
+  assert.equal(readdirSync(out).sort(), ['f.txt', 'sub']);
+  assert.is(readFileSync(join(out, 'f.txt'), 'utf8'), 'v1');
+  // Below a subdirectory: only what is under it.
+  const sub = bt.json<{ stagedNotBackedUp: number }>(['restore', 'sub', '--output', join(bt.work, 'sub-out')], { cwd: d });
+  assert.is(sub.stagedNotBackedUp, 1);
+  bt.ok(['backup']);
+  const after = bt.run(['restore', '.', '--output', join(bt.work, 'out2')], { cwd: d });
+  assert.not.match(after.stdout, /have a version staged/);
+  assert.is(readFileSync(join(bt.work, 'out2', 'new.txt'), 'utf8'), 'never backed up');
 });
 
 test("a tracked directory absorbed by its parent keeps its directories' recorded metadata under the parent", () => {

@@ -1,7 +1,7 @@
 // Reusable end-to-end scenarios, run against any vault a setup function configures.
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { BtHome } from './cli.js';
 import { listFiles } from './files.js';
@@ -12,7 +12,10 @@ export const sha = (b: Buffer | string): string => createHash('sha256').update(b
 export function backedUpDir(bt: BtHome, files: Record<string, string>, name = 'docs'): string {
   const d = join(bt.work, name);
   mkdirSync(d);
-  for (const [file, text] of Object.entries(files)) writeFileSync(join(d, file), text);
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(d, file)), { recursive: true });
+    writeFileSync(join(d, file), text);
+  }
   bt.ok(['dir', 'init'], { cwd: d });
   bt.ok(['add'], { cwd: d });
   bt.ok(['backup']);
