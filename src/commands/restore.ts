@@ -51,6 +51,9 @@ export const restore = command({
       io.json(tree);
       io.line(`restored ${tree.files} file(s), ${formatBytes(tree.bytes)}, from ${tree.source} as of ${tree.at} into ${tree.output}`);
       if (tree.deletedSkipped > 0) io.line(`${tree.deletedSkipped} file(s) deleted by then were left out (--deleted includes them)`);
+      if (tree.shadowedSkipped > 0) {
+        io.line(`${tree.shadowedSkipped} deleted file(s) left out: what was there as of then has their name or that of a directory above them`);
+      }
       if (tree.stagedNotBackedUp > 0) {
         io.line(`${tree.stagedNotBackedUp} file(s) have a version staged but not backed up: restored as last backed up, or left out if never backed up (\`bt backup\` first to include them)`);
       }

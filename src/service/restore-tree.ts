@@ -30,6 +30,8 @@ export interface TreeRestoreResult {
   readonly bytes: number;
   /** Files deleted as of that time and left out (pass --deleted to include them). */
   readonly deletedSkipped: number;
+  /** Deleted files left out with --deleted because what was there as of then has their name or a directory's. */
+  readonly shadowedSkipped: number;
   /** Files under the tree with a version staged by then but not backed up: restored as last backed up, or left out. */
   readonly stagedNotBackedUp: number;
   readonly failed: readonly { path: string; reason: string }[];
@@ -109,8 +111,8 @@ export function isTreeRestore(ctx: Context, abs: string, asked: { readonly atIso
 }
 
 /** Deleted as of then (the deletion came after the version we would restore) and not asked for. */
-const leftOutAsDeleted = (opts: TreeRestoreOptions, stagedAt: string, deletedAt: string | null): boolean =>
-  deletedAt !== null && deletedAt >= stagedAt && !opts.deleted;
+const deletedBy = (stagedAt: string, deletedAt: string | null): boolean => deletedAt !== null && deletedAt >= stagedAt;
+const leftOutAsDeleted = (opts: TreeRestoreOptions, stagedAt: string, deletedAt: string | null): boolean => deletedBy(stagedAt, deletedAt) && !opts.deleted;
 
 /** Files per page: the tree is read and restored a page at a time, so memory does not grow with its size. */
 const PAGE = 500;
@@ -168,6 +170,23 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   let files = 0;
   let bytes = 0;
   let deletedSkipped = 0;
+  let shadowedSkipped = 0;
+  /** Whether what was there as of `at` takes the place of a deleted file (--deleted): the state as of then wins. */
+  const liveAsOf = (name: string): boolean => {
+    const [first] = q.versionsAsOf(directory, name, at, '', 1);
+    return first?.name === name && !deletedBy(first.snapshot.staged_at, first.deletedAt);
+  };
+  const liveUnder = (name: string): boolean => {
+    for (let after = name, page; (page = q.versionsAsOf(directory, name, at, after, 100)).length > 0; after = page[page.length - 1]!.name) {
+      if (page.some((v) => !deletedBy(v.snapshot.staged_at, v.deletedAt))) return true;
+    }
+    return false;
+  };
+  const shadowed = (name: string): boolean => {
+    // A file or link where one of its directories was (x/a deleted, x a file now), or a directory where it was.
+    for (let i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) if (liveAsOf(name.slice(0, i))) return true;
+    return liveUnder(name);
+  };
   const limit = pLimit(Math.max(1, ctx.config.backup.concurrency));
   // No vault that can answer at all (a disk not mounted): one line, before anything is written, instead of
   // the same failure for every file.
@@ -219,6 +238,10 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
     for (const { name, snapshot, deletedAt } of page) {
       if (leftOutAsDeleted(opts, snapshot.staged_at, deletedAt)) {
         deletedSkipped++;
+        continue;
+      }
+      if (deletedBy(snapshot.staged_at, deletedAt) && shadowed(name)) {
+        shadowedSkipped++;
         continue;
       }
       const c = { rel: prefix === '' ? name : name.slice(prefix.length + 1), snapshot };
@@ -284,5 +307,5 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   restoreDirectories(ctx, directory, prefix, at, opts, dirs, warnings);
   failed.sort((a, b) => (a.path < b.path ? -1 : 1));
   const stagedNotBackedUp = stagedUnder(ctx, directory.id, prefix, at);
-  return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, stagedNotBackedUp, failed, damaged, warnings: [...warnings] };
+  return { source: abs, output: opts.output, at, files, bytes, deletedSkipped, shadowedSkipped, stagedNotBackedUp, failed, damaged, warnings: [...warnings] };
 }

@@ -502,6 +502,28 @@ test('a tree restore says how many files have a version staged but not backed up
   assert.is(readFileSync(join(bt.work, 'out2', 'new.txt'), 'utf8'), 'never backed up');
 });
 
+test('with --deleted, a deleted file whose place is taken as of then (its directory now a file, or its name a directory) is left out and counted', () => {
+  const bt = new BtHome('bt-restore-shadow').init();
+  const d = backedUpDir(bt, { 'x/a': 'in x', 'y': 'y was a file', 'k': 'kept', 'gone/old': 'deleted, no conflict' });
+  rmSync(join(d, 'x'), { recursive: true });
+  writeFileSync(join(d, 'x'), 'x is a file now');
+  rmSync(join(d, 'y'));
+  mkdirSync(join(d, 'y'));
+  writeFileSync(join(d, 'y', 'b'), 'y is a directory now');
+  rmSync(join(d, 'gone'), { recursive: true });
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  const out = join(bt.work, 'out');
+  const r = bt.run(['restore', '.', '--output', out, '--deleted'], { cwd: d });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stderr, '');
+  assert.match(r.stdout, /\n2 deleted file\(s\) left out: what was there as of then has their name or that of a directory above them\n/);
+  assert.is(readFileSync(join(out, 'x'), 'utf8'), 'x is a file now');
+  assert.is(readFileSync(join(out, 'y', 'b'), 'utf8'), 'y is a directory now');
+  assert.is(readFileSync(join(out, 'k'), 'utf8'), 'kept');
+  assert.is(readFileSync(join(out, 'gone', 'old'), 'utf8'), 'deleted, no conflict');
+});
+
 test("a tracked directory absorbed by its parent keeps its directories' recorded metadata under the parent", () => {
   const bt = new BtHome('bt-restore-dir-absorbed').init();
   const parent = join(bt.work, 'p');
