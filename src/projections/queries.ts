@@ -337,13 +337,13 @@ export class Queries {
     return (this.stmts.locations.all(contentId) as { vault: string }[]).map((r) => r.vault);
   }
 
-  /** Whether a file under `under` (or named so) is tracked and not recorded deleted; reads a page at a time. */
   /** The device number (decimal) a backed-up, not deleted file of the directory was on; undefined if none. */
   recordedDevice(directory: Directory): string | undefined {
     const dev: unknown = this.stmts.recordedDevice.get(directory.id);
     return typeof dev === 'string' ? dev : undefined;
   }
 
+  /** Whether a file under `under` (or named so) is tracked and not recorded deleted; reads a page at a time. */
   hasLiveFilesUnder(directory: Directory, under: string): boolean {
     for (let after = '', page; (page = this.trackedPage(directory, under, after, 1000)).length > 0; after = page[page.length - 1]!.name) {
       if (page.some(isLiveFile)) return true;

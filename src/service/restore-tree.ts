@@ -95,8 +95,8 @@ const SMALL_FILE = 4 << 20;
 
 /**
  * A tracked directory, or a path with known files below it; anything else is restored (or refused) as a file.
- * A file deleted (by `atIso`, when given) whose name has files below it now was replaced by a directory:
- * the name means the directory, unless a version of the file is asked for.
+ * A name both a file and a directory over time means what it was as of `atIso` (default: now, where a deleted
+ * file whose name has files below it was replaced by a directory), unless a version of the file is asked for.
  */
 export function isTreeRestore(ctx: Context, abs: string, asked: { readonly atIso?: string; readonly versionOfFile: boolean }): boolean {
   const { directory, name } = locateDirectory(ctx, abs);
@@ -104,10 +104,15 @@ export function isTreeRestore(ctx: Context, abs: string, asked: { readonly atIso
   const q = ctx.store.queries;
   const file = q.findFileByPath(directory, name);
   if (!file) return hasFilesUnder(ctx, directory, name) || q.directoryMeta.anyUnder(directory, name, asked.atIso);
-  if (!file.deleted || asked.versionOfFile) return false;
-  const deletedByThen = asked.atIso === undefined || q.lastDeletion(file.id, asked.atIso) !== undefined;
+  if (asked.versionOfFile) return false;
+  const at = asked.atIso;
   // Names after `name` itself in the page order are the ones below it (`name/...`).
-  return deletedByThen && q.trackedPage(directory, name, name, 1).length > 0;
+  if (at === undefined) return file.deleted && q.trackedPage(directory, name, name, 1).length > 0;
+  // As of then: a file that was not there (not yet, or deleted) where a directory was means the directory,
+  // whatever the name is now.
+  const [self] = q.versionsAsOf(directory, name, at, '', 1);
+  if (self?.name === name && !deletedBy(self.snapshot.staged_at, self.deletedAt)) return false;
+  return q.versionsAsOf(directory, name, at, name, 1).length > 0 || q.directoryMeta.anyUnder(directory, name, at);
 }
 
 /** Deleted as of then (the deletion came after the version we would restore) and not asked for. */

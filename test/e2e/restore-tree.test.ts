@@ -524,6 +524,27 @@ test('with --deleted, a deleted file whose place is taken as of then (its direct
   assert.is(readFileSync(join(out, 'gone', 'old'), 'utf8'), 'deleted, no conflict');
 });
 
+test('a name that was a directory as of --at and is a file now restores the directory', async () => {
+  const bt = new BtHome('bt-restore-was-dir').init();
+  const d = backedUpDir(bt, { 'x/a': 'in x', 'x/b': 'also in x' });
+  await new Promise((r) => setTimeout(r, 20));
+  const before = new Date().toISOString();
+  await new Promise((r) => setTimeout(r, 20));
+  rmSync(join(d, 'x'), { recursive: true });
+  writeFileSync(join(d, 'x'), 'a file now');
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  const out = join(bt.work, 'q');
+  const r = bt.run(['restore', 'x', '--at', before, '--output', out], { cwd: d });
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(readdirSync(out).sort(), ['a', 'b']);
+  assert.is(readFileSync(join(out, 'a'), 'utf8'), 'in x');
+  // As of now it is the file.
+  const now = bt.run(['restore', 'x', '--output', join(bt.work, 'x-now')], { cwd: d });
+  assert.is(now.code, 0, now.stderr);
+  assert.is(readFileSync(join(bt.work, 'x-now'), 'utf8'), 'a file now');
+});
+
 test("a tracked directory absorbed by its parent keeps its directories' recorded metadata under the parent", () => {
   const bt = new BtHome('bt-restore-dir-absorbed').init();
   const parent = join(bt.work, 'p');
