@@ -14,6 +14,7 @@ import { type ChunkManifest, decodeManifest, distinctChunks, encodeManifest, sha
 import { CHUNK_THRESHOLD } from '../fs/chunker.js';
 import { parseStoredManifest, readChunks, readStagedChunk, readStagedManifest, writeChunkedContent } from './chunked-content.js';
 import { makeS3Client } from './s3-client.js';
+import { FirstContact, PROBE_TIMEOUT_MS } from './s3-first-contact.js';
 import { errorCode, httpStatus, isNotFound, knownSecrets } from './s3-errors.js';
 import { MULTIPART_THRESHOLD, S3Objects, stagedCopyChanged } from './s3-objects.js';
 import { type PutOptions, type PutResult, type SetupReport, type Vault, VaultObjectError, checkMetadataKey, isSha256 } from './vault.js';
@@ -50,6 +51,30 @@ export class S3Vault implements Vault {
     this.client = makeS3Client(config, { maxSockets: parallelism * (this.partsInFlight + 1) + 4 });
     const secrets = knownSecrets([config.access_key_id, config.secret_access_key]);
     this.objects = new S3Objects(this.client, { vault: this.name, endpoint: this.endpoint, region: config.region, secrets, profile: config.profile }, this.partsInFlight);
+    this.gateOnFirstContact();
+  }
+
+  /** Every request waits until the endpoint has answered once (s3-first-contact.ts); the probe itself does not. */
+  private gateOnFirstContact(): void {
+    const probes = new WeakSet<object>();
+    const contact = new FirstContact({
+      probe: (abortSignal) => {
+        const input = { Bucket: this.config.content_bucket };
+        probes.add(input);
+        return this.client.send(new HeadBucketCommand(input), { abortSignal });
+      },
+      describe: (err, timedOut) =>
+        timedOut
+          ? vaultError(`vault "${this.name}": ${this.endpoint} does not answer (connected, no answer in ${PROBE_TIMEOUT_MS / 1000} s)`, 'check that the server is running and not stuck, and the network between')
+          : this.objects.fail(err, this.config.content_bucket),
+    });
+    this.client.middlewareStack.add(
+      (next, _context) => async (args) => {
+        if (!probes.has(args.input as object)) await contact.ready();
+        return next(args);
+      },
+      { step: 'initialize', name: 'btFirstContact', tags: ['BT'] },
+    );
   }
 
   forgetCaches(): void {

@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { BtHome } from '../support/cli.js';
 import { listFiles } from '../support/files.js';
@@ -114,6 +115,37 @@ test('vault init against a stopped endpoint says "endpoint unreachable", fast', 
     noStack(r.stdout + r.stderr);
     assert.ok(seconds < 15, `took ${seconds} s`);
   });
+});
+
+test('an endpoint that takes connections and never answers: the backup finds it unavailable in seconds, not minutes', async () => {
+  const held: Socket[] = [];
+  const silent = createServer((socket) => held.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  try {
+    const bt = new BtHome('bt-s3-silent', S3RVER_CREDENTIALS).init();
+    const d = join(bt.work, 'docs');
+    mkdirSync(d);
+    writeFileSync(join(d, 'a.txt'), 'alpha');
+    bt.ok(['dir', 'init'], { cwd: d });
+    bt.ok(['add'], { cwd: d });
+    bt.ok(['config', 'vault', 'add', 'cloud', '--type', 's3', '--bucket', 'silent', '--endpoint', endpoint, '--force-path-style', '--region', 'us-east-1']);
+    const started = Date.now();
+    const r = bt.run(['backup', '--json']);
+    const seconds = (Date.now() - started) / 1000;
+    assert.is(r.code, 1, r.stderr);
+    const out = JSON.parse(r.stdout) as { files: number; skipped_vaults: { vault: string; versions: number }[] };
+    assert.is(out.files, 1);
+    assert.equal(out.skipped_vaults.map((s) => [s.vault, s.versions]), [['cloud', 1]]);
+    assert.match(r.stderr, new RegExp(`vault "cloud" is unavailable \\(${endpoint.replace(/\./g, '\\.')} does not answer \\(connected, no answer in 15 s\\); check that the server is running`));
+    noStack(r.stderr);
+    // One probe of 15 s for the whole run (puts, the lookup after them, the journal), not minutes per request.
+    assert.ok(seconds < 40, `took ${seconds} s`);
+    assert.is(bt.json<{ versions: unknown[] }>(['log', join(d, 'a.txt')]).versions.length, 1);
+  } finally {
+    for (const socket of held) socket.destroy();
+    silent.close();
+  }
 });
 
 test('no credentials anywhere: a plain "no credentials" message', () => {

@@ -99,7 +99,10 @@ test('a 300 MiB file goes up as chunks, one verified PUT each, restores byte-ide
     assert.is(again.files, 1);
     assert.ok(again.bytes_sent > 0 && again.bytes_sent <= 8 * MiB + 1024, `${again.bytes_sent} bytes`);
     assert.ok(puts.length >= 1 && puts.length <= 2, `${puts.length} chunk PUTs`);
-    assert.ok(second.length < chunks.length + 10, `${second.length} requests`);
+    // Besides the first-contact probe of the bucket (one HEAD per process, s3-first-contact.ts): add's and backup's.
+    const probes = second.filter((r) => r.method === 'HEAD' && r.url === '/large/').length;
+    assert.is(probes, 2);
+    assert.ok(second.length - probes < chunks.length + 10, `${second.length} requests`);
   } finally {
     rmSync(d, { recursive: true, force: true });
     rmSync(out, { force: true });
