@@ -129,7 +129,7 @@ export class Queries {
              AND NOT EXISTS (SELECT 1 FROM content_locations l JOIN json_each(@others) o ON l.vault = o.value WHERE l.content_id = s.content_id)`,
         )
         .pluck(),
-      snapshotContents: db.prepare('SELECT DISTINCT content_id FROM file_snapshots WHERE content_id IS NOT NULL ORDER BY content_id').pluck(),
+      snapshotContents: db.prepare('SELECT content_id AS id, MAX(size) AS size FROM file_snapshots WHERE content_id IS NOT NULL GROUP BY content_id ORDER BY content_id'),
       allLocations: db.prepare('SELECT content_id, vault FROM content_locations'),
       snapshotsWithContent: db.prepare(
         `SELECT f.id AS file_id, d.path AS dir, f.name AS name, s.id AS snapshot_id
@@ -268,8 +268,9 @@ export class Queries {
   }
 
   /** Every content some snapshot needs. */
-  snapshotContentIds(): string[] {
-    return this.stmts.snapshotContents.all() as string[];
+  /** Every content a snapshot needs, with its length. */
+  snapshotContents(): { id: string; size: number }[] {
+    return this.stmts.snapshotContents.all() as { id: string; size: number }[];
   }
 
   /** Which vaults the journal says hold each content. */

@@ -110,7 +110,7 @@ export async function backup(ctx: Context): Promise<BackupResult> {
               upload = (async () => {
                 // The staged copy is the last copy bt has in hand: before it goes, each vault said to hold the
                 // content is asked (a stat on disk, a HEAD on S3), and one that lost it gets it again.
-                const gone = await absentFrom(vaults, held.get(contentId), contentId);
+                const gone = await absentFrom(vaults, held.get(contentId), contentId, op.size);
                 const lacking = (v: Vault): boolean => !held.get(contentId)?.has(v.name) || gone.has(v.name);
                 // Chunks in a staged directory are those `bt add` found some vault lacking (all of them, for a
                 // file new here): a vault that holds the content takes the put too, and keeps its copy as it is
@@ -328,12 +328,13 @@ function holdsChunks(staged: string): boolean {
   }
 }
 
-async function absentFrom(vaults: readonly Vault[], heldBy: ReadonlySet<string> | undefined, contentId: string): Promise<Set<string>> {
+/** Vaults said to hold the content that lack it now: no object, or one of another length (cut short). */
+async function absentFrom(vaults: readonly Vault[], heldBy: ReadonlySet<string> | undefined, contentId: string, size: number): Promise<Set<string>> {
   const gone = new Set<string>();
   if (!heldBy) return gone;
   for (const vault of vaults) {
     if (!heldBy.has(vault.name)) continue;
-    if (!(await vault.hasContent(contentId).catch(() => false))) gone.add(vault.name);
+    if (!(await vault.hasContent(contentId, size).catch(() => false))) gone.add(vault.name);
   }
   return gone;
 }

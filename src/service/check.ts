@@ -65,7 +65,9 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
   const q = ctx.store.queries;
   const all = await ctx.vaults();
   const vaults = opts.vault === undefined ? all : all.filter((v) => v.name === findVaultConfig(ctx.config, opts.vault!).name);
-  const contents = q.snapshotContentIds();
+  const sized = q.snapshotContents();
+  const contents = sized.map((c) => c.id);
+  const sizeOf = new Map(sized.map((c) => [c.id, c.size]));
   const locations = q.allContentLocations();
   const scratch = mkdtempSync(join(ctx.config.base_dir, 'check-'));
   const problems: Problem[] = [];
@@ -120,7 +122,7 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
                 continue;
               }
               checked++;
-              const verdict = await inspect(vault, contentId, opts.readData);
+              const verdict = await inspect(vault, contentId, opts.readData, sizeOf.get(contentId));
               if (verdict) found(contentId, vault.name, verdict.problem, verdict.detail);
             }
             ctx.reporter.progress?.({ phase: 'checking', files: checked, totalFiles: contents.length * vaults.length, bytes: 0 });
@@ -147,7 +149,7 @@ export async function check(ctx: Context, opts: CheckOptions): Promise<CheckResu
       for (const p of problems) {
         const vault = all.find((v) => v.name === p.vault);
         if (p.repaired || !vault || p.problem === 'unstored') continue;
-        if ((await inspect(vault, p.contentId, opts.readData)) === undefined) {
+        if ((await inspect(vault, p.contentId, opts.readData, sizeOf.get(p.contentId))) === undefined) {
           p.repaired = true;
           p.repairNote = 'by another repair (a chunk it shares)';
         }
@@ -189,9 +191,9 @@ async function repairJournalCopy(ctx: Context, vaults: readonly Vault[], p: Segm
   }
 }
 
-async function inspect(vault: Vault, contentId: string, readData: boolean): Promise<{ problem: Problem['problem']; detail?: string } | undefined> {
+async function inspect(vault: Vault, contentId: string, readData: boolean, size?: number): Promise<{ problem: Problem['problem']; detail?: string } | undefined> {
   try {
-    await vault.verifyContent(contentId, readData);
+    await vault.verifyContent(contentId, readData, size);
     return undefined;
   } catch (err) {
     // A chunked content's problem is usually one chunk (or its manifest): name it.

@@ -105,9 +105,11 @@ export class FileSystemVault implements Vault {
 
   // Metadata syscalls on a local disk take microseconds; doing them synchronously avoids a thread-pool
   // round trip per call, which dominated a backup of many small files.
-  async hasContent(checksum: string): Promise<boolean> {
+  async hasContent(checksum: string, size?: number): Promise<boolean> {
     this.ensureReady();
-    return existsSync(this.contentPath(checksum)) || existsSync(this.manifestPath(checksum));
+    const whole = statSync(this.contentPath(checksum), { throwIfNoEntry: false });
+    if (whole) return size === undefined || whole.size === size;
+    return existsSync(this.manifestPath(checksum));
   }
 
   async putContent(checksum: string, sourcePath: string, size: number, opts: PutOptions = {}): Promise<PutResult> {
@@ -129,8 +131,12 @@ export class FileSystemVault implements Vault {
     const final = this.contentPath(checksum);
     this.ensureFanout(final);
     // A file only: anything else in its place (a directory) is no object, and the put fails on it, said.
-    if (statSync(final, { throwIfNoEntry: false })?.isFile()) {
-      if (!opts.repair || (await hashFile(final)) === checksum) return this.found([final], { sent: 0 });
+    // One of another length (cut short: a disk that filled, a copy stopped midway) is replaced, never
+    // trusted: a stat tells it for free.
+    const there = statSync(final, { throwIfNoEntry: false });
+    if (there?.isFile()) {
+      const intact = opts.repair ? (await hashFile(final)) === checksum : there.size === size;
+      if (intact) return this.found([final], { sent: 0 });
       await rm(final, { force: true });
     }
     // Below the threshold a content is never chunked, so its staged copy is a file: no stat per small file
@@ -391,10 +397,12 @@ export class FileSystemVault implements Vault {
     await writeChunkedContent(this.name, await this.manifestOf(checksum), this.readChunk, READ_AHEAD, outputPath);
   }
 
-  async verifyContent(checksum: string, readData: boolean): Promise<void> {
+  async verifyContent(checksum: string, readData: boolean, size?: number): Promise<void> {
     this.ensureReady();
     const whole = this.contentPath(checksum);
-    if (existsSync(whole)) {
+    const found = statSync(whole, { throwIfNoEntry: false });
+    if (found) {
+      if (size !== undefined && found.size !== size) throw new VaultObjectError('corrupt', this.name, `content/${checksum}`);
       if (readData) {
         const actual = await hashFile(whole);
         if (actual === undefined) throw new VaultObjectError('missing', this.name, `content/${checksum}`);

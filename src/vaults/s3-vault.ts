@@ -107,9 +107,10 @@ export class S3Vault implements Vault {
     return this.config.endpoint ?? `AWS S3${this.config.region ? ` (${this.config.region})` : ''}`;
   }
 
-  async hasContent(checksum: string): Promise<boolean> {
+  async hasContent(checksum: string, size?: number): Promise<boolean> {
     const bucket = this.config.content_bucket;
-    const found = (await this.objects.exists(bucket, this.contentKey(checksum))) || (await this.objects.exists(bucket, this.manifestKey(checksum)));
+    const whole = await this.objects.size(bucket, this.contentKey(checksum));
+    const found = whole !== undefined ? size === undefined || whole === size : await this.objects.exists(bucket, this.manifestKey(checksum));
     if (!found) this.knownAbsent.add(checksum);
     return found;
   }
@@ -136,8 +137,10 @@ export class S3Vault implements Vault {
     }
     if (source.isDirectory()) return this.putChunked(checksum, sourcePath, justChecked, opts);
     if (!justChecked) {
-      if (await this.objects.exists(bucket, key)) {
-        if (!opts.repair || (await this.objects.hash(bucket, key)) === checksum) return { sent: 0 };
+      // One of another length (an upload another tool cut short) is replaced, never trusted.
+      const length = await this.objects.size(bucket, key);
+      if (length !== undefined) {
+        if (opts.repair ? (await this.objects.hash(bucket, key)) === checksum : length === source.size) return { sent: 0 };
       } else if (source.size >= CHUNK_THRESHOLD && !opts.repair) {
         // Another host may have stored this content chunked.
         const stored = await this.storedManifest(checksum);
@@ -252,7 +255,7 @@ export class S3Vault implements Vault {
     for (const key of [this.contentKey(checksum), this.manifestKey(checksum)]) await this.objects.remove(bucket, key);
   }
 
-  async verifyContent(checksum: string, readData: boolean): Promise<void> {
+  async verifyContent(checksum: string, readData: boolean, size?: number): Promise<void> {
     const bucket = this.config.content_bucket;
     const key = this.contentKey(checksum);
     if (readData) {
@@ -261,8 +264,12 @@ export class S3Vault implements Vault {
         if (actual !== checksum) throw new VaultObjectError('corrupt', this.name, `content/${checksum}`);
         return;
       }
-    } else if (await this.objects.exists(bucket, key)) {
-      return;
+    } else {
+      const length = await this.objects.size(bucket, key);
+      if (length !== undefined) {
+        if (size !== undefined && length !== size) throw new VaultObjectError('corrupt', this.name, `content/${checksum}`);
+        return;
+      }
     }
     const m = await this.manifestOf(checksum);
     if (readData) return readChunks(this.name, m, this.readChunk, null, this.partsInFlight);

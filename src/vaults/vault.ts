@@ -56,15 +56,16 @@ export interface SetupReport {
 export interface Vault {
   readonly name: string;
   readonly kind: 'fs' | 's3';
-  /** True when the vault has the whole object or the manifest (cheap: does not look at the chunks). */
-  hasContent(checksum: string): Promise<boolean>;
+  /** True when the vault has the whole object (of `size` bytes, when given) or the manifest (cheap: does not look at the chunks). */
+  hasContent(checksum: string, size?: number): Promise<boolean>;
   putContent(checksum: string, sourcePath: string, size: number, opts?: PutOptions): Promise<PutResult>;
   getContent(checksum: string, outputPath: string): Promise<void>;
   /**
-   * `bt check`: resolves when the content is whole here: its object, or its manifest and every chunk; with
-   * `readData` every byte is read back and verified. Throws VaultObjectError naming the first bad object.
+   * `bt check`: resolves when the content is whole here: its object (of `size` bytes, when given), or its
+   * manifest and every chunk; with `readData` every byte is read back and verified. Throws VaultObjectError
+   * naming the first bad object (an object cut short is 'corrupt').
    */
-  verifyContent(checksum: string, readData: boolean): Promise<void>;
+  verifyContent(checksum: string, readData: boolean, size?: number): Promise<void>;
   /**
    * Deletes a content's object or manifest (chunks may be shared with other contents and stay); only
    * `bt check --repair` does this, to replace a corrupt one.

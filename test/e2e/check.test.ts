@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BT_BIN, BtHome } from '../support/cli.js';
 import { backedUpDir as backedUp, sha } from '../support/scenarios.js';
@@ -252,6 +252,25 @@ test('an object lost from every vault is reported with what it costs, and cannot
   // Every vault answered and none has an intact copy: corruption, exit 4 as check gives.
   assert.is(restore.code, 4);
   assert.match(restore.stderr, /could not be read from any vault: vault "local": object content\/[0-9a-f]{64} is missing; run `bt check --read-data` to see what else it affects\n$/);
+});
+
+test('an object cut short is corrupt for plain check, and a backup of the same content stores it again instead of deduplicating against it', () => {
+  const bt = new BtHome().init();
+  const body = 'x'.repeat(50_000);
+  const d = backedUp(bt, { 'big.txt': body });
+  const object = objectPath(bt.vault, sha(body));
+  chmodSync(object, 0o600);
+  truncateSync(object, 1000);
+  const r = bt.run(['check']);
+  assert.is(r.code, 4);
+  assert.match(r.stdout, new RegExp(`vault "local": ${sha(body)} corrupt\n  affects ${d}/big.txt version 1\n`));
+  // The same content again (another host's copy, say): stored again, not "deduplicated" against the stub.
+  writeFileSync(join(d, 'copy.txt'), body);
+  bt.ok(['add'], { cwd: d });
+  const b = bt.json<{ files: number; bytes_sent: number; bytes_deduped: number }>(['backup']);
+  assert.equal([b.files, b.bytes_sent, b.bytes_deduped], [1, 50_000, 0]);
+  assert.is(readFileSync(object, 'utf8'), body);
+  assert.is(bt.run(['check']).code, 0);
 });
 
 test('a backup whose content a vault should hold asks it first: a lost object is stored again from the staged copy', () => {

@@ -301,6 +301,26 @@ function contract(impl: Implementation): void {
     v.close();
   });
 
+  t('an object cut short is not held: has with the length says no, verify without data says corrupt, a put replaces it', async () => {
+    const v = await ready();
+    const bytes = randomBytes(64 * 1024);
+    const s = staged(bytes);
+    await v.putContent(s.checksum, s.path, s.size);
+    impl.corrupt(v, s.checksum, bytes.subarray(0, 100));
+    const reopened = impl.reopen(v);
+    assert.is(await reopened.hasContent(s.checksum), true, 'without a length: only whether it is there');
+    assert.is(await reopened.hasContent(s.checksum, s.size), false);
+    assert.is(((await rejects(reopened.verifyContent(s.checksum, false, s.size))) as VaultObjectError).problem, 'corrupt');
+    const again = staged(bytes);
+    const r = await reopened.putContent(again.checksum, again.path, again.size);
+    assert.is(r.sent, bytes.length);
+    await reopened.flush();
+    await reopened.verifyContent(s.checksum, false, s.size);
+    await assertVerifiesAndRestores(reopened, s.checksum);
+    reopened.close();
+    v.close();
+  });
+
   t('metadata: put, get, identical put is a no-op, different bytes are refused, missing key', async () => {
     const v = await ready();
     const key = 'hosts/01HZZZZZZZZZZZZZZZZZZZZZZZ/journal/00000000000000000001-00000000000000000002.ndjson.gz';
