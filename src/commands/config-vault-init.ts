@@ -7,7 +7,7 @@ import { openVault } from '../vaults/registry.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { databaseFile } from '../service/context.js';
-import { recordedContentsIn } from '../store/database.js';
+import { recordVaultId, recordedContentsIn } from '../store/database.js';
 import { MARKER } from '../vaults/fs-vault.js';
 import { CliFlag, JsonOption, command } from './command.js';
 
@@ -33,6 +33,8 @@ export const configVaultInit = command({
         const vault = await openVault(vc);
         try {
           const report = await vault.validateSetup();
+          // Set up or found here on the user's word: this is the vault this host uses under that name now.
+          if (report.id !== undefined) recordVaultId(databaseFile(config), vc.name, report.id);
           results.push({ vault: vc.name, ok: true, steps: report.steps });
         } finally {
           vault.close();

@@ -264,7 +264,7 @@ async function repair(ctx: Context, vaults: readonly Vault[], p: Problem, locati
     if (source) p.repairNote = `from ${path}, which still holds those bytes`;
   }
   if (!source) {
-    p.repairNote = 'no intact copy anywhere (no staged copy, no vault with it or each of its chunks intact, no file that still has it)';
+    p.repairNote = 'no intact copy anywhere (no staged copy, no vault with it or each of its chunks intact, no file of this host that still has it; another host sharing the vault may have one: run `bt check --repair` there)';
     return;
   }
   try {

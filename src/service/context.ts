@@ -5,7 +5,7 @@ import { readConfig } from '../config/file.js';
 import { type Clock, type IdSource, systemClock, ulidSource } from '../core/ids.js';
 import { Store } from '../store/store.js';
 import { openVaults } from '../vaults/registry.js';
-import type { Vault } from '../vaults/vault.js';
+import type { Vault, VaultIdentity } from '../vaults/vault.js';
 import { type HostLock, acquireHostLock } from './host-lock.js';
 import { userError } from '../core/errors.js';
 import { journalPrefix, parseSegmentKeys } from '../events/segment.js';
@@ -125,7 +125,11 @@ export class Context {
    * promise is kept, not its result: callers that arrive while the first open is under way share it.
    */
   vaults(): Promise<Vault[]> {
-    this.vaultsOpening ??= openVaults(this.config).then(
+    const identityOf = (name: string): VaultIdentity => ({
+      recorded: () => this.store.settings.get(`vault_id:${name}`),
+      record: (id) => this.store.settings.set(`vault_id:${name}`, id),
+    });
+    this.vaultsOpening ??= openVaults(this.config, identityOf).then(
       (list) => (this.vaultList = list),
       (err: unknown) => {
         this.vaultsOpening = undefined;

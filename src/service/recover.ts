@@ -32,6 +32,8 @@ export interface RecoverResult {
   readonly lostStages: number;
   /** Staged versions kept for `bt backup` to commit: a vault holds their content, or they are symlinks. */
   readonly keptStages: number;
+  /** When the host's newest event in the vault was written: recent means that machine may still be running. */
+  readonly lastEventAt: string | null;
 }
 
 export async function recover(ctx: Context, opts: RecoverOptions): Promise<RecoverResult> {
@@ -61,6 +63,7 @@ export async function recover(ctx: Context, opts: RecoverOptions): Promise<Recov
   const db = ctx.store.db;
   db.exec('BEGIN IMMEDIATE');
   let imported = 0;
+  let lastAt: string | undefined;
   let lostStages = 0;
   let keptStages = 0;
   try {
@@ -70,9 +73,12 @@ export async function recover(ctx: Context, opts: RecoverOptions): Promise<Recov
     // The vault's last row the local journal has too: each hash covers the one before, so equal hashes there
     // mean equal journals up to it (the local one may go on with events not synced yet).
     let shared: JournalRow | undefined;
+    let first: string | undefined;
     await readVaultJournal(vault, host, (rows) => {
       const fresh: JournalRow[] = [];
       for (const row of rows) {
+        first ??= row.time;
+        lastAt = row.time;
         if (cut || (at !== undefined && row.time > at)) {
           cut = true;
           continue;
@@ -86,6 +92,10 @@ export async function recover(ctx: Context, opts: RecoverOptions): Promise<Recov
       ctx.reporter.progress?.({ phase: 'recovering', files: imported, bytes: 0 });
       faultPoint('recover');
     });
+    // Nothing by then: a time before the host's first event (a typo, or the wrong host) adopts nothing.
+    if (at !== undefined && journal.head().seq === 0) {
+      throw userError(`host ${host} has no events as of ${at} in vault "${vault.name}"${first ? ` (its first is from ${first})` : ''}`, 'give a later --at');
+    }
     if (shared !== undefined && shared.seq < local.seq) {
       const [mine] = [...journal.rows({ from: shared.seq, to: shared.seq })];
       if (mine?.hash !== shared.hash) throw diverges(shared.seq);
@@ -122,7 +132,7 @@ export async function recover(ctx: Context, opts: RecoverOptions): Promise<Recov
   // Last: the config names the host whose journal this now is (a re-run finds the journal and continues).
   const adoptedHostId = ctx.config.host_id !== host;
   if (adoptedHostId) writeConfig({ ...ctx.config, host_id: host });
-  return { host, vault: vault.name, events: journal.head().seq, imported, at: at ?? null, adoptedHostId, lostStages, keptStages };
+  return { host, vault: vault.name, events: journal.head().seq, imported, at: at ?? null, adoptedHostId, lostStages, keptStages, lastEventAt: lastAt ?? null };
 }
 
 async function pickVault(ctx: Context, name: string | undefined): Promise<Vault> {

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { errnoCode, integrityError, userError } from '../core/errors.js';
 import { journalSchema } from '../events/journal.js';
-import { localSettingsSchema } from './local-settings.js';
+import { LocalSettings, localSettingsSchema } from './local-settings.js';
 import { syncStateSchema } from './sync-state.js';
 import { PROJECTION_SCHEMA_VERSION, createProjectionTables } from '../projections/index.js';
 import { makeDirs } from '../fs/make-dirs.js';
@@ -104,6 +104,23 @@ export function recordedContentsIn(file: string, vault: string): number {
     return typeof n === 'number' ? n : 0;
   } catch {
     return 0;
+  } finally {
+    db?.close();
+  }
+}
+
+/**
+ * Records, in the database at `file` if there is one, the id of the vault this host now uses under `vault`
+ * (`bt config vault init`: setting a vault up, or accepting one found there, is the user's say-so).
+ */
+export function recordVaultId(file: string, vault: string, id: string): void {
+  let db: BetterSqlite3.Database | undefined;
+  try {
+    db = new Database(file, { fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    new LocalSettings(db).set(`vault_id:${vault}`, id);
+  } catch {
+    /* no database yet: the first command that uses the vault records it */
   } finally {
     db?.close();
   }

@@ -8,7 +8,8 @@ CREATE TABLE IF NOT EXISTS local_settings (
   value TEXT NOT NULL
 );`;
 
-export type LocalSetting = 'frozen_at';
+/** `vault_id:NAME`: the id of the filesystem vault this host uses under that name (its marker's). */
+export type LocalSetting = 'frozen_at' | `vault_id:${string}`;
 
 export class LocalSettings {
   constructor(private readonly db: BetterSqlite3.Database) {}

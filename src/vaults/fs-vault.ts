@@ -1,11 +1,13 @@
 // A vault in a local directory (a second disk, a NAS mount). Layout: docs/adr/0007-vault-layout.md, and for
 // chunked content docs/adr/0012-content-defined-chunking.md.
 import { crypto } from '../core/lazy-builtin.js';
-import { accessSync, constants, createReadStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { type Stats, accessSync, constants, createReadStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { restoreTmpPath } from '../fs/restore-file.js';
 import { errnoCode, userError, vaultError } from '../core/errors.js';
+import { decodeWith } from '../core/decode.js';
+import * as t from 'io-ts';
 import { faultPoint } from '../core/fault.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { type ChunkManifest, decodeManifest, distinctChunks, encodeManifest } from '../fs/chunk-manifest.js';
@@ -13,7 +15,7 @@ import { CHUNK_THRESHOLD } from '../fs/chunker.js';
 import { flushFilesystem } from '../fs/durable.js';
 import { copyHashing } from '../fs/hash-copy.js';
 import { chunkIds, parseStoredManifest, readChunks, readStagedManifest, unstagedChunk, writeChunkedContent } from './chunked-content.js';
-import { type PutOptions, type PutResult, type SetupReport, StagedCopyDamaged, type Vault, VaultObjectError, isSha256 } from './vault.js';
+import { type PutOptions, type PutResult, type SetupReport, StagedCopyDamaged, type Vault, type VaultIdentity, VaultObjectError, isSha256 } from './vault.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { sweepOldTemporaries } from './vault-temporaries.js';
 import { FsVaultMetadata } from './fs-vault-metadata.js';
@@ -39,6 +41,7 @@ export class FileSystemVault implements Vault {
   constructor(
     readonly name: string,
     readonly root: string,
+    private readonly identity?: VaultIdentity,
   ) {}
 
   contentPath(checksum: string): string {
@@ -82,11 +85,19 @@ export class FileSystemVault implements Vault {
   /** A vault that was never set up (or whose disk is not mounted) is an error, not a place to create files. */
   private ensureReady(): void {
     if (this.ready) return;
+    let marker: Buffer;
     try {
-      readFileSync(join(this.root, MARKER));
+      marker = readFileSync(join(this.root, MARKER));
     } catch (err) {
       if (errnoCode(err) === 'ENOTDIR') {
         throw vaultError(`vault "${this.name}": ${this.root} is not a directory`, 'point the vault\'s path in bt.toml at a directory');
+      }
+      const code = errnoCode(err);
+      if (code === 'EACCES' || code === 'EPERM') {
+        throw vaultError(
+          `vault "${this.name}": cannot read ${join(this.root, MARKER)} (${code}): the vault belongs to another user account`,
+          'a filesystem vault is owner-only: use it as the user who set it up (or share one through an S3 bucket)',
+        );
       }
       if (!existsSync(this.root)) {
         throw vaultError(`vault "${this.name}": ${this.root} is not there (is its disk mounted?)`, 'mount the disk it lives on, or correct its path in bt.toml');
@@ -96,6 +107,7 @@ export class FileSystemVault implements Vault {
         'mount the disk it lives on (only for a vault never set up: `bt config vault init`)',
       );
     }
+    this.confirmIdentity(markerId(marker));
     this.ready = true;
     if (!this.tmpSwept) {
       this.tmpSwept = true;
@@ -103,11 +115,23 @@ export class FileSystemVault implements Vault {
     }
   }
 
+  /** The vault this host recorded under this name, or (the first time) recorded now. */
+  private confirmIdentity(id: string): void {
+    if (!this.identity) return;
+    const recorded = this.identity.recorded();
+    if (recorded === undefined) return this.identity.record(id);
+    if (recorded === id) return;
+    throw vaultError(
+      `vault "${this.name}": ${this.root} holds another vault than the one this host backs up to (marker id ${id.slice(0, 8)}, this host's ${recorded.slice(0, 8)}): another disk, or an empty mount point set up by another host?`,
+      'mount the right disk; only if this vault replaced that one on purpose, `bt config vault init` accepts it (then `bt check --repair` refills it)',
+    );
+  }
+
   // Metadata syscalls on a local disk take microseconds; doing them synchronously avoids a thread-pool
   // round trip per call, which dominated a backup of many small files.
   async hasContent(checksum: string, size?: number): Promise<boolean> {
     this.ensureReady();
-    const whole = statSync(this.contentPath(checksum), { throwIfNoEntry: false });
+    const whole = statIfThere(this.contentPath(checksum));
     if (whole) return size === undefined || whole.size === size;
     return existsSync(this.manifestPath(checksum));
   }
@@ -400,7 +424,7 @@ export class FileSystemVault implements Vault {
   async verifyContent(checksum: string, readData: boolean, size?: number): Promise<void> {
     this.ensureReady();
     const whole = this.contentPath(checksum);
-    const found = statSync(whole, { throwIfNoEntry: false });
+    const found = statIfThere(whole);
     if (found) {
       if (size !== undefined && found.size !== size) throw new VaultObjectError('corrupt', this.name, `content/${checksum}`);
       if (readData) {
@@ -440,7 +464,8 @@ export class FileSystemVault implements Vault {
     const existed = await stat(join(this.root, MARKER)).then(() => true, () => false);
     for (const dir of ['', 'content', 'manifests', 'chunks', 'metadata', 'tmp']) makeDirs(join(this.root, dir), 0o700);
     if (!existed) {
-      await writeFileAtomic(join(this.root, MARKER), Buffer.from(`${JSON.stringify({ format: 1, kind: 'bt-vault' })}\n`), 0o600);
+      const id = crypto().randomBytes(16).toString('hex');
+      await writeFileAtomic(join(this.root, MARKER), Buffer.from(`${JSON.stringify({ format: 1, kind: 'bt-vault', id })}\n`), 0o600);
       steps.push(`created the vault layout at ${this.root}`);
     } else {
       steps.push(`found the vault at ${this.root}`);
@@ -453,7 +478,9 @@ export class FileSystemVault implements Vault {
     await rm(probe);
     if (!back.equals(bytes)) throw vaultError(`vault "${this.name}": a probe at ${this.root} read back different bytes`);
     steps.push('write, read-back and delete of a probe object: ok');
-    return { steps };
+    const id = markerId(readFileSync(join(this.root, MARKER)));
+    this.identity?.record(id);
+    return { steps, id };
   }
 
   close(): void {}
@@ -488,5 +515,28 @@ function isWritable(dir: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** What is at `path`, or undefined when nothing is (a file where one of its directories goes included, as existsSync). */
+function statIfThere(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+const Marker = t.partial({ id: t.string });
+
+/** A marker's id; 'none' for one written before vaults had ids (or unreadable as JSON: still this host's vault). */
+function markerId(marker: Buffer): string {
+  try {
+    const decoded = decodeWith(Marker, JSON.parse(marker.toString('utf8')));
+    return decoded.ok && decoded.value.id !== undefined ? decoded.value.id : 'none';
+  } catch {
+    return 'none';
   }
 }

@@ -36,6 +36,17 @@ export type ChunkSource = (id: string, length: number) => Promise<Buffer>;
 export interface SetupReport {
   /** One line per thing done or checked, e.g. "created /backup/vault", "write, read-back and delete: ok". */
   readonly steps: readonly string[];
+  /** The vault's own id (a filesystem vault's marker), which the host then records as the one it uses. */
+  readonly id?: string;
+}
+
+/**
+ * What this host recorded of a filesystem vault's id (its marker's): an empty mount point another host set
+ * up as a vault is a different vault under the same path, and must not take this host's backups.
+ */
+export interface VaultIdentity {
+  recorded(): string | undefined;
+  record(id: string): void;
 }
 
 /**

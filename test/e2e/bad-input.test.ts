@@ -603,6 +603,16 @@ test('a database or staging area that cannot be written: one line naming it (exi
   spawnSync('chmod', ['-R', 'u+w', staging]);
   assert.is(asNobody(['backup']).status, 0);
   assert.is(JSON.parse(asNobody(['log', '--json', join(d, 'b')]).stdout).versions.length, 1);
+  // A filesystem vault of another user account (owner-only): said as such, not "not set up"; kept staged.
+  writeFileSync(join(d, 'c'), 'c');
+  chownSync(join(d, 'c'), 65534, 65534);
+  assert.is(asNobody(['add']).status, 0);
+  spawnSync('chown', ['-R', '0:0', bt.vault]);
+  const foreign = asNobody(['backup']);
+  assert.is(foreign.status, 1);
+  assert.match(foreign.stderr, new RegExp(`kept staged: vault "local": cannot read ${bt.vault}/bt-vault\\.json \\(EACCES\\): the vault belongs to another user account; a filesystem vault is owner-only: use it as the user who set it up \\(or share one through an S3 bucket\\)`));
+  spawnSync('chown', ['-R', '65534:65534', bt.vault]);
+  assert.is(asNobody(['backup']).status, 0);
 });
 
 test('config set-up mistakes: an empty BT_CONFIG is unset, a base directory that is a file is refused before anything is written, a vault path that is a file says so', () => {
@@ -625,6 +635,43 @@ test('config set-up mistakes: an empty BT_CONFIG is unset, a base directory that
   const b = bt.run(['backup']);
   assert.is(b.code, 1);
   assert.match(b.stderr, new RegExp(`kept staged: vault "local": ${bt.vault} is not a directory; point the vault's path in bt.toml at a directory`));
+});
+
+test("an empty mount point another host set up as a vault is not taken for this host's vault: refused, versions go to the others, the real disk back takes them", () => {
+  const bt = new BtHome().init();
+  const usb = join(tempDir('bt-usb-id'), 'vault');
+  bt.ok(['config', 'vault', 'add', 'usb', '--type', 'fs', '--path', usb]);
+  bt.ok(['config', 'vault', 'init']);
+  const d = tracked(bt);
+  writeFileSync(join(d, 'a.txt'), 'first');
+  bt.ok(['add'], { cwd: d });
+  bt.ok(['backup']);
+  // The disk unplugged; another host, which never used it, sets the empty mount point up as a vault.
+  renameSync(usb, `${usb}.disk`);
+  mkdirSync(usb);
+  const other = new BtHome().init();
+  other.ok(['config', 'vault', 'add', 'usb', '--type', 'fs', '--path', usb]);
+  other.ok(['config', 'vault', 'init']);
+  writeFileSync(join(d, 'b.txt'), 'while the disk was away');
+  bt.ok(['add'], { cwd: d });
+  const r = bt.run(['backup', '--json']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, new RegExp(`vault "usb" is unavailable \\(${usb} holds another vault than the one this host backs up to \\(marker id [0-9a-f]{8}, this host's [0-9a-f]{8}\\): another disk, or an empty mount point set up by another host\\?`));
+  assert.equal((JSON.parse(r.stdout) as { skipped_vaults: { vault: string }[] }).skipped_vaults.map((v) => v.vault), ['usb']);
+  assert.equal(listFiles(join(usb, 'content')), [], 'nothing of this host written into the other vault');
+  // The real disk back: it takes what it missed.
+  rmSync(usb, { recursive: true });
+  renameSync(`${usb}.disk`, usb);
+  const back = bt.json<{ caught_up: { vault: string; contents: number }[] }>(['backup']);
+  assert.equal(back.caught_up.map((c) => [c.vault, c.contents]), [['usb', 1]]);
+  assert.is(bt.run(['check']).code, 0);
+  // A disk replaced on purpose: `config vault init --force` sets it up, and this host uses it from then on.
+  rmSync(usb, { recursive: true });
+  mkdirSync(usb);
+  bt.ok(['config', 'vault', 'init', '--force']);
+  assert.is(bt.run(['check']).code, 4, 'the new disk lacks what the journal records there');
+  assert.is(bt.run(['check', '--repair']).code, 0);
+  assert.is(bt.run(['backup']).code, 0, 'the new disk is this host\'s vault now');
 });
 
 test('a second vault away (disk not mounted): versions are committed to the first, and the backup that reaches it again copies them in', () => {

@@ -301,7 +301,7 @@ test('a vault lost and set up again is refilled by check --repair from the files
   const r = bt.run(['check', '--repair']);
   assert.is(r.code, 4);
   assert.match(r.stdout, new RegExp(`missing; REPAIRED from ${d}/same.txt, which still holds those bytes`));
-  assert.match(r.stdout, /missing; not repaired: no intact copy anywhere \(no staged copy, no vault with it or each of its chunks intact, no file that still has it\)/);
+  assert.match(r.stdout, /missing; not repaired: no intact copy anywhere \(no staged copy, no vault with it or each of its chunks intact, no file of this host that still has it; another host sharing the vault may have one: run `bt check --repair` there\)/);
   assert.equal(readFileSync(objectPath(bt.vault, sha('unchanged since the backup')), 'utf8'), 'unchanged since the backup');
   const again = bt.run(['check', '--read-data']);
   assert.is(again.code, 4);

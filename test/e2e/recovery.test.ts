@@ -250,7 +250,15 @@ test('two hosts, one vault: shared content uploaded once, metadata separate, bot
     const ambiguous = fresh.run(['recover']);
     assert.is(ambiguous.code, 1);
     assert.match(ambiguous.stderr, /holds journals of 2 hosts; choose one with --host/);
-    fresh.ok(['recover', '--host', id]);
+    // A time before the host's first event adopts nothing (the config keeps its own host id).
+    const early = fresh.run(['recover', '--host', id, '--at', '2001-01-01']);
+    assert.is(early.code, 1, early.stderr);
+    assert.match(early.stderr, new RegExp(`^bt: error: host ${id} has no events as of 2001-01-01T23:59:59\\.999Z in vault "local" \\(its first is from 20\\d\\d-.*\\); give a later --at\\n$`));
+    assert.is.not(fresh.json<{ host_id: string }>(['config', 'list']).host_id, id);
+    // Adopting a host that wrote a moment ago: a warning that it may still be running.
+    const adopted = fresh.run(['recover', '--host', id]);
+    assert.is(adopted.code, 0, adopted.stderr);
+    assert.match(adopted.stderr, new RegExp(`^bt: host ${id} last wrote to the vault at .*: if that machine still runs bt, stop it there for good; two machines using one host id corrupt its journal in the vault\\n$`));
     const files = fresh.json<{ events: { summary: string }[] }>(['journal', '--type', 'SnapshotCommitted']).events.map((e) => e.summary);
     assert.is(files.length, 2);
     const other = bt === one ? 'two.txt' : 'one.txt';
