@@ -41,7 +41,14 @@ export async function syncJournal(ctx: Context, vaults: readonly Vault[], unavai
 export async function listSegments(vault: Vault, hostId: string, gapHint?: string): Promise<SegmentName[]> {
   const segments = parseSegmentKeys(await vault.listMetadata(journalPrefix(hostId)));
   let expected = 1;
+  let previous: SegmentName | undefined;
   for (const s of segments) {
+    if (s.first < expected && previous) {
+      throw integrityError(
+        `vault "${vault.name}": two journal segments of host ${hostId} hold events from ${s.first} on (${previous.key} and ${s.key}): two machines have been using this host id`,
+        'stop bt on all but one of them; see README, "Two machines with one host id"',
+      );
+    }
     if (s.first !== expected) {
       throw integrityError(
         `vault "${vault.name}": journal segment with events ${expected}..${s.first - 1} of host ${hostId} is missing (next is ${s.key})`,
@@ -49,6 +56,7 @@ export async function listSegments(vault: Vault, hostId: string, gapHint?: strin
       );
     }
     expected = s.last + 1;
+    previous = s;
   }
   return segments;
 }
@@ -96,6 +104,9 @@ async function syncOne(ctx: Context, vault: Vault): Promise<SyncResult> {
     bytes += data.length;
     count++;
   }
+  // Another machine with this host id writing at the same moment can put a segment of other events beside
+  // these (under another name): looked for once more, so neither is told the sync worked.
+  if (count > 0) await listSegments(vault, hostId);
   return { vault: vault.name, events, segments: count, bytes };
 }
 

@@ -2,7 +2,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoCode, vaultError } from '../core/errors.js';
-import { writeFileAtomic } from '../fs/atomic.js';
+import { writeFileAtomic, writeFileExclusive } from '../fs/atomic.js';
 import { VaultObjectError, checkMetadataKey } from './vault.js';
 import { METADATA_TEMPORARY, sweepOldTemporaries } from './vault-temporaries.js';
 
@@ -43,7 +43,11 @@ export class FsVaultMetadata {
       this.swept.add(dir);
       sweepOldTemporaries(dir, METADATA_TEMPORARY);
     }
-    await writeFileAtomic(path, data, 0o400);
+    // Another writer between the look above and here (two machines with one host id syncing at once): the
+    // name is taken whole or not at all, and the loser is refused like any divergent segment.
+    if (await writeFileExclusive(path, data, 0o400)) return;
+    if ((await readFile(path)).equals(data)) return;
+    throw vaultError(`vault "${this.vault.name()}": metadata ${key} exists with other bytes; refusing to overwrite it`);
   }
 
   async replace(key: string, data: Buffer): Promise<void> {
