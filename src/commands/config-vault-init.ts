@@ -34,8 +34,13 @@ export const configVaultInit = command({
         try {
           const report = await vault.validateSetup();
           // Set up or found here on the user's word: this is the vault this host uses under that name now.
-          if (report.id !== undefined) recordVaultId(databaseFile(config), vc.name, report.id);
-          results.push({ vault: vc.name, ok: true, steps: report.steps });
+          try {
+            if (report.id !== undefined) recordVaultId(databaseFile(config), vc.name, report.id);
+            results.push({ vault: vc.name, ok: true, steps: report.steps });
+          } catch (err) {
+            const why = err instanceof Error ? err.message : String(err);
+            results.push({ vault: vc.name, ok: false, steps: report.steps, error: `set up, but not recorded as this host's vault (${why}); run \`bt config vault init\` again` });
+          }
         } finally {
           vault.close();
         }

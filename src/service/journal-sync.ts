@@ -30,6 +30,8 @@ export async function syncJournal(ctx: Context, vaults: readonly Vault[], unavai
     }
     try {
       results.push(await syncOne(ctx, vault));
+      // This host's journal is there now: that vault is the one it uses under this name.
+      vault.adoptIdentity?.();
     } catch (err) {
       results.push({ vault: vault.name, events: 0, segments: 0, bytes: 0, error: vaultProblem(vault.name, err) });
     }

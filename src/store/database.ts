@@ -1,5 +1,5 @@
 // Opens the host's SQLite database: WAL, durable commits, deliberate busy waits, schema in place.
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -114,15 +114,14 @@ export function recordedContentsIn(file: string, vault: string): number {
  * (`bt config vault init`: setting a vault up, or accepting one found there, is the user's say-so).
  */
 export function recordVaultId(file: string, vault: string, id: string): void {
-  let db: BetterSqlite3.Database | undefined;
+  // No database yet: the first backup that writes its journal there records it.
+  if (!existsSync(file)) return;
+  const db = new Database(file, { fileMustExist: true });
   try {
-    db = new Database(file, { fileMustExist: true });
     db.pragma('busy_timeout = 5000');
     new LocalSettings(db).set(`vault_id:${vault}`, id);
-  } catch {
-    /* no database yet: the first command that uses the vault records it */
   } finally {
-    db?.close();
+    db.close();
   }
 }
 

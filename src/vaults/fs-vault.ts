@@ -36,6 +36,8 @@ export class FileSystemVault implements Vault {
     makeDirsInside: (dir) => this.makeDirsInside(dir),
   });
   private unflushed: string[] = [];
+  /** The marker's id as last read. */
+  private seenId: string | undefined;
   private readonly fanouts = new Set<string>();
 
   constructor(
@@ -115,16 +117,23 @@ export class FileSystemVault implements Vault {
     }
   }
 
-  /** The vault this host recorded under this name, or (the first time) recorded now. */
+  /**
+   * The vault this host recorded under this name, if it recorded one. Reading records nothing (a restore
+   * runs in a read transaction, and a new machine may look at a vault before it is pointed at the right
+   * disk): the id is recorded once this host has written its journal there (adoptIdentity).
+   */
   private confirmIdentity(id: string): void {
-    if (!this.identity) return;
-    const recorded = this.identity.recorded();
-    if (recorded === undefined) return this.identity.record(id);
-    if (recorded === id) return;
+    this.seenId = id;
+    const recorded = this.identity?.recorded();
+    if (recorded === undefined || recorded === id) return;
     throw vaultError(
       `vault "${this.name}": ${this.root} holds another vault than the one this host backs up to (marker id ${id.slice(0, 8)}, this host's ${recorded.slice(0, 8)}): another disk, or an empty mount point set up by another host?`,
-      'mount the right disk; only if this vault replaced that one on purpose, `bt config vault init` accepts it (then `bt check --repair` refills it)',
+      'mount the right disk; only if this is the vault to use now (a recovery onto a new disk, a disk replaced on purpose), `bt config vault init` accepts it',
     );
+  }
+
+  adoptIdentity(): void {
+    if (this.seenId !== undefined && this.identity?.recorded() === undefined) this.identity?.record(this.seenId);
   }
 
   // Metadata syscalls on a local disk take microseconds; doing them synchronously avoids a thread-pool
@@ -479,7 +488,7 @@ export class FileSystemVault implements Vault {
     if (!back.equals(bytes)) throw vaultError(`vault "${this.name}": a probe at ${this.root} read back different bytes`);
     steps.push('write, read-back and delete of a probe object: ok');
     const id = markerId(readFileSync(join(this.root, MARKER)));
-    this.identity?.record(id);
+    this.seenId = id;
     return { steps, id };
   }
 

@@ -95,6 +95,11 @@ export interface Vault {
    * verify what they read and fall back to getContent when it is absent. Only vaults on a local disk.
    */
   localObjectPath?(checksum: string): string;
+  /**
+   * Records this vault's id (a filesystem vault's marker) as the one this host uses under its name, unless
+   * one is recorded: called once this host's journal was written there, under the host lock.
+   */
+  adoptIdentity?(): void;
   /** Makes every put so far durable. */
   flush(): Promise<void>;
   /**

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { BtHome } from '../support/cli.js';
 import { listFiles, stagedCopies, vaultObjects } from '../support/files.js';
 import { loseEverythingAndRecover, sha } from '../support/scenarios.js';
@@ -45,6 +46,28 @@ function freshHomeOn(vault: string): BtHome {
   useVaultAt(fresh, vault);
   return fresh;
 }
+
+test('a new machine that looked at its own new vault first is not refused the old one: reading records no vault id, the first backup does', () => {
+  const { docs, vault } = backedUpHome(1);
+  const fresh = new BtHome('bt-new').init();
+  assert.is(fresh.run(['check']).code, 0, 'the new, empty default vault');
+  const cfg = join(fresh.home, '.config/bt.toml');
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(/path = "[^"]*\/vault"/, `path = ${JSON.stringify(vault)}`));
+  const r = fresh.run(['recover']);
+  assert.is(r.code, 0, r.stderr);
+  fresh.ok(['restore', join(docs, 'f.txt'), '--output', join(fresh.home, 'f.out')]);
+  const recorded = (): unknown[] => {
+    const db = new Database(join(fresh.home, 'data/bt/data/bt.db'), { readonly: true });
+    try {
+      return db.prepare("SELECT value FROM local_settings WHERE key = 'vault_id:local'").pluck().all();
+    } finally {
+      db.close();
+    }
+  };
+  assert.equal(recorded(), []);
+  fresh.ok(['backup']);
+  assert.is(recorded().length, 1);
+});
 
 test('the database lost, the staging area kept in the older layout (copies at its top): recover keeps those stages, and backup stores them', () => {
   const { bt, docs } = backedUpHome(1);
