@@ -41,9 +41,17 @@ export class FirstContact {
   private async run(): Promise<void> {
     const timeoutMs = this.opts.timeoutMs ?? PROBE_TIMEOUT_MS;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    // The abort reaches the HTTP request; the race also ends a probe stuck before it (credentials being
+    // resolved, a session being made), so no waiter waits longer than the timeout.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { name: 'TimeoutError' }));
+      }, timeoutMs);
+    });
     try {
-      await this.opts.probe(controller.signal);
+      await Promise.race([this.opts.probe(controller.signal), deadline]);
       this.answered = true;
     } catch (err) {
       // Refused, not found, moved: the server answered, and the request itself will say what it thinks.

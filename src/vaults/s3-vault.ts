@@ -65,12 +65,14 @@ export class S3Vault implements Vault {
       },
       describe: (err, timedOut) =>
         timedOut
-          ? vaultError(`vault "${this.name}": ${this.endpoint} does not answer (connected, no answer in ${PROBE_TIMEOUT_MS / 1000} s)`, 'check that the server is running and not stuck, and the network between')
+          ? vaultError(`vault "${this.name}": ${this.endpoint} does not answer (no answer within ${PROBE_TIMEOUT_MS / 1000} s)`, 'check that the server is running and not stuck, and the network between')
           : this.objects.fail(err, this.config.content_bucket),
     });
     this.client.middlewareStack.add(
-      (next, _context) => async (args) => {
-        if (!probes.has(args.input as object)) await contact.ready();
+      (next, context) => async (args) => {
+        // Not the probe, nor what the SDK sends on its way (a directory bucket's CreateSession): those
+        // waiting on the gate would wait on themselves.
+        if (!probes.has(args.input as object) && context.commandName !== 'CreateSessionCommand') await contact.ready();
         return next(args);
       },
       { step: 'initialize', name: 'btFirstContact', tags: ['BT'] },

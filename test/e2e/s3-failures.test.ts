@@ -137,7 +137,7 @@ test('an endpoint that takes connections and never answers: the backup finds it 
     const out = JSON.parse(r.stdout) as { files: number; skipped_vaults: { vault: string; versions: number }[] };
     assert.is(out.files, 1);
     assert.equal(out.skipped_vaults.map((s) => [s.vault, s.versions]), [['cloud', 1]]);
-    assert.match(r.stderr, new RegExp(`vault "cloud" is unavailable \\(${endpoint.replace(/\./g, '\\.')} does not answer \\(connected, no answer in 15 s\\); check that the server is running`));
+    assert.match(r.stderr, new RegExp(`vault "cloud" is unavailable \\(${endpoint.replace(/\./g, '\\.')} does not answer \\(no answer within 15 s\\); check that the server is running`));
     noStack(r.stderr);
     // One probe of 15 s for the whole run (puts, the lookup after them, the journal), not minutes per request.
     assert.ok(seconds < 40, `took ${seconds} s`);

@@ -48,6 +48,13 @@ test('no answer in time fails every waiting request; the failure stands until th
   assert.is(probes, 2);
 });
 
+test('a probe stuck before any request (credentials being resolved), deaf to the abort: waiters fail at the timeout all the same', async () => {
+  const gate = new FirstContact({ probe: () => new Promise(() => {}), describe, timeoutMs: 50 });
+  const started = Date.now();
+  await gate.ready().then(() => assert.unreachable(), (err: Error) => assert.is(err.message, 'no answer'));
+  assert.ok(Date.now() - started < 1000);
+});
+
 test('a failure without an HTTP answer (connection refused) is described as such, not as a timeout', async () => {
   const gate = new FirstContact({ probe: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })), describe });
   await gate.ready().then(() => assert.unreachable(), (err: Error) => assert.is(err.message, 'failed: Error: connect ECONNREFUSED'));
