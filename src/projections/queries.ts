@@ -116,6 +116,13 @@ export class Queries {
          WHERE ${FILES_UNDER} AND f.name > @after
          ORDER BY f.name LIMIT @limit`,
       ),
+      latestTimeOf: db.prepare(
+        `SELECT ${LATEST_SNAPSHOT('staged_at')} AS staged_at, ${LAST_DELETION} AS deleted_at FROM files f WHERE f.directory_id = @dir AND f.name = @name`,
+      ),
+      latestTimesBelow: db.prepare(
+        `SELECT f.name AS name, ${LATEST_SNAPSHOT('staged_at')} AS staged_at, ${LAST_DELETION} AS deleted_at FROM files f
+         WHERE f.directory_id = @dir AND f.name >= @lo AND f.name < @hi AND f.name > @after ORDER BY f.name LIMIT @limit`,
+      ),
       latestTimesUnder: db.prepare(
         `SELECT ${LATEST_SNAPSHOT('staged_at')} AS staged_at, ${LAST_DELETION} AS deleted_at FROM files f WHERE ${FILES_UNDER}`,
       ).raw(true),
@@ -315,6 +322,18 @@ export class Queries {
   versionsAsOf(directory: Directory, under: string, atIso: string, after: string, limit: number): { name: string; snapshot: Snapshot; deletedAt: string | null }[] {
     const rows = this.stmts.latestUnder.all({ ...underParams(directory, under, atIso), after, limit }) as (Snapshot & { file_name: string; deleted_at: string | null })[];
     return rows.map(({ file_name, deleted_at, ...snapshot }) => ({ name: file_name, snapshot, deletedAt: deleted_at }));
+  }
+
+  /** When the file named `name` got the version it had as of `atIso`, and its last deletion by then; undefined if it had none. */
+  versionTimeOf(directory: Directory, name: string, atIso: string): { stagedAt: string; deletedAt: string | null } | undefined {
+    const row = this.stmts.latestTimeOf.get({ dir: directory.id, name, at: atIso }) as { staged_at: string | null; deleted_at: string | null } | undefined;
+    return row?.staged_at ? { stagedAt: row.staged_at, deletedAt: row.deleted_at } : undefined;
+  }
+
+  /** The same for the files below directory `name` (`name/...`), a page at a time after `after`. */
+  versionTimesBelow(directory: Directory, name: string, atIso: string, after: string, limit: number): { name: string; stagedAt: string | null; deletedAt: string | null }[] {
+    const rows = this.stmts.latestTimesBelow.all({ dir: directory.id, lo: `${name}/`, hi: `${name}0`, at: atIso, after, limit }) as { name: string; staged_at: string | null; deleted_at: string | null }[];
+    return rows.map((r) => ({ name: r.name, stagedAt: r.staged_at, deletedAt: r.deleted_at }));
   }
 
   /** The staged and deletion times `versionsAsOf` would give, for every file under `under` (to count first). */

@@ -176,14 +176,25 @@ async function restoreTreeAsOf(ctx: Context, abs: string, opts: TreeRestoreOptio
   let bytes = 0;
   let deletedSkipped = 0;
   let shadowedSkipped = 0;
-  /** Whether what was there as of `at` takes the place of a deleted file (--deleted): the state as of then wins. */
+  /**
+   * Whether what was there as of `at` takes the place of a deleted file (--deleted): the state as of then
+   * wins. Exact-name lookups, and a directory's answer is kept for the files after it: many deleted files
+   * share their directories.
+   */
+  const liveFile = new Map<string, boolean>();
   const liveAsOf = (name: string): boolean => {
-    const [first] = q.versionsAsOf(directory, name, at, '', 1);
-    return first?.name === name && !deletedBy(first.snapshot.staged_at, first.deletedAt);
+    let live = liveFile.get(name);
+    if (live === undefined) {
+      const v = q.versionTimeOf(directory, name, at);
+      live = v !== undefined && !deletedBy(v.stagedAt, v.deletedAt);
+      if (liveFile.size > 10_000) liveFile.clear();
+      liveFile.set(name, live);
+    }
+    return live;
   };
   const liveUnder = (name: string): boolean => {
-    for (let after = name, page; (page = q.versionsAsOf(directory, name, at, after, 100)).length > 0; after = page[page.length - 1]!.name) {
-      if (page.some((v) => !deletedBy(v.snapshot.staged_at, v.deletedAt))) return true;
+    for (let after = '', page; (page = q.versionTimesBelow(directory, name, at, after, 100)).length > 0; after = page[page.length - 1]!.name) {
+      if (page.some((v) => v.stagedAt !== null && !deletedBy(v.stagedAt, v.deletedAt))) return true;
     }
     return false;
   };

@@ -502,9 +502,12 @@ test('a tree restore says how many files have a version staged but not backed up
   assert.is(readFileSync(join(bt.work, 'out2', 'new.txt'), 'utf8'), 'never backed up');
 });
 
-test('with --deleted, a deleted file whose place is taken as of then (its directory now a file, or its name a directory) is left out and counted', () => {
+test('with --deleted, a deleted file whose place is taken as of then (its directory now a file, or its name a directory) is left out and counted', async () => {
   const bt = new BtHome('bt-restore-shadow').init();
   const d = backedUpDir(bt, { 'x/a': 'in x', 'y': 'y was a file', 'k': 'kept', 'gone/old': 'deleted, no conflict' });
+  await new Promise((r) => setTimeout(r, 20));
+  const before = new Date().toISOString();
+  await new Promise((r) => setTimeout(r, 20));
   rmSync(join(d, 'x'), { recursive: true });
   writeFileSync(join(d, 'x'), 'x is a file now');
   rmSync(join(d, 'y'));
@@ -522,6 +525,14 @@ test('with --deleted, a deleted file whose place is taken as of then (its direct
   assert.is(readFileSync(join(out, 'y', 'b'), 'utf8'), 'y is a directory now');
   assert.is(readFileSync(join(out, 'k'), 'utf8'), 'kept');
   assert.is(readFileSync(join(out, 'gone', 'old'), 'utf8'), 'deleted, no conflict');
+  // As of a time before the changes nothing was deleted nor shadowed: x was a directory, y a file.
+  const then = join(bt.work, 'then');
+  const t = bt.run(['restore', '.', '--output', then, '--deleted', '--at', before], { cwd: d });
+  assert.is(t.code, 0, t.stderr);
+  assert.not.match(t.stdout, /left out/);
+  assert.is(readFileSync(join(then, 'x', 'a'), 'utf8'), 'in x');
+  assert.is(readFileSync(join(then, 'y'), 'utf8'), 'y was a file');
+  assert.is(readFileSync(join(then, 'gone', 'old'), 'utf8'), 'deleted, no conflict');
 });
 
 test('a name that was a directory as of --at and is a file now restores the directory', async () => {
