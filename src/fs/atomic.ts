@@ -17,18 +17,19 @@ export async function writeFileAtomic(path: string, data: Buffer, mode = 0o600):
 /**
  * Like writeFileAtomic, but never replaces a file already at `path`: false when one is there (another
  * writer's, made between a caller's look and this write). The temp file is hard-linked into place, which
- * fails as a whole when the name is taken; where links are not supported (FAT, exFAT) it is renamed
- * after one more look, which narrows that window but cannot close it.
+ * fails as a whole when the name is taken; where links are not supported (FAT, exFAT, some FUSE and
+ * network filesystems) it is renamed after one more look, which narrows that window but cannot close it.
+ * `linkFile` is for tests.
  */
-export async function writeFileExclusive(path: string, data: Buffer, mode = 0o600): Promise<boolean> {
+export async function writeFileExclusive(path: string, data: Buffer, mode = 0o600, linkFile = link): Promise<boolean> {
   const tmp = await durableTemp(path, data, mode);
   try {
     try {
-      await link(tmp, path);
+      await linkFile(tmp, path);
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'EEXIST') return false;
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw err;
+      if (code === undefined || !NO_LINKS.has(code)) throw err;
       if (await open(path, 'r').then((h) => h.close().then(() => true), () => false)) return false;
       await rename(tmp, path);
     }
@@ -38,6 +39,9 @@ export async function writeFileExclusive(path: string, data: Buffer, mode = 0o60
     await rm(tmp, { force: true });
   }
 }
+
+/** What a filesystem that has no hard links answers a link with. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS', 'EXDEV']);
 
 /** `data` in a new temporary file beside `path`, on disk. */
 async function durableTemp(path: string, data: Buffer, mode: number): Promise<string> {

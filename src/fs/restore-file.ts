@@ -47,6 +47,12 @@ export function isRestoreTemporary(name: string): boolean {
   return m !== null && tagOf(m[1]!) === m[2];
 }
 
+/**
+ * The names a bt before the tag made (`.bt-restore-` and 9+ hex/base-36 digits). Only in the staging area,
+ * which holds nothing of the user's, may they be taken for bt's own: a killed catch-up's or fetch-back's.
+ */
+export const isOlderRestoreTemporary = (name: string): boolean => /^\.bt-restore-[0-9a-f]{8}[0-9a-z]+$/.test(name);
+
 /** A temporary unchanged this long belongs to no restore under way: each write and each metadata change set its ctime. */
 const ABANDONED_AFTER_MS = 10 * 60 * 1000;
 

@@ -5,7 +5,7 @@ import { type Dir, lstatSync, opendirSync, readdirSync, renameSync, rmSync, rmdi
 import { join } from 'node:path';
 import type { Queries } from '../projections/queries.js';
 import { makeDirs } from '../fs/make-dirs.js';
-import { isRestoreTemporary } from '../fs/restore-file.js';
+import { isOlderRestoreTemporary, isRestoreTemporary } from '../fs/restore-file.js';
 
 /** The bucket of a stage (stage ids are ULIDs: the last character spreads them evenly). */
 const bucketOf = (stagingDir: string, stageId: string): string => join(stagingDir, stageId.slice(-1));
@@ -122,7 +122,7 @@ function sweepDirectory(dir: string, queries: Pick<Queries, 'liveStageIds'>, rem
       for (const name of found) {
         // A staged copy being fetched back from a vault (backup.ts), or a catch-up's copy (a file or a
         // chunk directory), left by a killed run: never live.
-        if (!isRestoreTemporary(name)) continue;
+        if (!isRestoreTemporary(name) && !isOlderRestoreTemporary(name)) continue;
         rmSync(join(dir, name), { force: true, recursive: true });
         swept.removed++;
       }

@@ -310,13 +310,18 @@ export class S3Vault implements Vault {
     const full = this.metadataKey(key);
     const bucket = this.config.metadata_bucket;
     // Keys are immutable. S3-compatible servers differ on conditional PUTs (s3rver ignores If-None-Match), so
-    // read first; one host writes its own keys under its host lock, so there is no one to race with.
+    // read first. One host writes its own keys under its host lock; only two machines with one host id race
+    // (a cloned disk): read back after the write, the one whose bytes were replaced is told. This narrows
+    // the window; it cannot close it as a filesystem vault's exclusive link does.
+    const refused = (): Error => vaultError(`vault "${this.name}": metadata ${key} exists with other bytes; refusing to overwrite it`);
     const existing = await this.objects.read(bucket, full);
     if (existing) {
       if (existing.equals(data)) return;
-      throw vaultError(`vault "${this.name}": metadata ${key} exists with other bytes; refusing to overwrite it`);
+      throw refused();
     }
     await this.objects.putBytes(bucket, full, data, createHash('sha256').update(data).digest('hex'));
+    const back = await this.objects.read(bucket, full);
+    if (!back?.equals(data)) throw refused();
   }
 
   async replaceMetadata(key: string, data: Buffer): Promise<void> {

@@ -846,11 +846,15 @@ test('a fetch-back temporary left in the staging area by a killed backup is remo
   const bucket = join(bt.home, 'data/bt/staging', 'Z');
   mkdirSync(bucket, { recursive: true });
   const left = restoreTmpPath(join(bucket, 'x'));
-  const notOurs = join(bucket, '.bt-restore-1a2b3c4d0');
+  // One a bt before the tagged names left (in the staging area only, the older form counts as bt's).
+  const olderLeft = join(bucket, '.bt-restore-1a2b3c4d0');
+  const notOurs = join(bucket, '.bt-restore-notes');
   writeFileSync(left, 'half');
+  writeFileSync(olderLeft, 'half');
   writeFileSync(notOurs, 'mine');
   bt.ok(['backup']);
   assert.not.ok(existsSync(left));
+  assert.not.ok(existsSync(olderLeft));
   assert.is(readFileSync(notOurs, 'utf8'), 'mine');
 });
 

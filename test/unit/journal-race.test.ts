@@ -22,6 +22,24 @@ test('writeFileExclusive: of writers racing for one name exactly one wins, whole
   assert.equal(readdirSync(dir).filter((n) => n.includes('bt-tmp')), []);
 });
 
+test('writeFileExclusive on a filesystem without hard links: written when the name is free, refused when taken, no temporary left', async () => {
+  const dir = tempDir('bt-exclusive-nolink');
+  for (const code of ['EPERM', 'ENOTSUP', 'ENOSYS', 'EXDEV']) {
+    const noLinks = async (): Promise<void> => {
+      throw Object.assign(new Error(`link: ${code}`), { code });
+    };
+    const path = join(dir, `key-${code}`);
+    assert.is(await writeFileExclusive(path, Buffer.from('first'), 0o600, noLinks), true, code);
+    assert.is(await writeFileExclusive(path, Buffer.from('second'), 0o600, noLinks), false, code);
+    assert.is(readFileSync(path, 'utf8'), 'first');
+  }
+  const other = async (): Promise<void> => {
+    throw Object.assign(new Error('link: EIO'), { code: 'EIO' });
+  };
+  await writeFileExclusive(join(dir, 'key-eio'), Buffer.from('x'), 0o600, other).then(() => assert.unreachable('an I/O error is not "no links"'), (err: Error) => assert.match(err.message, /EIO/));
+  assert.equal(readdirSync(dir).filter((n) => n.includes('bt-tmp')), []);
+});
+
 test('two vault handles putting one metadata key with other bytes at once: one is refused', async () => {
   const root = join(tempDir('bt-race-vault'), 'vault');
   const a = new FileSystemVault('v', root);
