@@ -3,7 +3,7 @@ import { configExists, configPath, defaultBaseDir, readConfig, writeConfig } fro
 import { type Config, defaultConfig } from '../config/schema.js';
 import { statSync } from 'node:fs';
 import { userError } from '../core/errors.js';
-import { journalOwnerOf } from '../store/database.js';
+import { journalOwnerOf, recordVaultId } from '../store/database.js';
 import { databaseFile } from './context.js';
 import { systemClock, ulidSource } from '../core/ids.js';
 import { openVault } from '../vaults/registry.js';
@@ -53,5 +53,16 @@ export async function initConfig(force: boolean): Promise<InitResult> {
   writeConfig(config, path);
   const vaultConfig = config.vaults[0]!;
   const vault = await (await openVault(vaultConfig)).validateSetup();
+  // A host that has a database (its config replaced, its vault set up anew) takes this vault as its own, as
+  // `bt config vault init` does; a new machine records nothing until its first backup (it may be pointed
+  // at an old vault next, for a recovery).
+  // Not recorded (the database busy): a later refusal says to run `bt config vault init`.
+  if (vault.id !== undefined) {
+    try {
+      recordVaultId(databaseFile(config), vaultConfig.name, vault.id);
+    } catch {
+      /* said when it matters */
+    }
+  }
   return { path, config, keptHostId: hostId !== undefined, hostIdFrom: databaseOwner !== undefined ? 'database' : hostId !== undefined ? 'config' : 'new', vault, leftBehind };
 }

@@ -333,6 +333,13 @@ test('config init --force keeps the base directory of the config it replaces; BT
   bt.ok(['config', 'init', '--force']);
   assert.is(bt.json<{ base_dir: string }>(['config', 'list']).base_dir, alt);
   assert.is(bt.json<{ versions: unknown[] }>(['log', 'a'], { cwd: d }).versions.length, 1);
+  // Its vault lost and set up anew by config init --force: that new vault is this host's from then on.
+  rmSync(join(alt, 'vault'), { recursive: true });
+  bt.ok(['config', 'init', '--force']);
+  writeFileSync(join(d, 'b'), 'after the new vault');
+  bt.ok(['add'], { cwd: d });
+  const b = bt.run(['backup']);
+  assert.is(b.code, 0, b.stderr);
   const other = join(bt.home, 'other');
   const moved = bt.ok(['config', 'init', '--force'], { env: { BT_BASE_DIR: other } });
   assert.match(moved, new RegExp(`\nnote: the replaced config's database ${join(alt, 'data/bt.db')} holds a journal this config does not use; to go on with it, set base_dir \\(and the directories under it\\) back in `));
