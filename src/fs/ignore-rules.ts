@@ -31,6 +31,22 @@ class Matcher {
     return this.ignore.test(path);
   }
 
+  /**
+   * The rules matching `path` itself (last one wins), its directories aside: node-ignore's public test
+   * answers for a path under a directory it ignores with that directory's answer, which hid a deeper
+   * .btignore's `!x/` from the files in x. Its rule list is internal; without it, the public test.
+   */
+  own(path: string): { ignored: boolean; unignored: boolean } {
+    const rules: unknown = (this.ignore as unknown as { _rules?: unknown })._rules;
+    if (typeof rules === 'object' && rules !== null && 'test' in rules && typeof rules.test === 'function') {
+      const result: unknown = rules.test(path, 'regex');
+      if (typeof result === 'object' && result !== null && 'ignored' in result && 'unignored' in result) {
+        return { ignored: result.ignored === true, unignored: result.unignored === true };
+      }
+    }
+    return this.test(path);
+  }
+
   private static compile(patterns: string | readonly string[]): Ignore {
     return ignore({ allowRelativePaths: true }).add(patterns);
   }
@@ -56,12 +72,17 @@ export class IgnoreRules {
     return text === undefined ? this : new IgnoreRules([...this.levels, { base: rel, rules: new Matcher(text) }]);
   }
 
-  /** Whether `rel` (relative to the tracked root) is ignored; the last level with a matching rule decides. */
+  /**
+   * Whether `rel` (relative to the tracked root) is ignored; the last level with a rule matching it decides,
+   * as git does. Its directories were decided already, from the top down (a walk enters only those not
+   * ignored, the watcher asks for each): so only rules matching `rel` itself count here. Else `x/` in one
+   * .btignore and `!x/` in a deeper one walked x but left out every file in it.
+   */
   ignores(rel: string, isDir: boolean): boolean {
     let ignored = false;
     for (const level of this.levels) {
       const local = level.base === '' ? rel : rel.slice(level.base.length + 1);
-      const result = level.rules.test(isDir ? `${local}/` : local);
+      const result = level.rules.own(isDir ? `${local}/` : local);
       if (result.ignored) ignored = true;
       else if (result.unignored) ignored = false;
     }
