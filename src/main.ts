@@ -98,6 +98,10 @@ function parserError(text: string, command: string | undefined): BtError {
   const help = `see \`bt ${command ?? '<command>'} --help\``;
   const unused = /^Unused args: (.*)$/.exec(text);
   if (unused && command) {
+    // A command of one path given several (a shell glob expands to them): said so, not "takes no arguments".
+    if (commands.find((c) => c.name === command)?.args !== undefined) {
+      return usageError(`bt ${command} takes one path (more were given: ${unused[1]})`, 'give one path (a directory stands for everything under it), or run it once per path');
+    }
     const hint = command === 'backup' ? 'it stores everything staged, for every tracked directory; stage a path with `bt add PATH` first' : help;
     return usageError(`bt ${command} takes no arguments (got ${unused[1]})`, hint);
   }

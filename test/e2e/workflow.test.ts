@@ -426,6 +426,10 @@ test('errors: each says what was wrong and what to do, with its exit code', () =
   r = bt.run(['backup', d]);
   assert.is(r.code, 2);
   assert.is(r.stderr, `bt: error: bt backup takes no arguments (got '${d}'); it stores everything staged, for every tracked directory; stage a path with \`bt add PATH\` first\n`);
+  // A glob the shell expanded into several paths, for a command of one path: said so.
+  r = bt.run(['add', 'a.md', 'b.md'], { cwd: d });
+  assert.is(r.code, 2);
+  assert.is(r.stderr, "bt: error: bt add takes one path (more were given: 'b.md'); give one path (a directory stands for everything under it), or run it once per path\n");
   for (const [typed, meant] of [['status', 'bt dir status'], ['constructor', null]] as const) {
     r = bt.run([typed]);
     assert.is(r.code, 2);
