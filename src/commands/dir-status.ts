@@ -12,10 +12,11 @@ const LABEL: Record<FileState, string> = {
   modified: 'modified',
   untracked: 'untracked',
   missing: 'missing',
+  ignored: 'ignored now, changes not backed up',
   deleted: 'deleted',
 };
 
-const ORDER: readonly FileState[] = ['staged', 'modified', 'missing', 'untracked', 'deleted', 'backed-up'];
+const ORDER: readonly FileState[] = ['staged', 'modified', 'missing', 'ignored', 'untracked', 'deleted', 'backed-up'];
 const DIRECTORY_ORDER: readonly DirectoryState[] = ['new', 'changed', 'removed'];
 /** A directory as `bt add` names it: relative, with a slash; the tracked directory itself is `./`. */
 const shownDirectory = (name: string): string => (name === '' ? './' : `${name}/`);

@@ -20,6 +20,8 @@ export type FileState =
   | 'untracked'
   /** Gone from disk, not yet recorded: `bt add` would record the deletion. */
   | 'missing'
+  /** Backed up or staged before, still there, now left out by an ignore rule: its changes are not backed up. */
+  | 'ignored'
   /** Recorded as deleted; its versions stay restorable. */
   | 'deleted';
 
@@ -60,7 +62,15 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
       return;
     }
     if (isGoneAsFile(joinName(directory.path, k.name))) files.push({ name: k.name, state: 'missing', pending, backedUp });
+    // Still there: left out by an ignore rule now (unreadable ones are listed as skipped). git would go on
+    // tracking it; bt at least says that its changes are no longer backed up.
+    else if (!underSkipped(k.name)) files.push({ name: k.name, state: 'ignored', pending, backedUp });
   };
+  const underSkipped = (name: string): boolean => {
+    for (let at = name.length; at > 0; at = name.lastIndexOf('/', at - 1)) if (skippedNames.has(name.slice(0, at))) return true;
+    return false;
+  };
+  const skippedNames = new Set<string>();
   const known = new KnownFiles(ctx.store.queries, directory, start, passed);
   const dirs = new DirectoryChanges(ctx.store.queries, directory, start);
   // Read-only: a tracked directory that is gone lists its files as missing (after a recovery on a new
@@ -68,7 +78,10 @@ export function directoryStatus(ctx: Context, abs: string, opts: { deleted: bool
   const skipped: { path: string; reason: string }[] = [];
   const notice = (n: { path: string; reason: string; skipped: boolean }): void => {
     // Named as the files are, relative to the tracked directory.
-    if (n.skipped) skipped.push({ path: nameWithin(directory.path, n.path) || '.', reason: n.reason });
+    if (!n.skipped) return;
+    const name = nameWithin(directory.path, n.path) || '.';
+    skipped.push({ path: name, reason: n.reason });
+    skippedNames.add(name);
   };
   for (const entry of walkTracked(ctx, directory.path, start, notice, dirs.seen, { goneIsEmpty: true })) {
     const k = known.lookup(entry.name);

@@ -318,6 +318,11 @@ test('status in each state, deletions recorded by add, deleted files shown and r
   const out = join(bt.home, 'gone-restored');
   bt.ok(['restore', 'gone', '--output', out], { cwd: d });
   assert.is(readFileSync(out, 'utf8'), 'gone v1');
+  // A backed-up file an ignore rule leaves out now: listed as such, not left out of the status silently.
+  writeFileSync(join(d, '.btignore'), 'kept\n');
+  writeFileSync(join(d, 'kept'), 'kept v2, not backed up any more');
+  assert.equal(states(), { '.btignore': 'untracked', changed: 'backed-up', kept: 'ignored', new: 'backed-up', 'staged-only': 'backed-up' });
+  assert.match(bt.ok(['dir', 'status'], { cwd: d }), /\nignored now, changes not backed up \(1\):\n  kept\n/);
 });
 
 test('config init --force keeps the base directory of the config it replaces; BT_BASE_DIR elsewhere says what is left behind', () => {
