@@ -58,12 +58,7 @@ export class UnavailableVaults {
  * and retries. A lookup that works means the failure was this object's; the next ones are tried.
  */
 export async function answers(vault: Vault, contentId: string): Promise<boolean> {
-  try {
-    await vault.hasContent(contentId);
-    return true;
-  } catch {
-    return false;
-  }
+  return (await noneAnswers([vault], contentId)) === undefined;
 }
 
 /**

@@ -637,15 +637,21 @@ test('config set-up mistakes: an empty BT_CONFIG is unset, a base directory that
   assert.match(b.stderr, new RegExp(`kept staged: vault "local": ${bt.vault} is not a directory; point the vault's path in bt.toml at a directory`));
 });
 
-test("an empty mount point another host set up as a vault is not taken for this host's vault: refused, versions go to the others, the real disk back takes them", () => {
+/** A home with a second filesystem vault "usb", and one file backed up to both. */
+function backedUpWithUsb(label: string, file: string, body: string): { bt: BtHome; usb: string; d: string } {
   const bt = new BtHome().init();
-  const usb = join(tempDir('bt-usb-id'), 'vault');
+  const usb = join(tempDir(label), 'vault');
   bt.ok(['config', 'vault', 'add', 'usb', '--type', 'fs', '--path', usb]);
   bt.ok(['config', 'vault', 'init']);
   const d = tracked(bt);
-  writeFileSync(join(d, 'a.txt'), 'first');
+  writeFileSync(join(d, file), body);
   bt.ok(['add'], { cwd: d });
   bt.ok(['backup']);
+  return { bt, usb, d };
+}
+
+test("an empty mount point another host set up as a vault is not taken for this host's vault: refused, versions go to the others, the real disk back takes them", () => {
+  const { bt, usb, d } = backedUpWithUsb('bt-usb-id', 'a.txt', 'first');
   // The disk unplugged; another host, which never used it, sets the empty mount point up as a vault.
   renameSync(usb, `${usb}.disk`);
   mkdirSync(usb);
@@ -675,14 +681,7 @@ test("an empty mount point another host set up as a vault is not taken for this 
 });
 
 test('a second vault away (disk not mounted): versions are committed to the first, and the backup that reaches it again copies them in', () => {
-  const bt = new BtHome().init();
-  const usb = join(tempDir('bt-usb'), 'vault');
-  bt.ok(['config', 'vault', 'add', 'usb', '--type', 'fs', '--path', usb]);
-  bt.ok(['config', 'vault', 'init']);
-  const d = tracked(bt);
-  writeFileSync(join(d, 'before.txt'), 'backed up to both');
-  bt.ok(['add'], { cwd: d });
-  bt.ok(['backup']);
+  const { bt, usb, d } = backedUpWithUsb('bt-usb', 'before.txt', 'backed up to both');
   renameSync(usb, `${usb}.away`);
   // An empty mount point left where the disk was is not set up as a new vault: the journal records contents there.
   mkdirSync(usb);
