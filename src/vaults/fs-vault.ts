@@ -1,9 +1,9 @@
 // A vault in a local directory (a second disk, a NAS mount). Layout: docs/adr/0007-vault-layout.md, and for
 // chunked content docs/adr/0012-content-defined-chunking.md.
 import { crypto } from '../core/lazy-builtin.js';
-import { type Stats, accessSync, constants, createReadStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { type Stats, accessSync, constants, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { restoreTmpPath } from '../fs/restore-file.js';
 import { errnoCode, userError, vaultError } from '../core/errors.js';
 import { decodeWith } from '../core/decode.js';
@@ -81,7 +81,21 @@ export class FileSystemVault implements Vault {
   private makeDirsInside(dir: string): void {
     this.ready = false;
     this.ensureReady();
-    makeDirs(dir);
+    const rel = relative(this.root, dir);
+    if (rel.startsWith('..')) return void makeDirs(dir);
+    // One level at a time below the root, never the root itself: a disk unplugged between the marker's
+    // read and here fails (ENOENT, said as the vault not there) instead of mkdir -p making the vault's
+    // path anew on the disk below (a watcher's backup did, and the disk could not be mounted back).
+    let path = this.root;
+    for (const part of rel.split('/')) {
+      if (part === '') continue;
+      path = join(path, part);
+      try {
+        mkdirSync(path);
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+      }
+    }
   }
 
   /** A vault that was never set up (or whose disk is not mounted) is an error, not a place to create files. */
